@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type SlipwayConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly source: string, readonly problems: string[]) {
+    super(`invalid config ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `services.shop.environments.production.targets[1].address` */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((text, key) => {
+    if (typeof key === 'number') return `${text}[${key}]`;
+    const name = String(key);
+    const plain = /^[A-Za-z_][A-Za-z0-9_-]*$/.test(name);
+    if (!plain) return `${text}[${JSON.stringify(name)}]`;
+    return text ? `${text}.${name}` : name;
+  }, '');
+}
+
+export function formatIssues(issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+}
+
+const REFERENCE = /^\$\{(env|file):([^}]+)\}$/;
+
+/**
+ * Replaces `${env:NAME}` and `${file:PATH}` values. Problems name the path and the
+ * variable or file, never a value.
+ */
+export function resolveReferences(
+  tree: unknown,
+  env: NodeJS.ProcessEnv,
+  baseDir: string,
+  problems: string[],
+  path: PropertyKey[] = [],
+): unknown {
+  if (Array.isArray(tree)) return tree.map((item, i) => resolveReferences(item, env, baseDir, problems, [...path, i]));
+  if (tree && typeof tree === 'object') {
+    return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, resolveReferences(v, env, baseDir, problems, [...path, k])]));
+  }
+  if (typeof tree !== 'string') return tree;
+  const match = REFERENCE.exec(tree.trim());
+  if (!match) return tree;
+  const [, kind, name] = match as unknown as [string, 'env' | 'file', string];
+  if (kind === 'env') {
+    const value = env[name];
+    if (value === undefined || value === '') problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
+    return value ?? '';
+  }
+  try {
+    return readFileSync(resolve(baseDir, name), 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    problems.push(`${formatPath(path)}: cannot read file ${name} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return '';
+  }
+}
+
+export function parseConfig(text: string, options: { source?: string; env?: NodeJS.ProcessEnv; baseDir?: string } = {}): SlipwayConfig {
+  const source = options.source ?? 'slipway.yaml';
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) throw new ConfigError(source, doc.errors.map((e) => e.message.split('\n')[0]!));
+  const problems: string[] = [];
+  const resolved = resolveReferences(doc.toJS() ?? {}, options.env ?? process.env, options.baseDir ?? process.cwd(), problems);
+  if (problems.length) throw new ConfigError(source, problems);
+  const result = configSchema.safeParse(resolved);
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
+  return result.data;
+}
+
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): SlipwayConfig {
+  const text = readFileSync(path, 'utf8');
+  return parseConfig(text, { source: path, env, baseDir: resolve(path, '..') });
+}

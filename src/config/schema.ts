@@ -1,0 +1,205 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.js';
+import { unknownTemplateVariables } from '../domain/templates.js';
+
+/** `slipway.yaml`, as SPEC §2 describes it. Every object is strict: a typo is an error, not a no-op. */
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like 500ms, 30s, 5m, 2h (got "${text}")` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const HOST_NAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const hostAddress = z.string().refine((v) => isIP(v) !== 0 || HOST_NAME.test(v), 'expected a host name or IP');
+
+const template = z.string().min(1).superRefine((value, ctx) => {
+  const unknown = unknownTemplateVariables(value);
+  if (unknown.length) ctx.addIssue({ code: 'custom', message: `unknown template variable ${unknown.map((v) => `{${v}}`).join(', ')}` });
+});
+
+/** A count of targets (`2`) or a share of them (`"50%"`). */
+const targetCount = z.union([
+  z.number().int().min(1),
+  z.string().regex(/^(100|[1-9]?\d)(\.\d+)?%$/, 'expected a count or a percentage like "50%"'),
+]);
+
+/** A secret after `${env:…}`/`${file:…}` resolution. Never echoed in messages. */
+const secret = z.string({ error: 'expected a string (or ${env:NAME} / ${file:PATH})' }).min(1, 'must not be empty');
+
+export const rolloutSchema = z.strictObject({
+  canary: targetCount.default(1),
+  batchSize: targetCount.default(1),
+  bake: duration.default(0),
+  autoRollback: z.boolean().default(true),
+  approval: z.boolean().default(false),
+  imageTimeout: duration.default(15 * 60_000),
+});
+export const rolloutOverrideSchema = z.strictObject({
+  canary: targetCount.optional(),
+  batchSize: targetCount.optional(),
+  bake: duration.optional(),
+  autoRollback: z.boolean().optional(),
+  approval: z.boolean().optional(),
+  imageTimeout: duration.optional(),
+});
+
+const targetSchema = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'expected a name of letters, digits, ".", "_" or "-"'),
+  address: hostAddress,
+  user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'expected a user name').default('root'),
+  port: z.number().int().min(1).max(65535).default(22),
+  instances: z.array(z.union([z.number().int().min(0), z.string().regex(/^[a-zA-Z0-9_.-]+$/)])).min(1).optional(),
+});
+
+const environmentSchema = z.strictObject({
+  requireChecks: z.boolean().default(false),
+  targets: z.array(targetSchema).min(1, 'expected at least one target'),
+  rollout: rolloutSchema.prefault({}),
+}).superRefine((env, ctx) => {
+  const seen = new Set<string>();
+  env.targets.forEach((t, i) => {
+    if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${t.name}"` });
+    seen.add(t.name);
+  });
+});
+
+const httpCheck = z.union([
+  template.transform((url) => ({ url, status: 200, bodyContains: undefined as string | undefined })),
+  z.strictObject({ url: template, status: z.number().int().min(100).max(599).default(200), bodyContains: z.string().optional() }),
+]);
+const healthCheckSchema = z.union([
+  z.strictObject({ http: httpCheck }),
+  z.strictObject({ command: template }),
+], { error: 'expected { http: URL } or { command: "..." }' });
+
+const healthSchema = z.strictObject({
+  timeout: duration.default(60_000),
+  interval: duration.default(2_000),
+  checks: z.array(healthCheckSchema).default([]),
+});
+
+const analysisSchema = z.strictObject({
+  name: z.string().min(1),
+  scrape: z.strictObject({ url: template, metric: z.string().min(1) }).optional(),
+  prometheus: z.strictObject({ url: z.url(), query: template }).optional(),
+  expect: z.enum(['increase', 'no-increase']).optional(),
+  max: z.number().optional(),
+  min: z.number().optional(),
+}).superRefine((gate, ctx) => {
+  if (Number(!!gate.scrape) + Number(!!gate.prometheus) !== 1) ctx.addIssue({ code: 'custom', message: 'expected exactly one of scrape or prometheus' });
+  if (gate.expect === undefined && gate.max === undefined && gate.min === undefined) ctx.addIssue({ code: 'custom', message: 'expected expect, max or min' });
+  if (gate.prometheus && gate.expect) ctx.addIssue({ code: 'custom', path: ['expect'], message: 'expect applies to scrape gates; use max or min with prometheus' });
+});
+
+const composeRuntime = z.strictObject({
+  kind: z.literal('compose'),
+  dir: template,
+  file: z.string().min(1).default('docker-compose.yml'),
+  envFile: z.string().min(1).default('.env'),
+  imageVars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
+  migrate: z.strictObject({ service: z.string().min(1), command: z.string().min(1) }).optional(),
+  prune: z.boolean().default(false),
+});
+const systemdRuntime = z.strictObject({
+  kind: z.literal('systemd'),
+  dir: template,
+  unit: template,
+  build: z.array(template).default([]),
+});
+
+const imageRepository = z.string().regex(
+  /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+$/,
+  'expected a registry repository like ghcr.io/owner/name',
+);
+
+const serviceSchema = z.strictObject({
+  repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/name').optional(),
+  images: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/), imageRepository).default({}),
+  tag: template.default('{sha}'),
+  runtime: z.discriminatedUnion('kind', [composeRuntime, systemdRuntime], { error: 'expected kind: compose or kind: systemd' }),
+  health: healthSchema.prefault({}),
+  analysis: z.array(analysisSchema).default([]),
+  environments: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/), environmentSchema),
+}).superRefine((svc, ctx) => {
+  if (svc.runtime.kind === 'compose') {
+    for (const [variable, image] of Object.entries(svc.runtime.imageVars)) {
+      if (!(image in svc.images)) ctx.addIssue({ code: 'custom', path: ['runtime', 'imageVars', variable], message: `names image "${image}", which is not in images` });
+    }
+    if (svc.runtime.migrate && !Object.keys(svc.images).length) ctx.addIssue({ code: 'custom', path: ['runtime', 'migrate'], message: 'migrations need at least one image' });
+  }
+  for (const [envName, env] of Object.entries(svc.environments)) {
+    env.targets.forEach((t, i) => {
+      if (t.instances && svc.runtime.kind !== 'systemd') ctx.addIssue({ code: 'custom', path: ['environments', envName, 'targets', i, 'instances'], message: 'instances apply to systemd runtimes only' });
+    });
+  }
+  if (svc.runtime.kind === 'systemd' && !svc.runtime.unit.includes('{instance}')) {
+    for (const [envName, env] of Object.entries(svc.environments)) {
+      env.targets.forEach((t, i) => {
+        if (t.instances) ctx.addIssue({ code: 'custom', path: ['environments', envName, 'targets', i, 'instances'], message: 'the unit has no {instance} placeholder' });
+      });
+    }
+  }
+});
+
+const githubSchema = z.strictObject({
+  apiUrl: z.url().default('https://api.github.com'),
+  token: secret.optional(),
+  app: z.strictObject({ id: z.union([z.number().int(), z.string().regex(/^\d+$/)]), privateKey: secret, installationId: z.union([z.number().int(), z.string().regex(/^\d+$/)]) }).optional(),
+}).refine((g) => Number(!!g.token) + Number(!!g.app) === 1, 'expected exactly one of token or app');
+
+const registrySchema = z.strictObject({
+  username: z.string().optional(),
+  token: secret.optional(),
+  insecure: z.boolean().default(false),
+}).refine((r) => !!r.username === !!r.token, 'username and token go together');
+
+const sshSchema = z.strictObject({
+  privateKey: secret,
+  passphrase: secret.optional(),
+  knownHosts: z.string().min(1, 'expected a known_hosts path: host keys are pinned, never trusted on first use'),
+  connectTimeout: duration.default(10_000),
+  keepaliveInterval: duration.default(5_000),
+  retryFor: duration.default(120_000),
+  commandTimeout: duration.default(30 * 60_000),
+});
+
+const SCOPE = /^(read|admin|(deploy|rotate):([a-zA-Z0-9_-]+|\*)\/([a-zA-Z0-9_-]+|\*))$/;
+const apiSchema = z.strictObject({
+  tokens: z.array(z.strictObject({
+    name: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'expected the SHA-256 of the token as 64 hex digits'),
+    scopes: z.array(z.string().regex(SCOPE, 'expected read, admin, deploy:<service>/<environment> or rotate:<service>/<environment>')).min(1),
+  })).default([]),
+});
+
+export const configSchema = z.strictObject({
+  github: githubSchema.optional(),
+  registries: z.record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host'), registrySchema).default({}),
+  ssh: sshSchema,
+  api: apiSchema.prefault({}),
+  services: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected a service name of letters, digits, "_" or "-"'), serviceSchema),
+}).superRefine((cfg, ctx) => {
+  for (const [name, svc] of Object.entries(cfg.services)) {
+    if (svc.repo && !cfg.github) ctx.addIssue({ code: 'custom', path: ['services', name, 'repo'], message: 'a repo needs the github section' });
+    for (const [envName, env] of Object.entries(svc.environments)) {
+      if (env.requireChecks && !svc.repo) ctx.addIssue({ code: 'custom', path: ['services', name, 'environments', envName, 'requireChecks'], message: 'requireChecks needs the service repo' });
+    }
+  }
+});
+
+export type SlipwayConfig = z.output<typeof configSchema>;
+export type ServiceConfig = SlipwayConfig['services'][string];
+export type EnvironmentConfig = ServiceConfig['environments'][string];
+export type TargetConfig = EnvironmentConfig['targets'][number];
+export type RolloutConfig = z.output<typeof rolloutSchema>;
+export type RolloutOverride = z.output<typeof rolloutOverrideSchema>;
+export type RuntimeConfig = ServiceConfig['runtime'];
+export type HealthConfig = ServiceConfig['health'];
+export type SshConfig = SlipwayConfig['ssh'];
+export type GithubConfig = NonNullable<SlipwayConfig['github']>;
+export type RegistryCredentials = SlipwayConfig['registries'][string];

@@ -1,0 +1,30 @@
+/**
+ * The test command: runs every mocha suite under test/ and closes with the line CI reads,
+ * `N passed, N failed`. Suites that need system services start them through test/support.
+ */
+import Mocha from 'mocha';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { stopAllFixtures } from './support/fixtures.js';
+
+/** Test files under the given files or folders (default: unit, then integration, then e2e). */
+function testFiles(path: string): string[] {
+  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) return path.endsWith('.test.ts') ? [path] : [];
+  return readdirSync(path).sort().flatMap((entry) => testFiles(join(path, entry)));
+}
+const roots = process.argv.slice(2);
+const files = (roots.length ? roots : ['test/unit', 'test/integration', 'test/e2e']).flatMap(testFiles);
+const mocha = new Mocha({ timeout: 120_000, reporter: 'spec', color: process.stdout.isTTY });
+for (const file of files) mocha.addFile(file);
+
+await mocha.loadFilesAsync();
+const runner = mocha.run();
+const counts = { passed: 0, failed: 0 };
+runner.on('pass', () => counts.passed++);
+runner.on('fail', () => counts.failed++);
+runner.on('end', () => {
+  void stopAllFixtures().finally(() => {
+    console.log(`\n${counts.passed} passed, ${counts.failed} failed`);
+    process.exit(counts.failed ? 1 : 0);
+  });
+});
