@@ -1,0 +1,41 @@
+/**
+ * A command for a host, as data. Turning it into the one string SSH sends is the only place
+ * quoting happens, so every value from a request goes through `quote`.
+ */
+export interface HostCommand {
+  /** Shown in logs, heartbeats and the Temporal UI: what the runbook step is called. */
+  label: string;
+  argv: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Passed on standard input, never on the command line (secrets, file contents). */
+  stdin?: string;
+  /** A shell snippet from the operator's own config (a health or build command), run as written. */
+  script?: string;
+}
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+export function quote(word: string): string {
+  if (word.includes('\0')) throw new Error('a shell word cannot contain a NUL byte');
+  if (SAFE.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function toShell(command: HostCommand): string {
+  const parts: string[] = [];
+  if (command.cwd) parts.push(`cd ${quote(command.cwd)} &&`);
+  const env = Object.entries(command.env ?? {});
+  for (const [name] of env) if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name ${JSON.stringify(name)}`);
+  if (command.script !== undefined) {
+    for (const [name, value] of env) parts.push(`${name}=${quote(value)}`);
+    if (env.length) parts.push('export', ...env.map(([n]) => n), '&&');
+    parts.push(command.script);
+    return parts.join(' ');
+  }
+  if (env.length) parts.push('env', ...env.map(([name, value]) => `${name}=${quote(value)}`));
+  parts.push(...command.argv.map(quote));
+  return parts.join(' ');
+}

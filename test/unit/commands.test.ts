@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { composeMigrate, composePull, composeUp, imageEnvironment, imagePrune, type ComposeRuntime } from '../../src/commands/compose.js';
+import { readEnvValues, rewriteEnvFile } from '../../src/commands/envfile.js';
+import { replaceFileCommand } from '../../src/commands/files.js';
+import { quote, toShell, type HostCommand } from '../../src/commands/shell.js';
+import { buildSteps, restartUnit } from '../../src/commands/systemd.js';
+
+const runtime: ComposeRuntime = {
+  kind: 'compose', dir: '/opt/shop', file: 'docker-compose.prod.yml', envFile: '.env.production',
+  imageVars: { BACKEND_IMAGE: 'backend', WORKER_IMAGE: 'backend' }, migrate: { service: 'backend', command: 'alembic upgrade head' }, prune: true,
+};
+const pinned = { backend: 'ghcr.io/acme/shop-backend:sha-abc1234@sha256:' + 'a'.repeat(64) };
+
+/** Runs a command through a real shell with `printf` standing in for the program, returning argv as seen. */
+function argvSeenByShell(command: HostCommand): string[] {
+  const shell = toShell({ ...command, cwd: undefined }).replace(/^(env (\S+ )*)?\S+/, (m) => m.replace(/\S+$/, "printf '%s\\0'"));
+  return execFileSync('sh', ['-c', shell]).toString().split('\0').slice(0, -1);
+}
+
+describe('host commands', () => {
+  it('quotes every word so that no value can inject a command', () => {
+    const hostile = ["$(touch /tmp/pwned)", "a'b", '`id`', 'x; rm -rf /', 'new\nline', '', '*'];
+    assert.deepEqual(argvSeenByShell({ label: 't', argv: ['prog', ...hostile] }), hostile);
+    assert.equal(quote('sha-abc1234'), 'sha-abc1234');
+    assert.throws(() => quote('a\0b'), /NUL/);
+  });
+
+  it('builds the compose steps of SPEC §3 with the pinned images in the environment', () => {
+    const env = imageEnvironment(runtime, pinned);
+    assert.deepEqual(env, { BACKEND_IMAGE: pinned.backend, WORKER_IMAGE: pinned.backend });
+    assert.equal(toShell(composePull(runtime, '/opt/shop', env)),
+      `cd /opt/shop && env BACKEND_IMAGE=${pinned.backend} WORKER_IMAGE=${pinned.backend} docker compose -f docker-compose.prod.yml --env-file .env.production pull`);
+    assert.deepEqual(composeUp(runtime, '/opt/shop', env).argv,
+      ['docker', 'compose', '-f', 'docker-compose.prod.yml', '--env-file', '.env.production', 'up', '-d', '--remove-orphans']);
+    assert.equal(toShell(composeMigrate(runtime, '/opt/shop', {})!),
+      'cd /opt/shop && docker compose -f docker-compose.prod.yml --env-file .env.production run --rm backend alembic upgrade head');
+    assert.equal(composeMigrate({ ...runtime, migrate: undefined }, '/opt/shop', {}), undefined);
+    assert.deepEqual(imagePrune('/opt/shop').argv, ['docker', 'image', 'prune', '-f']);
+    assert.throws(() => imageEnvironment(runtime, {}), /no pinned reference for image "backend"/);
+  });
+
+  it('builds systemd build steps and restarts', () => {
+    assert.deepEqual(buildSteps('/opt/bot', ['git checkout --force abc']).map(toShell), ['cd /opt/bot && git checkout --force abc']);
+    assert.equal(toShell(restartUnit('/opt/bot', 'bot-worker@1.service')), 'cd /opt/bot && systemctl restart bot-worker@1.service');
+  });
+
+  it('quotes directories with spaces', () => {
+    assert.equal(toShell({ label: 'x', argv: ['ls'], cwd: "/srv/my app" }), "cd '/srv/my app' && ls");
+  });
+});
+
+describe('env file rewrite', () => {
+  it('changes only the named keys, keeps every other line and appends new keys', () => {
+    const before = '# production\nDATABASE_URL=postgres://db/shop\nexport BACKEND_IMAGE=old\n\nFRONTEND_IMAGE=keep\n';
+    const after = rewriteEnvFile(before, { BACKEND_IMAGE: 'ghcr.io/a/b:t@sha256:1', WORKER_IMAGE: 'w' });
+    assert.equal(after, '# production\nDATABASE_URL=postgres://db/shop\nexport BACKEND_IMAGE=ghcr.io/a/b:t@sha256:1\n\nFRONTEND_IMAGE=keep\nWORKER_IMAGE=w\n');
+    assert.equal(rewriteEnvFile(after, { BACKEND_IMAGE: 'ghcr.io/a/b:t@sha256:1', WORKER_IMAGE: 'w' }), after, 'idempotent');
+    assert.equal(rewriteEnvFile('', { A: '1' }), 'A=1\n');
+    assert.equal(rewriteEnvFile('A=1\nA=2\n', { A: '3' }), 'A=3\nA=3\n');
+  });
+
+  it('quotes values that need it and reads them back unchanged', () => {
+    const values = { SPACE: 'a b', QUOTE: "it's", DOLLAR: '$HOME' };
+    assert.deepEqual(readEnvValues(rewriteEnvFile('', values)), values);
+    assert.throws(() => rewriteEnvFile('', { A: 'x\ny' }), /line break/);
+  });
+
+  it('replaces a file atomically, keeping the previous one and its mode', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-envfile-'));
+    const target = join(dir, '.env');
+    writeFileSync(target, 'OLD=1\n');
+    chmodSync(target, 0o640);
+    const command = replaceFileCommand(dir, '.env', 'NEW=2\n');
+    execFileSync('sh', ['-c', toShell(command)], { input: command.stdin });
+    assert.equal(readFileSync(target, 'utf8'), 'NEW=2\n');
+    assert.equal(readFileSync(`${target}.slipway-prev`, 'utf8'), 'OLD=1\n');
+    assert.equal(statSync(target).mode & 0o777, 0o640);
+  });
+});
