@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeModules = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.slipway/**', 'test/fixtures/**/*.js'] },
+  { ignores: ['node_modules/**', '.slipway/**', 'src/sandbox/fakehost/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -21,7 +21,7 @@ export default tseslint.config(
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node modules, and
     // activities only as types (their implementations run on the worker, not here).
-    files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
+    files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts', 'src/commands/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: nodeModules.map((name) => ({ name, message: 'Workflow code may not import Node modules.' })),

@@ -1,0 +1,122 @@
+import { Context } from '@temporalio/activity';
+import { readEnvValues, rewriteEnvFile } from '../commands/envfile.js';
+import { readFileCommand, replaceFileCommand } from '../commands/files.js';
+import type { HostCommand } from '../commands/shell.js';
+import type { SshConfig } from '../config/schema.js';
+import { FailureType } from '../domain/failures.js';
+import type { HostRef } from '../domain/plan.js';
+import { lastLines } from '../ssh/tail.js';
+import { describeHost, SshError, SshSession, type CommandResult } from '../ssh/session.js';
+import { permanentFailure, transientFailure } from './failure.js';
+
+export interface SshDeps {
+  ssh: SshConfig;
+}
+
+/** The largest file Slipway reads back from a host (an env file). */
+const MAX_READ_BYTES = 1024 * 1024;
+
+function heartbeat(details: Record<string, unknown>): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // outside an activity (unit use): nothing to report to
+  }
+}
+
+function activityInfo(): { firstScheduledMs: number; signal: AbortSignal | undefined } {
+  try {
+    const ctx = Context.current();
+    return { firstScheduledMs: ctx.info.scheduledTimestampMs, signal: ctx.cancellationSignal };
+  } catch {
+    return { firstScheduledMs: Date.now(), signal: undefined };
+  }
+}
+
+/**
+ * Turns an SSH fault into the failure the workflow sees: an unreachable host is retried by
+ * the activity's retry policy until `ssh.retryFor` has passed since the first attempt, then
+ * fails for good; key and auth problems never heal by retrying.
+ */
+function classify(error: unknown, ssh: SshConfig, firstScheduledMs: number): Error {
+  if (!(error instanceof SshError)) return error as Error;
+  switch (error.kind) {
+    case 'host-key-mismatch': return permanentFailure(FailureType.HostKeyMismatch, error.message);
+    case 'host-key-unknown': return permanentFailure(FailureType.HostKeyUnknown, error.message);
+    case 'auth': return permanentFailure(FailureType.SshAuthFailed, error.message);
+    case 'timeout': return permanentFailure(FailureType.CommandTimedOut, error.message);
+    case 'unreachable': {
+      const waited = Date.now() - firstScheduledMs;
+      if (waited >= ssh.retryFor) return permanentFailure(FailureType.HostUnreachable, `${error.message} (gave up after ${Math.round(waited / 1000)} s)`);
+      return transientFailure('HostUnreachableTransient', error.message);
+    }
+    default: return transientFailure('SshTransient', error.message);
+  }
+}
+
+function ensureSucceeded(command: HostCommand, host: HostRef, result: CommandResult): CommandResult {
+  if (result.exitCode === 0) return result;
+  if (result.exitCode === null && !result.signal) {
+    throw new SshError('unreachable', `the connection to ${describeHost(host)} dropped during "${command.label}"`);
+  }
+  const output = result.stderrTail.trim() ? result.stderrTail : result.stdoutTail;
+  const how = result.exitCode === null ? `was killed by signal ${result.signal}` : `exited with ${result.exitCode}`;
+  throw permanentFailure(FailureType.CommandFailed, `"${command.label}" on ${describeHost(host)} ${how}:\n${lastLines(output, 20)}`, {
+    host: describeHost(host), step: command.label, exitCode: result.exitCode,
+  });
+}
+
+export function sshActivities({ ssh }: SshDeps) {
+  async function withSession<T>(host: HostRef, use: (session: SshSession, signal?: AbortSignal) => Promise<T>): Promise<T> {
+    const { firstScheduledMs, signal } = activityInfo();
+    let session: SshSession | undefined;
+    try {
+      session = await SshSession.connect(host, {
+        privateKey: ssh.privateKey, passphrase: ssh.passphrase, knownHostsPath: ssh.knownHosts,
+        connectTimeoutMs: ssh.connectTimeout, keepaliveIntervalMs: ssh.keepaliveInterval,
+      }, signal);
+      return await use(session, signal);
+    } catch (error) {
+      throw classify(error, ssh, firstScheduledMs);
+    } finally {
+      session?.close();
+    }
+  }
+
+  async function run(session: SshSession, host: HostRef, command: HostCommand, signal?: AbortSignal, captureStdout?: number) {
+    heartbeat({ step: command.label, elapsedMs: 0 });
+    const result = await session.run(command, {
+      timeoutMs: ssh.commandTimeout, signal, captureStdout,
+      onProgress: (p) => heartbeat({ step: command.label, ...p }),
+    });
+    return ensureSucceeded(command, host, result);
+  }
+
+  return {
+    /** Runs one runbook step on a host. Only timing comes back: output stays out of history. */
+    async runOnHost(host: HostRef, command: HostCommand): Promise<{ durationMs: number }> {
+      return withSession(host, async (session, signal) => {
+        const result = await run(session, host, command, signal);
+        return { durationMs: result.durationMs };
+      });
+    },
+
+    /**
+     * Sets `values` in a dotenv file on the host, keeping every other line. Rewrites (and so
+     * moves the previous file to `.slipway-prev`) only when something changes, which keeps a
+     * retried step from overwriting the backup with its own result.
+     */
+    async updateEnvFile(host: HostRef, dir: string, file: string, values: Record<string, string>): Promise<{ changed: boolean }> {
+      return withSession(host, async (session, signal) => {
+        const read = readFileCommand(dir, file);
+        const current = (await run(session, host, read, signal, MAX_READ_BYTES)).stdout ?? '';
+        if (current.includes('\0')) throw permanentFailure(FailureType.HostOutputInvalid, `${file} on ${describeHost(host)} is not a text file`);
+        const next = rewriteEnvFile(current, values);
+        const existing = readEnvValues(current);
+        if (next === current && Object.entries(values).every(([k, v]) => existing[k] === v)) return { changed: false };
+        await run(session, host, replaceFileCommand(dir, file, next), signal);
+        return { changed: true };
+      });
+    },
+  };
+}

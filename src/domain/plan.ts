@@ -1,0 +1,66 @@
+import type { ComposeRuntime } from '../commands/compose.js';
+import type { SystemdRuntime } from '../commands/systemd.js';
+
+/**
+ * What a deploy workflow is given: everything from config and the request that the run
+ * needs, resolved when the run starts and free of secrets (credentials stay on the worker).
+ */
+export interface HostRef {
+  address: string;
+  port: number;
+  user: string;
+}
+
+/** A host, or one instance on a host for systemd. */
+export interface Target {
+  id: string;
+  name: string;
+  host: HostRef;
+  instance?: string | undefined;
+}
+
+export interface ImageSpec {
+  /** Logical name from config (`backend`). */
+  name: string;
+  repository: string;
+  tag: string;
+}
+
+export type HealthCheck =
+  | { http: { url: string; status: number; bodyContains?: string | undefined } }
+  | { command: string };
+
+export interface HealthPlan {
+  timeoutMs: number;
+  intervalMs: number;
+  checks: HealthCheck[];
+}
+
+export interface RolloutPlan {
+  canary: number | string;
+  batchSize: number | string;
+  bakeMs: number;
+  autoRollback: boolean;
+  approval: boolean;
+  imageTimeoutMs: number;
+}
+
+export interface DeployPlan {
+  service: string;
+  environment: string;
+  /** The commit as requested, or the image tag when deploying by tag. */
+  ref: { sha: string } | { tag: string };
+  repo?: string | undefined;
+  requireChecks: boolean;
+  images: ImageSpec[];
+  /** The image tag template (`sha-{sha7}`) for SHA deploys; resolved once the SHA is known. */
+  tagTemplate: string;
+  runtime: ComposeRuntime | SystemdRuntime;
+  health: HealthPlan;
+  targets: Target[];
+  rollout: RolloutPlan;
+  reason?: string | undefined;
+}
+
+/** An image pinned to its digest: what a deploy writes and what a rollback returns to. */
+export type PinnedImages = Record<string, string>;

@@ -1,0 +1,25 @@
+/**
+ * Removes credentials from text that may end up in workflow history, logs or API answers:
+ * every secret value the process knows of (registered when config is loaded) and the usual
+ * shapes of credentials in URLs, headers and key files.
+ */
+const knownSecrets = new Set<string>();
+
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 4) knownSecrets.add(value);
+}
+
+const PATTERNS: [RegExp, string][] = [
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, '[REDACTED PRIVATE KEY]'],
+  [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [REDACTED]'],
+  [/(\/\/[^/\s:@]+:)[^@\s/]+@/g, '$1[REDACTED]@'],
+  [/\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g, '[REDACTED]'],
+  [/((?:password|passwd|secret|token|api[_-]?key)["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi, '$1[REDACTED]'],
+];
+
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of knownSecrets) out = out.split(secret).join('[REDACTED]');
+  for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// A stand-in for docker, systemctl, git and npm on a fake host (an sshd on 127.0.0.N). It
+// records every call in $SLIPWAY_HOST_STATE/calls.jsonl and starts a tiny HTTP app that
+// reports what is "running", so health checks and tests see real effects over real HTTP.
+// Faults are injected by files: $SLIPWAY_HOST_STATE/fail-<step> (exit 1 with its text on stderr).
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const state = process.env.SLIPWAY_HOST_STATE;
+const address = process.env.SLIPWAY_HOST_ADDRESS;
+const [tool, ...args] = process.argv.slice(2);
+const words = args.filter((a) => !a.startsWith('-'));
+
+function record(step) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.endsWith('_IMAGE')));
+  fs.appendFileSync(path.join(state, 'calls.jsonl'), JSON.stringify({ tool, args, step, cwd: process.cwd(), env }) + '\n');
+  const fail = path.join(state, `fail-${step}`);
+  if (fs.existsSync(fail)) {
+    process.stderr.write(fs.readFileSync(fail, 'utf8'));
+    process.exit(1);
+  }
+}
+
+function readEnvFile(file) {
+  if (!file || !fs.existsSync(file)) return {};
+  const values = {};
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*'?"?(.*?)'?"?\s*$/.exec(line);
+    if (m) values[m[1]] = m[2];
+  }
+  return values;
+}
+
+function ensureApp(port, stateFile) {
+  const pidFile = `${stateFile}.pid`;
+  if (fs.existsSync(pidFile)) {
+    try { process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 0); return; } catch { /* not running */ }
+  }
+  const child = spawn(process.execPath, [path.join(__dirname, 'fakeapp.cjs'), address, String(port), stateFile, state],
+    { detached: true, stdio: 'ignore' });
+  child.unref();
+  fs.writeFileSync(pidFile, String(child.pid));
+}
+
+function flagValue(name) {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+switch (tool) {
+  case 'docker': {
+    if (words[0] === 'compose') {
+      const envFile = flagValue('--env-file');
+      const sub = args.find((a) => ['pull', 'up', 'run'].includes(a));
+      record(sub === 'run' ? 'migrate' : sub || 'compose');
+      if (sub === 'up') {
+        const fromFile = readEnvFile(envFile);
+        const images = {};
+        for (const [k, v] of Object.entries({ ...fromFile, ...process.env })) if (k.endsWith('_IMAGE')) images[k] = v;
+        const stateFile = path.join(state, 'app-8000.json');
+        fs.writeFileSync(stateFile, JSON.stringify({ images, dir: process.cwd() }));
+        ensureApp(8000, stateFile);
+      }
+    } else if (words[0] === 'image' && words[1] === 'prune') record('prune');
+    else if (words[0] === 'login') record('login');
+    else record(`docker-${words[0]}`);
+    break;
+  }
+  case 'systemctl': {
+    record(words[0]);
+    const unit = words[1] || '';
+    const instance = (/@([^.]+)\./.exec(unit) || [])[1] || '0';
+    const checkout = path.join(process.cwd(), '.checkout');
+    const version = fs.existsSync(checkout) ? fs.readFileSync(checkout, 'utf8').trim() : 'none';
+    const stateFile = path.join(state, `app-310${instance}.json`);
+    fs.writeFileSync(stateFile, JSON.stringify({ unit, version }));
+    ensureApp(Number(`310${instance}`), stateFile);
+    break;
+  }
+  case 'git': {
+    record(`git-${words[0]}`);
+    if (words[0] === 'checkout') fs.writeFileSync(path.join(process.cwd(), '.checkout'), words[words.length - 1]);
+    break;
+  }
+  default:
+    record(`${tool}-${words[0] || ''}`);
+}

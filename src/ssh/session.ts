@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs';
+import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
+import { toShell, type HostCommand } from '../commands/shell.js';
+import { fingerprint, hostKeyAlgorithms, keysForHost, parseKnownHosts } from './known-hosts.js';
+import { TailBuffer } from './tail.js';
+
+export interface SshHost {
+  address: string;
+  port: number;
+  user: string;
+}
+
+export interface SshSettings {
+  privateKey: string;
+  passphrase?: string | undefined;
+  knownHostsPath: string;
+  connectTimeoutMs: number;
+  keepaliveIntervalMs: number;
+}
+
+export type SshErrorKind = 'host-key-mismatch' | 'host-key-unknown' | 'auth' | 'unreachable' | 'timeout' | 'cancelled' | 'protocol';
+
+/** A connection or command fault, classified so the activity can tell transient from permanent. */
+export class SshError extends Error {
+  constructor(readonly kind: SshErrorKind, message: string) {
+    super(message);
+    this.name = 'SshError';
+  }
+}
+
+export interface CommandResult {
+  exitCode: number | null;
+  signal?: string | undefined;
+  durationMs: number;
+  outputBytes: number;
+  stdoutTail: string;
+  stderrTail: string;
+  /** The whole standard output, only when `captureStdout` asked for it. */
+  stdout?: string;
+}
+
+export interface RunOptions {
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** Keep the whole stdout up to this many bytes (for reading a file); more is an error. */
+  captureStdout?: number;
+  onProgress?: (progress: { outputBytes: number; elapsedMs: number }) => void;
+}
+
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ENOTFOUND']);
+
+export function describeHost(host: SshHost): string {
+  return `${host.user}@${host.address}:${host.port}`;
+}
+
+/** One SSH connection, reused for every command an activity runs on that host. */
+export class SshSession {
+  private constructor(private readonly client: ssh2.Client, readonly host: SshHost) {}
+
+  static async connect(host: SshHost, settings: SshSettings, signal?: AbortSignal): Promise<SshSession> {
+    const known = keysForHost(parseKnownHosts(readFileSync(settings.knownHostsPath, 'utf8')), host.address, host.port);
+    const where = describeHost(host);
+    if (!known.some((k) => !k.revoked)) {
+      throw new SshError('host-key-unknown', `host ${host.address} port ${host.port} is not in ${settings.knownHostsPath}: add its key (host keys are pinned, never trusted on first use)`);
+    }
+    let keyProblem: string | undefined;
+    const client = new ssh2.Client();
+    const config: ConnectConfig = {
+      host: host.address,
+      port: host.port,
+      username: host.user,
+      privateKey: settings.privateKey,
+      passphrase: settings.passphrase,
+      readyTimeout: settings.connectTimeoutMs,
+      keepaliveInterval: settings.keepaliveIntervalMs,
+      keepaliveCountMax: 3,
+      algorithms: { serverHostKey: hostKeyAlgorithms(known) as never },
+      hostVerifier: (presented: Buffer) => {
+        const match = known.find((k) => k.key.equals(presented));
+        if (match && !match.revoked) return true;
+        const pinned = known.filter((k) => !k.revoked).map((k) => `${k.keyType} ${fingerprint(k.key)}`).join(', ');
+        keyProblem = match?.revoked
+          ? `host key of ${where} (${fingerprint(presented)}) is marked @revoked in ${settings.knownHostsPath}`
+          : `host key mismatch for ${where}: it presented ${fingerprint(presented)}, known_hosts pins ${pinned}`;
+        return false;
+      },
+    };
+    return new Promise<SshSession>((resolve, reject) => {
+      const onAbort = () => {
+        client.end();
+        reject(new SshError('cancelled', `connecting to ${where} was cancelled`));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      client.once('ready', () => {
+        signal?.removeEventListener('abort', onAbort);
+        // A connection dropped later surfaces as the running channel closing without an exit
+        // code; without a listener this error would crash the worker.
+        client.on('error', () => undefined);
+        resolve(new SshSession(client, host));
+      });
+      client.once('error', (error: Error & { level?: string; code?: string }) => {
+        signal?.removeEventListener('abort', onAbort);
+        client.end();
+        if (keyProblem) return reject(new SshError('host-key-mismatch', keyProblem));
+        if (error.level === 'client-authentication') {
+          return reject(new SshError('auth', `authentication as ${host.user} on ${where} failed: the key was not accepted`));
+        }
+        if (/no matching host key/i.test(error.message)) {
+          return reject(new SshError('host-key-mismatch', `host key mismatch for ${where}: it offers none of the pinned key types (${known.map((k) => k.keyType).join(', ')})`));
+        }
+        if (error.level === 'client-timeout' || (error.code && TRANSIENT_CODES.has(error.code))) {
+          return reject(new SshError('unreachable', `cannot reach ${where}: ${error.code ?? error.message}`));
+        }
+        reject(new SshError('protocol', `SSH to ${where} failed: ${error.message}`));
+      });
+      client.on('close', () => signal?.removeEventListener('abort', onAbort));
+      client.connect(config);
+    });
+  }
+
+  run(command: HostCommand, options: RunOptions): Promise<CommandResult> {
+    const started = Date.now();
+    const where = describeHost(this.host);
+    return new Promise<CommandResult>((resolve, reject) => {
+      this.client.exec(toShell(command), (error, channel: ClientChannel) => {
+        if (error) return reject(new SshError('unreachable', `cannot start "${command.label}" on ${where}: ${error.message}`));
+        const stdout = new TailBuffer(16 * 1024);
+        const stderr = new TailBuffer(16 * 1024);
+        const captured: Buffer[] = [];
+        let capturedBytes = 0;
+        let outputBytes = 0;
+        let failure: SshError | undefined;
+        const stop = (problem: SshError) => {
+          failure ??= problem;
+          channel.signal('KILL');
+          channel.close();
+        };
+        const timer = setTimeout(() => stop(new SshError('timeout', `"${command.label}" on ${where} did not finish within ${options.timeoutMs} ms`)), options.timeoutMs);
+        const progress = setInterval(() => options.onProgress?.({ outputBytes, elapsedMs: Date.now() - started }), 1_000);
+        const onAbort = () => stop(new SshError('cancelled', `"${command.label}" on ${where} was cancelled`));
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+
+        // Both streams are always drained, or a chatty command would block on a full window.
+        channel.on('data', (chunk: Buffer) => {
+          outputBytes += chunk.length;
+          stdout.push(chunk);
+          if (options.captureStdout === undefined) return;
+          capturedBytes += chunk.length;
+          if (capturedBytes > options.captureStdout) stop(new SshError('protocol', `"${command.label}" on ${where} printed more than ${options.captureStdout} bytes`));
+          else captured.push(chunk);
+        });
+        channel.stderr.on('data', (chunk: Buffer) => {
+          outputBytes += chunk.length;
+          stderr.push(chunk);
+        });
+        channel.on('close', (code: number | null, signalName?: string) => {
+          clearTimeout(timer);
+          clearInterval(progress);
+          options.signal?.removeEventListener('abort', onAbort);
+          if (failure) return reject(failure);
+          resolve({
+            exitCode: code ?? null,
+            signal: signalName,
+            durationMs: Date.now() - started,
+            outputBytes,
+            stdoutTail: stdout.text(),
+            stderrTail: stderr.text(),
+            stdout: options.captureStdout === undefined ? undefined : Buffer.concat(captured).toString('utf8'),
+          });
+        });
+        channel.end(command.stdin ?? undefined);
+      });
+    });
+  }
+
+  close(): void {
+    this.client.end();
+  }
+}

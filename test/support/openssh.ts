@@ -1,0 +1,91 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { createFleetLayout, fakeHostEnv, stopFakeApps, type FleetHost, type FleetLayout } from '../../src/sandbox/fleet.js';
+
+/**
+ * Fake hosts served by real OpenSSH: one `sshd -D -e -f <cfg>` per host on 127.0.0.N, each
+ * with its own state directory and fake tools on its PATH (through `SetEnv`).
+ */
+export interface OpenSshFleet extends FleetLayout {
+  restart(host: FleetHost): Promise<void>;
+  stopHost(host: FleetHost): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd'].find(existsSync);
+
+/** Installs OpenSSH from Debian when missing and we are root (SPEC §1); otherwise says why not. */
+export function ensureOpenSsh(): string | undefined {
+  if (SSHD) return undefined;
+  if (process.getuid?.() !== 0) return 'OpenSSH server is not installed and we are not root to install it';
+  execFileSync('apt-get', ['install', '-y', '-qq', 'openssh-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return undefined;
+}
+
+function waitForPort(address: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = connect(port, address);
+      socket.once('connect', () => { socket.destroy(); resolve(); });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing listens on ${address}:${port}`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+export async function startOpenSshFleet(names: string[], firstOctet: number): Promise<OpenSshFleet> {
+  const sshd = ['/usr/sbin/sshd', '/usr/bin/sshd'].find(existsSync);
+  if (!sshd) throw new Error('sshd not found');
+  if (process.getuid?.() === 0) execFileSync('install', ['-d', '-m', '0755', '/run/sshd']);
+  const layout = await createFleetLayout({ dir: mkdtempSync(join(tmpdir(), 'slipway-fleet-')), names, firstOctet, user: userInfo().username });
+  const processes = new Map<string, ChildProcess>();
+
+  const start = async (host: FleetHost) => {
+    const keyPath = join(host.stateDir, 'ssh_host_ed25519_key');
+    writeFileSync(keyPath, host.hostKey.private, { mode: 0o600 });
+    const env = Object.entries(fakeHostEnv(host)).map(([k, v]) => `"${k}=${v}"`).join(' ');
+    const configPath = join(host.stateDir, 'sshd_config');
+    writeFileSync(configPath, [
+      `ListenAddress ${host.address}:${host.port}`,
+      `HostKey ${keyPath}`,
+      `PidFile ${join(host.stateDir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${layout.authorizedKeysPath}`,
+      'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
+      'StrictModes no', 'UsePAM no', 'PermitRootLogin prohibit-password', 'LogLevel ERROR',
+      `SetEnv ${env}`,
+      '',
+    ].join('\n'));
+    const child = spawn(sshd, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+    processes.set(host.name, child);
+    await waitForPort(host.address, host.port, 10_000).catch((error: Error) => {
+      throw new Error(`${error.message}; sshd said: ${stderr}`);
+    });
+  };
+  const stopHost = async (host: FleetHost) => {
+    const child = processes.get(host.name);
+    processes.delete(host.name);
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
+  };
+
+  for (const host of layout.hosts) await start(host);
+  return {
+    ...layout,
+    restart: async (host) => { await stopHost(host); await start(host); },
+    stopHost,
+    stop: async () => {
+      for (const host of layout.hosts) await stopHost(host);
+      stopFakeApps(layout);
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { freePort } from '../../src/sandbox/fleet.js';
+
+/**
+ * Debian's docker-registry (distribution 2.8) behind a small token server: the Bearer
+ * challenge flow GHCR uses. Users: `ci` / `REGISTRY_PASSWORD` may pull and push; anonymous
+ * callers may pull repositories under `public/`.
+ */
+export const REGISTRY_USER = 'ci';
+export const REGISTRY_PASSWORD = 'registry-pass-7f3a9c';
+
+export interface TestRegistry {
+  host: string;
+  tokenRequests: number;
+  push(path: string, tag: string, payload?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export function ensureDockerRegistry(): void {
+  if (existsSync('/usr/bin/docker-registry')) return;
+  if (process.getuid?.() !== 0) throw new Error('docker-registry is not installed and we are not root to install it');
+  execFileSync('apt-get', ['install', '-y', '-qq', 'docker-registry'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const attempt = async (): Promise<void> => {
+    try {
+      await fetch(url);
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${url} never answered`);
+      await new Promise((r) => setTimeout(r, 100));
+      return attempt();
+    }
+  };
+  return attempt();
+}
+
+export async function startTestRegistry(): Promise<TestRegistry> {
+  ensureDockerRegistry();
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-registry-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    '-days', '2', '-subj', '/CN=slipway-test-token'], { stdio: 'ignore' });
+  const key = createPrivateKey(readFileSync(join(dir, 'key.pem')));
+  const certDer = new X509Certificate(readFileSync(join(dir, 'cert.pem'))).raw.toString('base64');
+  const [registryPort, tokenPort] = [await freePort('127.0.0.1'), await freePort('127.0.0.1')];
+  const host = `127.0.0.1:${registryPort}`;
+  const state = { tokenRequests: 0 };
+
+  const tokenServer: Server = createServer((req, res) => {
+    void (async () => {
+      state.tokenRequests++;
+      const url = new URL(req.url ?? '/', 'http://x');
+      const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
+      let subject = '';
+      if (basic) {
+        const [user, pass] = Buffer.from(basic[1]!, 'base64').toString().split(':');
+        if (user !== REGISTRY_USER || pass !== REGISTRY_PASSWORD) {
+          res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+          return;
+        }
+        subject = user;
+      }
+      const access = url.searchParams.getAll('scope').flatMap((scope) => {
+        const [type, name, actions] = scope.split(':');
+        if (type !== 'repository' || !name) return [];
+        const allowed = subject ? (actions ?? '').split(',') : name.startsWith('public/') ? ['pull'] : [];
+        return [{ type, name, actions: allowed.filter((a) => (actions ?? '').split(',').includes(a)) }];
+      });
+      const token = await new SignJWT({ access })
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', x5c: [certDer] })
+        .setIssuer('slipway-test').setSubject(subject).setAudience('test-registry')
+        .setIssuedAt().setNotBefore('-10s').setExpirationTime('10m').setJti(String(Math.random()))
+        .sign(key);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token }));
+    })();
+  });
+  await new Promise<void>((r) => tokenServer.listen(tokenPort, '127.0.0.1', r));
+
+  writeFileSync(join(dir, 'config.yml'), `version: 0.1
+log: { level: error, accesslog: { disabled: true } }
+storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }
+http: { addr: ${host} }
+auth:
+  token:
+    realm: http://127.0.0.1:${tokenPort}/token
+    service: test-registry
+    issuer: slipway-test
+    rootcertbundle: ${join(dir, 'cert.pem')}
+`);
+  const registry: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+  await waitForHttp(`http://${host}/v2/`, 15_000);
+
+  async function pushToken(path: string): Promise<string> {
+    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64');
+    const res = await fetch(`http://127.0.0.1:${tokenPort}/token?service=test-registry&scope=repository:${path}:pull,push`, { headers: { authorization: `Basic ${auth}` } });
+    return ((await res.json()) as { token: string }).token;
+  }
+
+  return {
+    host,
+    get tokenRequests() { return state.tokenRequests; },
+    async push(path, tag, payload = `${path}:${tag}:${Date.now()}:${Math.random()}`) {
+      const headers = { authorization: `Bearer ${await pushToken(path)}` };
+      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] }, comment: payload }));
+      const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+      const start = await fetch(`http://${host}/v2/${path}/blobs/uploads/`, { method: 'POST', headers });
+      if (start.status !== 202) throw new Error(`blob upload start: ${start.status} ${await start.text()}`);
+      const location = new URL(start.headers.get('location')!, `http://${host}`);
+      location.searchParams.set('digest', configDigest);
+      const put = await fetch(location, { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: config });
+      if (put.status !== 201) throw new Error(`blob upload: ${put.status} ${await put.text()}`);
+      const manifest = Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: config.length, digest: configDigest }, layers: [],
+      }));
+      const res = await fetch(`http://${host}/v2/${path}/manifests/${tag}`, {
+        method: 'PUT', headers: { ...headers, 'content-type': 'application/vnd.docker.distribution.manifest.v2+json' }, body: manifest,
+      });
+      if (res.status !== 201) throw new Error(`manifest push: ${res.status} ${await res.text()}`);
+      return res.headers.get('docker-content-digest')!;
+    },
+    async stop() {
+      registry.kill();
+      await new Promise<void>((r) => tokenServer.close(() => r()));
+    },
+  };
+}
