@@ -27,7 +27,7 @@ export default tseslint.config(
         paths: nodeModules.map((name) => ({ name, message: 'Workflow code may not import Node modules.' })),
         patterns: [
           { group: ['**/activities/*', '**/activities'], allowTypeImports: true, message: 'Import activities with `import type` only.' },
-          { regex: '^(?!@temporalio/workflow$|\\.{1,2}/)', message: 'Workflow code imports only @temporalio/workflow and pure local modules.' },
+          { regex: '^(?!@temporalio/workflow$|\\.{1,2}/)', allowTypeImports: true, message: 'Workflow code imports only @temporalio/workflow and pure local modules.' },
         ],
       }],
     },

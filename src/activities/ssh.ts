@@ -9,14 +9,11 @@ import { lastLines } from '../ssh/tail.js';
 import { describeHost, SshError, SshSession, type CommandResult } from '../ssh/session.js';
 import { permanentFailure, transientFailure } from './failure.js';
 
-export interface SshDeps {
-  ssh: SshConfig;
-}
 
 /** The largest file Slipway reads back from a host (an env file). */
 const MAX_READ_BYTES = 1024 * 1024;
 
-function heartbeat(details: Record<string, unknown>): void {
+export function heartbeat(details: Record<string, unknown>): void {
   try {
     Context.current().heartbeat(details);
   } catch {
@@ -66,9 +63,14 @@ function ensureSucceeded(command: HostCommand, host: HostRef, result: CommandRes
   });
 }
 
-export function sshActivities({ ssh }: SshDeps) {
-  async function withSession<T>(host: HostRef, use: (session: SshSession, signal?: AbortSignal) => Promise<T>): Promise<T> {
+/** Connects to hosts and runs commands for activities, turning faults into typed failures. */
+export class HostRunner {
+  constructor(private readonly ssh: SshConfig) {}
+
+  /** One connection for everything `use` runs on the host, closed afterwards. */
+  async withSession<T>(host: HostRef, use: (session: SshSession, signal?: AbortSignal) => Promise<T>): Promise<T> {
     const { firstScheduledMs, signal } = activityInfo();
+    const ssh = this.ssh;
     let session: SshSession | undefined;
     try {
       session = await SshSession.connect(host, {
@@ -83,20 +85,27 @@ export function sshActivities({ ssh }: SshDeps) {
     }
   }
 
-  async function run(session: SshSession, host: HostRef, command: HostCommand, signal?: AbortSignal, captureStdout?: number) {
+  /** Runs a command that must succeed, heartbeating its progress. */
+  async run(session: SshSession, command: HostCommand, signal?: AbortSignal, captureStdout?: number): Promise<CommandResult> {
     heartbeat({ step: command.label, elapsedMs: 0 });
-    const result = await session.run(command, {
-      timeoutMs: ssh.commandTimeout, signal, captureStdout,
-      onProgress: (p) => heartbeat({ step: command.label, ...p }),
-    });
-    return ensureSucceeded(command, host, result);
+    const result = await this.attempt(session, command, signal, captureStdout);
+    return ensureSucceeded(command, session.host, result);
   }
 
-  return {
+  /** Runs a command whose exit code the caller judges (a health check). */
+  attempt(session: SshSession, command: HostCommand, signal?: AbortSignal, captureStdout?: number): Promise<CommandResult> {
+    return session.run(command, {
+      timeoutMs: this.ssh.commandTimeout, signal, captureStdout,
+      onProgress: (p) => heartbeat({ step: command.label, ...p }),
+    });
+  }
+}
+
+export function sshActivities({ runner }: { runner: HostRunner }) {  return {
     /** Runs one runbook step on a host. Only timing comes back: output stays out of history. */
     async runOnHost(host: HostRef, command: HostCommand): Promise<{ durationMs: number }> {
-      return withSession(host, async (session, signal) => {
-        const result = await run(session, host, command, signal);
+      return runner.withSession(host, async (session, signal) => {
+        const result = await runner.run(session, command, signal);
         return { durationMs: result.durationMs };
       });
     },
@@ -107,14 +116,14 @@ export function sshActivities({ ssh }: SshDeps) {
      * retried step from overwriting the backup with its own result.
      */
     async updateEnvFile(host: HostRef, dir: string, file: string, values: Record<string, string>): Promise<{ changed: boolean }> {
-      return withSession(host, async (session, signal) => {
+      return runner.withSession(host, async (session, signal) => {
         const read = readFileCommand(dir, file);
-        const current = (await run(session, host, read, signal, MAX_READ_BYTES)).stdout ?? '';
+        const current = (await runner.run(session, read, signal, MAX_READ_BYTES)).stdout ?? '';
         if (current.includes('\0')) throw permanentFailure(FailureType.HostOutputInvalid, `${file} on ${describeHost(host)} is not a text file`);
         const next = rewriteEnvFile(current, values);
         const existing = readEnvValues(current);
         if (next === current && Object.entries(values).every(([k, v]) => existing[k] === v)) return { changed: false };
-        await run(session, host, replaceFileCommand(dir, file, next), signal);
+        await runner.run(session, replaceFileCommand(dir, file, next), signal);
         return { changed: true };
       });
     },

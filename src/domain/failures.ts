@@ -24,6 +24,7 @@ export const FailureType = {
   ChecksFailed: 'ChecksFailed',
   ChecksTimeout: 'ChecksTimeout',
   GithubAnswerInvalid: 'GithubAnswerInvalid',
+  GithubRejected: 'GithubRejected',
   InvalidInput: 'InvalidInput',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

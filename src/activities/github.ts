@@ -1,0 +1,72 @@
+import { FailureType } from '../domain/failures.js';
+import { GithubClient, GithubError, type DeploymentState } from '../github/client.js';
+import { permanentFailure, transientFailure } from './failure.js';
+import { heartbeat } from './ssh.js';
+import { firstScheduledMs, pause } from './timing.js';
+
+export interface GithubDeps {
+  github: GithubClient | undefined;
+  /** How often to look again at checks that are still running. */
+  checksPollMs: number;
+}
+
+function classify(error: unknown, notFound: () => Error): Error {
+  if (!(error instanceof GithubError)) return error as Error;
+  switch (error.kind) {
+    case 'auth': return permanentFailure(FailureType.GithubAuthFailed, error.message);
+    case 'not-found': return notFound();
+    case 'invalid': return permanentFailure(FailureType.GithubAnswerInvalid, error.message);
+    case 'rejected': return permanentFailure(FailureType.GithubRejected, error.message);
+    default: return transientFailure('GithubUnavailable', error.message);
+  }
+}
+
+export function githubActivities({ github, checksPollMs }: GithubDeps) {
+  const client = () => {
+    if (!github) throw permanentFailure(FailureType.InvalidInput, 'this service names a GitHub repo, but the worker has no github section in its config');
+    return github;
+  };
+  return {
+    /** The full SHA of the requested commit (or tag); fails when GitHub does not know it. */
+    async verifyCommit(repo: string, ref: string): Promise<string> {
+      try {
+        return await client().resolveCommit(repo, ref);
+      } catch (error) {
+        throw classify(error, () => permanentFailure(FailureType.CommitNotFound, `commit ${ref} does not exist in ${repo}`));
+      }
+    },
+
+    /** Waits while checks are pending (up to `timeoutMs`); fails when any is red. */
+    async awaitGreenChecks(repo: string, sha: string, timeoutMs: number): Promise<string> {
+      const deadline = firstScheduledMs() + timeoutMs;
+      try {
+        for (;;) {
+          const verdict = await client().checks(repo, sha);
+          if (verdict.state === 'success') return verdict.summary;
+          if (verdict.state === 'failure') throw permanentFailure(FailureType.ChecksFailed, `CI is red on ${sha.slice(0, 7)} in ${repo}: ${verdict.summary}`);
+          if (Date.now() + checksPollMs > deadline) throw permanentFailure(FailureType.ChecksTimeout, `CI on ${sha.slice(0, 7)} in ${repo} still pending after ${Math.round(timeoutMs / 1000)} s: ${verdict.summary}`);
+          heartbeat({ checks: verdict.summary });
+          await pause(checksPollMs);
+        }
+      } catch (error) {
+        throw classify(error, () => permanentFailure(FailureType.CommitNotFound, `commit ${sha} does not exist in ${repo}`));
+      }
+    },
+
+    async createGithubDeployment(repo: string, sha: string, environment: string, description: string): Promise<number> {
+      try {
+        return await client().createDeployment(repo, sha, environment, description);
+      } catch (error) {
+        throw classify(error, () => permanentFailure(FailureType.CommitNotFound, `GitHub does not know ${repo} or ${sha}`));
+      }
+    },
+
+    async setGithubDeploymentStatus(repo: string, deploymentId: number, state: DeploymentState, description: string, logUrl?: string): Promise<void> {
+      try {
+        await client().setDeploymentStatus(repo, deploymentId, state, description, logUrl);
+      } catch (error) {
+        throw classify(error, () => permanentFailure(FailureType.GithubRejected, `GitHub does not know deployment ${deploymentId} of ${repo}`));
+      }
+    },
+  };
+}

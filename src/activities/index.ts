@@ -1,0 +1,28 @@
+import type { SlipwayConfig } from '../config/schema.js';
+import { GithubClient } from '../github/client.js';
+import { RegistryClient } from '../registry/client.js';
+import { githubActivities } from './github.js';
+import { healthActivities } from './health.js';
+import { registryActivities } from './registry.js';
+import { HostRunner, sshActivities } from './ssh.js';
+
+export interface ActivityOptions {
+  /** Poll intervals while waiting for images and checks (tests shorten them). */
+  imagePollMs?: number;
+  checksPollMs?: number;
+}
+
+/** Every activity the worker registers, bound to the worker's config (which holds the secrets). */
+export function createActivities(config: SlipwayConfig, options: ActivityOptions = {}) {
+  const runner = new HostRunner(config.ssh);
+  const registry = new RegistryClient((host) => config.registries[host]);
+  const github = config.github ? new GithubClient(config.github) : undefined;
+  return {
+    ...sshActivities({ runner }),
+    ...healthActivities({ runner }),
+    ...registryActivities({ registry, imagePollMs: options.imagePollMs ?? 5_000 }),
+    ...githubActivities({ github, checksPollMs: options.checksPollMs ?? 10_000 }),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

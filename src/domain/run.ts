@@ -1,0 +1,41 @@
+/** A run as the API shows it (SPEC §5), kept by the workflow and answered by its `run` query. */
+export type RunStatus = 'queued' | 'running' | 'awaiting_approval' | 'paused' | 'awaiting_operator' | 'succeeded' | 'failed' | 'rolled_back' | 'aborted';
+export type RunPhase = 'preflight' | 'canary' | 'bake' | 'fleet' | 'rollback' | 'done';
+export type TargetStatus = 'pending' | 'updating' | 'healthy' | 'failed' | 'rolled_back';
+
+export const FINISHED_STATUSES: RunStatus[] = ['succeeded', 'failed', 'rolled_back', 'aborted'];
+
+export interface RunError {
+  /** The failure type (see failures.ts), e.g. `HealthCheckFailed`. */
+  type: string;
+  /** Which step failed: `preflight: images`, `web-2: docker compose pull`, … */
+  step: string;
+  target?: string | undefined;
+  message: string;
+}
+
+export interface RunTarget {
+  id: string;
+  name: string;
+  status: TargetStatus;
+  version?: string | undefined;
+  error?: string | undefined;
+}
+
+export interface Run {
+  id: string;
+  kind: 'deploy' | 'rollback';
+  service: string;
+  environment: string;
+  version: { sha: string | null; images: Record<string, string> };
+  previous: { sha: string | null; images: Record<string, string> } | null;
+  status: RunStatus;
+  phase: RunPhase;
+  targets: RunTarget[];
+  error?: RunError | undefined;
+  reason?: string | undefined;
+  githubDeploymentId?: number | undefined;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string | undefined;
+}

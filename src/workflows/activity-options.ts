@@ -1,0 +1,42 @@
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { NON_RETRYABLE_FAILURES } from '../domain/failures.js';
+
+/**
+ * Retry policy for every step: transient faults (connection refused, 5xx, 429) back off and
+ * retry; the permanent failure types never do. Unreachable hosts stop being retried after
+ * `ssh.retryFor` (the activity decides), waits for images and checks after `imageTimeout`.
+ */
+const retry = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 50,
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+};
+
+export function hostSteps(stepTimeoutMs: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: stepTimeoutMs + 60_000,
+    heartbeatTimeout: '30s',
+    retry,
+  });
+}
+
+export function waitingSteps(waitMs: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: waitMs + 120_000,
+    heartbeatTimeout: '60s',
+    retry,
+  });
+}
+
+export const apiSteps = proxyActivities<Activities>({
+  startToCloseTimeout: '60s',
+  retry,
+});
+
+/** Call-site options (merged over the proxy's): the one-line summary the Temporal UI shows. */
+export function summary(text: string): ActivityOptions {
+  return { summary: text.slice(0, 200) };
+}

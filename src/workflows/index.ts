@@ -1,0 +1,3 @@
+/** Every workflow the worker runs (bundled for Temporal's sandbox from this file). */
+export { deploy } from './deploy.js';
+export { updateTarget } from './update-target.js';

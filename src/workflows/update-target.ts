@@ -1,0 +1,58 @@
+import { composeMigrate, composePull, composeUp, imageEnvironment, imagePrune } from '../commands/compose.js';
+import type { HostCommand } from '../commands/shell.js';
+import { buildSteps, restartUnit } from '../commands/systemd.js';
+import type { DeployPlan, HealthCheck, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
+import { renderTemplate, type TemplateValues } from '../domain/templates.js';
+import { hostSteps, summary } from './activity-options.js';
+
+/** What one target's update needs: the runbook of SPEC §3 for one host (or instance). */
+export interface UpdateTargetInput {
+  target: Target;
+  runtime: DeployPlan['runtime'];
+  health: HealthPlan;
+  pinned: PinnedImages;
+  values: TemplateValues;
+  /** Migrations run on the first target of a deploy only. */
+  migrate: boolean;
+  /** systemd: the build runs once per host, with its first instance. */
+  build: boolean;
+  stepTimeoutMs: number;
+}
+
+export function renderHealth(health: HealthPlan, values: TemplateValues): HealthPlan {
+  const checks = health.checks.map((check): HealthCheck => ('http' in check
+    ? { http: { ...check.http, url: renderTemplate(check.http.url, values) } }
+    : { command: renderTemplate(check.command, values) }));
+  return { ...health, checks };
+}
+
+/**
+ * Updates one target and waits for it to be healthy. Each step is its own activity, named
+ * in the Temporal UI like the runbook line it replaces, and each is idempotent.
+ */
+export async function updateTarget(input: UpdateTargetInput): Promise<void> {
+  const { target, runtime, values } = input;
+  const steps = hostSteps(input.stepTimeoutMs);
+  const dir = renderTemplate(runtime.dir, values);
+  const run = (command: HostCommand) => steps.runOnHost.executeWithOptions(summary(`${target.name}: ${command.label}`), [target.host, command]);
+
+  if (runtime.kind === 'compose') {
+    const env = imageEnvironment(runtime, input.pinned);
+    if (Object.keys(env).length) {
+      await steps.updateEnvFile.executeWithOptions(summary(`${target.name}: pin images in ${runtime.envFile}`), [target.host, dir, runtime.envFile, env]);
+    }
+    await run(composePull(runtime, dir, env));
+    const migrate = input.migrate ? composeMigrate(runtime, dir, env) : undefined;
+    if (migrate) await run(migrate);
+    await run(composeUp(runtime, dir, env));
+    if (runtime.prune) await run(imagePrune(dir));
+  } else {
+    if (input.build) for (const step of buildSteps(dir, runtime.build.map((b) => renderTemplate(b, values)))) await run(step);
+    await run(restartUnit(dir, renderTemplate(runtime.unit, values)));
+  }
+
+  const health = renderHealth(input.health, values);
+  if (health.checks.length) {
+    await hostSteps(Math.max(input.stepTimeoutMs, health.timeoutMs)).awaitHealthy.executeWithOptions(summary(`${target.name}: health checks (${health.checks.length})`), [target, dir, health]);
+  }
+}
