@@ -63,7 +63,7 @@ export function resolveReferences(
 export function parseConfig(text: string, options: { source?: string; env?: NodeJS.ProcessEnv; baseDir?: string } = {}): SlipwayConfig {
   const source = options.source ?? 'slipway.yaml';
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) throw new ConfigError(source, doc.errors.map((e) => e.message.split('\n')[0]!));
+  if (doc.errors.length) throw new ConfigError(source, doc.errors.slice(0, 3).map((e) => e.message.split('\n')[0]!));
   const problems: string[] = [];
   const resolved = resolveReferences(doc.toJS() ?? {}, options.env ?? process.env, options.baseDir ?? process.cwd(), problems);
   if (problems.length) throw new ConfigError(source, problems);

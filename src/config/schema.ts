@@ -70,7 +70,7 @@ const environmentSchema = z.strictObject({
 
 const httpCheck = z.union([
   template.transform((url) => ({ url, status: 200, bodyContains: undefined as string | undefined })),
-  z.strictObject({ url: template, status: z.number().int().min(100).max(599).default(200), bodyContains: z.string().optional() }),
+  z.strictObject({ url: template, status: z.number().int().min(100).max(599).default(200), bodyContains: template.optional() }),
 ]);
 const healthCheckSchema = z.union([
   z.strictObject({ http: httpCheck }),

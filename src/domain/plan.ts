@@ -14,7 +14,10 @@ export interface HostRef {
 /** A host, or one instance on a host for systemd. */
 export interface Target {
   id: string;
+  /** Shown in the API and UI: the host's name, with `#instance` for systemd instances. */
   name: string;
+  /** The host's name in config: what `{name}` renders to. */
+  hostName: string;
   host: HostRef;
   instance?: string | undefined;
 }

@@ -74,7 +74,7 @@ export async function createFleetLayout(options: { dir: string; names: string[];
   writeFileSync(knownHostsPath, hosts.map((h) => `[${h.address}]:${h.port} ${h.hostKey.public}\n`).join(''));
   const authorizedKeysPath = join(options.dir, 'authorized_keys');
   writeFileSync(authorizedKeysPath, `${clientKey.public}\n`, { mode: 0o600 });
-  writeFileSync(join(options.dir, 'id_ed25519'), clientKey.private, { mode: 0o600 });
+  writeFileSync(join(options.dir, 'id_ed25519'), withNewline(clientKey.private), { mode: 0o600 });
   return { dir: options.dir, hosts, clientKey, knownHostsPath, authorizedKeysPath };
 }
 
@@ -97,4 +97,9 @@ export function stopFakeApps(layout: FleetLayout): void {
       }
     }
   }
+}
+
+/** OpenSSH refuses a key file whose last line has no newline. */
+export function withNewline(text: string): string {
+  return text.endsWith('\n') ? text : `${text}\n`;
 }

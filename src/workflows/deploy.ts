@@ -103,7 +103,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
           staticSummary: `${plan.service}/${plan.environment}: update ${t.name}`,
           args: [{
             target: t, runtime: plan.runtime, health: plan.health, pinned,
-            values: { ...values, host: t.host.address, name: t.name, ...(t.instance !== undefined ? { instance: t.instance } : {}) },
+            values: { ...values, host: t.host.address, name: t.hostName, ...(t.instance !== undefined ? { instance: t.instance } : {}) },
             migrate: index === 0, build: !builtHosts.has(hostKey), stepTimeoutMs: input.stepTimeoutMs,
           }],
         });

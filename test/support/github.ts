@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from '../../src/sandbox/fleet.js';
+import { spawnManaged, stopManaged } from './processes.js';
 
 /**
  * GitHub for tests: a stateful fake that remembers commits, checks and deployments, behind
@@ -115,7 +116,7 @@ export async function startTestGithub(): Promise<TestGithub> {
   await new Promise<void>((r) => fake.listen(fakePort, '127.0.0.1', r));
 
   const prismPort = await freePort('127.0.0.1');
-  const prism: ChildProcess = spawn(join('node_modules', '.bin', 'prism'),
+  const prism: ChildProcess = spawnManaged(join('node_modules', '.bin', 'prism'),
     ['proxy', SPEC_PATH, `http://127.0.0.1:${fakePort}`, '--errors', '-h', '127.0.0.1', '-p', String(prismPort)],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -140,7 +141,8 @@ export async function startTestGithub(): Promise<TestGithub> {
     },
     async stop() {
       prism.removeAllListeners('exit');
-      prism.kill();
+      await stopManaged(prism);
+      fake.closeAllConnections();
       await new Promise<void>((r) => fake.close(() => r()));
     },
   };

@@ -1,9 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { createFleetLayout, fakeHostEnv, stopFakeApps, type FleetHost, type FleetLayout } from '../../src/sandbox/fleet.js';
+import { spawnManaged, stopManaged } from './processes.js';
+import { createFleetLayout, fakeHostEnv, stopFakeApps, withNewline, type FleetHost, type FleetLayout } from '../../src/sandbox/fleet.js';
 
 /**
  * Fake hosts served by real OpenSSH: one `sshd -D -e -f <cfg>` per host on 127.0.0.N, each
@@ -50,7 +51,7 @@ export async function startOpenSshFleet(names: string[], firstOctet: number): Pr
 
   const start = async (host: FleetHost) => {
     const keyPath = join(host.stateDir, 'ssh_host_ed25519_key');
-    writeFileSync(keyPath, host.hostKey.private, { mode: 0o600 });
+    writeFileSync(keyPath, withNewline(host.hostKey.private), { mode: 0o600 });
     const env = Object.entries(fakeHostEnv(host)).map(([k, v]) => `"${k}=${v}"`).join(' ');
     const configPath = join(host.stateDir, 'sshd_config');
     writeFileSync(configPath, [
@@ -63,7 +64,7 @@ export async function startOpenSshFleet(names: string[], firstOctet: number): Pr
       `SetEnv ${env}`,
       '',
     ].join('\n'));
-    const child = spawn(sshd, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnManaged(sshd, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
     processes.set(host.name, child);
@@ -74,8 +75,7 @@ export async function startOpenSshFleet(names: string[], firstOctet: number): Pr
   const stopHost = async (host: FleetHost) => {
     const child = processes.get(host.name);
     processes.delete(host.name);
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
+    if (child) await stopManaged(child);
   };
 
   for (const host of layout.hosts) await start(host);

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { freePort } from '../../src/sandbox/fleet.js';
+import { spawnManaged, stopManaged } from './processes.js';
 
 /**
  * Debian's docker-registry (distribution 2.8) behind a small token server: the Bearer
@@ -94,7 +95,7 @@ auth:
     issuer: slipway-test
     rootcertbundle: ${join(dir, 'cert.pem')}
 `);
-  const registry: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+  const registry: ChildProcess = spawnManaged('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
   await waitForHttp(`http://${host}/v2/`, 15_000);
 
   async function pushToken(path: string): Promise<string> {
@@ -127,7 +128,8 @@ auth:
       return res.headers.get('docker-content-digest')!;
     },
     async stop() {
-      registry.kill();
+      await stopManaged(registry, 200);
+      tokenServer.closeAllConnections();
       await new Promise<void>((r) => tokenServer.close(() => r()));
     },
   };

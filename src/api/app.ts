@@ -1,0 +1,55 @@
+import express, { type Express } from 'express';
+import type { Client } from '@temporalio/client';
+import type { SlipwayConfig } from '../config/schema.js';
+import { authenticate } from './auth.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { HttpProblem, problemHandler, sendProblem } from './problem.js';
+import { deploymentRoutes } from './routes/deployments.js';
+import { serviceRoutes } from './routes/services.js';
+import { Runs, type RunsOptions } from './runs.js';
+
+export interface ApiOptions extends RunsOptions {
+  config: SlipwayConfig;
+  client: Client;
+  metrics?: Metrics;
+  logError?: (error: unknown) => void;
+}
+
+export function createApi(options: ApiOptions): Express {
+  const { config, client } = options;
+  const metrics = options.metrics ?? createMetrics();
+  const runs = new Runs(client, options);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const stop = metrics.httpRequests.startTimer({ method: req.method });
+    res.on('finish', () => stop({ route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched', status: String(res.statusCode) }));
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await client.workflowService.getSystemInfo({});
+      res.json({ status: 'ready', temporal: 'connected' });
+    } catch (error) {
+      sendProblem(res, new HttpProblem(503, 'Not ready', `Temporal is not reachable: ${(error as Error).message}`));
+    }
+  });
+  app.get('/metrics', async (_req, res) => { res.type(metrics.registry.contentType).send(await metrics.registry.metrics()); });
+  app.get('/openapi.json', (_req, res) => { res.json(openApiDocument()); });
+
+  const v1 = express.Router();
+  v1.use(authenticate(config.api.tokens));
+  v1.use(express.json({ limit: '64kb', type: () => true }));
+  v1.use('/deployments', deploymentRoutes(config, runs, metrics));
+  v1.use('/services', serviceRoutes(config));
+  app.use('/v1', v1);
+
+  app.use((req, _res, next) => next(new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
+  app.use(problemHandler(options.logError ?? ((error) => console.error(error))));
+  return app;
+}

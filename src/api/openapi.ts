@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { deployRequestSchema } from './schemas.js';
+
+/** `GET /openapi.json`: the API as SPEC §5 describes it. Request schemas come from the zod schemas that validate them. */
+const problem = {
+  type: 'object',
+  required: ['type', 'title', 'status'],
+  properties: {
+    type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+  },
+};
+
+const version = { type: 'object', properties: { sha: { type: ['string', 'null'] }, images: { type: 'object', additionalProperties: { type: 'string' } } } };
+const run = {
+  type: 'object',
+  required: ['id', 'kind', 'service', 'environment', 'version', 'status', 'phase', 'targets', 'createdAt', 'updatedAt', 'links'],
+  properties: {
+    id: { type: 'string', description: 'The Temporal workflow id' },
+    kind: { enum: ['deploy', 'rollback'] },
+    service: { type: 'string' },
+    environment: { type: 'string' },
+    version,
+    previous: { oneOf: [version, { type: 'null' }] },
+    status: { enum: ['queued', 'running', 'awaiting_approval', 'paused', 'awaiting_operator', 'succeeded', 'failed', 'rolled_back', 'aborted'] },
+    phase: { enum: ['preflight', 'canary', 'bake', 'fleet', 'rollback', 'done'] },
+    targets: {
+      type: 'array',
+      items: {
+        type: 'object', required: ['id', 'name', 'status'],
+        properties: { id: { type: 'string' }, name: { type: 'string' }, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] }, version: { type: 'string' }, error: { type: 'string' } },
+      },
+    },
+    error: { type: 'object', properties: { type: { type: 'string' }, step: { type: 'string' }, target: { type: 'string' }, message: { type: 'string' } } },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+    finishedAt: { type: 'string', format: 'date-time' },
+    links: { type: 'object', properties: { self: { type: 'string' }, ui: { type: 'string', format: 'uri' } } },
+  },
+};
+
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), { $ref: '#/components/responses/Problem' }]));
+const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+
+export function openApiDocument(serverUrl?: string) {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Slipway', version: '0.1.0', description: 'Deployments as durable Temporal workflows.' },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Problem: problem,
+        Run: run,
+        DeployRequest: z.toJSONSchema(deployRequestSchema, { io: 'input', unrepresentable: 'any' }),
+      },
+      responses: { Problem: { description: 'An error (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
+    },
+    paths: {
+      '/v1/deployments': {
+        post: {
+          summary: 'Start a deploy', operationId: 'createDeployment',
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'A repeat with the same key returns the same run' }],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/DeployRequest' }) },
+          responses: { 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(400, 401, 403, 404, 409) },
+        },
+        get: {
+          summary: 'List runs', operationId: 'listDeployments',
+          parameters: ['service', 'environment', 'status', 'next'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } }))
+            .concat([{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100 } as never }]),
+          responses: { 200: { description: 'Runs, newest first', ...json({ type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Run' } }, next: { type: 'string' } } }) }, ...errors(400, 401, 403) },
+        },
+      },
+      '/v1/deployments/{id}': {
+        get: {
+          summary: 'A run', operationId: 'getDeployment',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(401, 403, 404) },
+        },
+      },
+      '/v1/services': {
+        get: {
+          summary: 'Services and their environments', operationId: 'listServices',
+          responses: { 200: { description: 'Services', ...json({ type: 'object', properties: { items: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, environments: { type: 'array', items: { type: 'string' } } } } } } }) }, ...errors(401, 403) },
+        },
+      },
+      '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } } },
+      '/readyz': { get: { summary: 'Readiness, including the Temporal connection', security: [], responses: { 200: { description: 'Ready' }, 503: { $ref: '#/components/responses/Problem' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },
+      '/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    },
+  };
+}

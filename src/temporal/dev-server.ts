@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
+
+export interface DevServerOptions {
+  cli: string;
+  /** SQLite file that keeps history across restarts. */
+  dbFile: string;
+  ip?: string;
+  port: number;
+  uiPort?: number | undefined;
+  headless?: boolean;
+  namespace?: string;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | undefined;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = connect(port, host);
+      socket.once('connect', () => { socket.destroy(); resolve(); });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing answered on ${host}:${port} within ${timeoutMs} ms`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+/** `temporal server start-dev` with Slipway's search attributes registered up front. */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  mkdirSync(dirname(options.dbFile), { recursive: true });
+  const ip = options.ip ?? '127.0.0.1';
+  const args = ['server', 'start-dev', '--db-filename', options.dbFile, '--ip', ip, '--port', String(options.port), '--log-level', 'error',
+    '--namespace', options.namespace ?? 'default',
+    ...Object.values(SEARCH_ATTRIBUTES).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`])];
+  if (options.headless) args.push('--headless');
+  else if (options.uiPort) args.push('--ui-port', String(options.uiPort));
+  const child = spawn(options.cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`temporal server exited (${code}): ${stderr}`))));
+  await Promise.race([waitForPort(ip, options.port, 60_000), exited]);
+  exited.catch(() => undefined);
+  return {
+    address: `${ip}:${options.port}`,
+    uiUrl: options.headless ? undefined : `http://${ip === '0.0.0.0' ? 'localhost' : ip}:${options.uiPort ?? options.port + 1000}`,
+    process: child,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.removeAllListeners('exit');
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}

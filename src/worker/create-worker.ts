@@ -1,0 +1,39 @@
+import { fileURLToPath } from 'node:url';
+import { Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities, type ActivityOptions } from '../activities/index.js';
+import type { SlipwayConfig } from '../config/schema.js';
+import { TASK_QUEUE } from '../temporal/connection.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Bundles the workflow code once (a few seconds), for processes that create several workers. */
+export function bundleWorkflows(): Promise<WorkflowBundleOption> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
+  warn: (message: string) => console.warn(message), error: (message: string) => console.error(message),
+};
+
+export interface SlipwayWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  config: SlipwayConfig;
+  taskQueue?: string;
+  workflowBundle?: WorkflowBundleOption;
+  activityOptions?: ActivityOptions;
+  /** How long in-flight steps may finish after a shutdown signal before they are cancelled. */
+  shutdownGraceTime?: string;
+}
+
+export function createWorker(options: SlipwayWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(options.config, options.activityOptions),
+    shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+  });
+}

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedFixture } from '../support/fixtures.js';
+import { startHarness, TOKENS, type Harness } from '../support/harness.js';
+
+/** Deploys through the HTTP API, asserting what changed on the (OpenSSH) hosts. */
+describe('deploy end to end', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  before(async () => { h = await sharedFixture('harness', startHarness, (x) => x.stop()); });
+
+  let n = 0;
+  /** A fresh commit, green on GitHub, with both images pushed under `sha-<sha7>`. */
+  async function commit(options: { push?: boolean; checks?: 'green' | 'red' } = {}): Promise<string> {
+    const sha = `${(++n).toString(16).padStart(2, '0')}${Date.now().toString(16)}`.padEnd(40, 'c').slice(0, 40);
+    h.github.addCommit(sha, options.checks === 'red'
+      ? { checkRuns: [{ name: 'test', status: 'completed', conclusion: 'failure' }] }
+      : { checkRuns: [{ name: 'test', status: 'completed', conclusion: 'success' }], statuses: [{ context: 'ci/lint', state: 'success' }] });
+    if (options.push !== false) {
+      await h.registry.push('acme/shop-backend', `sha-${sha.slice(0, 7)}`);
+      await h.registry.push('acme/shop-frontend', `sha-${sha.slice(0, 7)}`);
+    }
+    return sha;
+  }
+  const envFile = (host: string) => readFileSync(join(h.host(host).stateDir, 'srv', 'shop', '.env.production'), 'utf8');
+  const clearCalls = () => { for (const host of h.fleet.hosts) rmSync(join(host.stateDir, 'calls.jsonl'), { force: true }); };
+  beforeEach(clearCalls);
+
+  it('deploys a pinned SHA to every host in order: env file, pull, migrate once, up, prune, healthy', async () => {
+    const sha = await commit();
+    const started = await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'production', sha, reason: 'release' });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    assert.equal(started.body.status, 'queued');
+    assert.match(started.body.links.ui, /^http:\/\/localhost:8233\/namespaces\/default\/workflows\/deploy-shop-production-/);
+
+    const run = await h.waitForRun(started.body.id);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    assert.equal(run.version.sha, sha);
+    assert.deepEqual(run.targets.map((t: { status: string }) => t.status), ['healthy', 'healthy', 'healthy']);
+    const backend = run.version.images.backend as string;
+    assert.match(backend, new RegExp(`^${h.registry.host}/acme/shop-backend:sha-${sha.slice(0, 7)}@sha256:[0-9a-f]{64}$`));
+
+    assert.deepEqual(h.steps('web-1'), ['pull', 'migrate', 'up', 'prune']);
+    assert.deepEqual(h.steps('web-2'), ['pull', 'up', 'prune']);
+    assert.deepEqual(h.steps('web-3'), ['pull', 'up', 'prune']);
+    for (const host of ['web-1', 'web-2', 'web-3']) {
+      const env = envFile(host);
+      assert.match(env, /^# kept by hand\nDATABASE_URL=postgres:\/\/db\/shop\n/, 'other lines kept');
+      assert.ok(env.includes(`BACKEND_IMAGE=${backend}\n`) && env.includes(`WORKER_IMAGE=${backend}\n`));
+      assert.ok(existsSync(join(h.host(host).stateDir, 'srv', 'shop', '.env.production.slipway-prev')));
+      const served = await (await fetch(`http://${h.host(host).address}:8000/`)).json() as { images: Record<string, string> };
+      assert.equal(served.images.BACKEND_IMAGE, backend, 'the running app reports the pinned image');
+    }
+    const up = JSON.parse(readFileSync(join(h.host('web-2').stateDir, 'calls.jsonl'), 'utf8').trim().split('\n')[1]!);
+    assert.equal(up.env.FRONTEND_IMAGE, run.version.images.frontend, 'pinned references in the environment of docker compose');
+
+    const deployment = h.github.deployments.find((d) => d.id === run.githubDeploymentId)!;
+    assert.equal(deployment.sha, sha);
+    assert.deepEqual(deployment.statuses.map((s) => s.state), ['in_progress', 'success']);
+  });
+
+  it('deploys a systemd service: build once per host, restart each instance, health by version', async () => {
+    const sha = await commit({ push: false });
+    h.github.addCommit(sha);
+    const started = await h.request('POST', '/v1/deployments', { service: 'bot', environment: 'production', sha });
+    const run = await h.waitForRun(started.body.id);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    assert.deepEqual(run.targets.map((t: { name: string }) => t.name), ['bot-1#1', 'bot-1#2']);
+    assert.deepEqual(h.steps('bot-1'), ['git-fetch', 'git-checkout', 'npm-ci', 'npm-run', 'restart', 'restart']);
+    for (const port of [3101, 3102]) {
+      const served = await (await fetch(`http://${h.host('bot-1').address}:${port}/healthz`)).json() as { version: string };
+      assert.equal(served.version, sha);
+    }
+  });
+
+  it('returns the same run for a repeated Idempotency-Key, and 409 for the key with another body', async () => {
+    const sha = await commit();
+    const body = { service: 'shop', environment: 'staging', sha };
+    const headers = { 'Idempotency-Key': `release-${sha}` };
+    const first = await h.request('POST', '/v1/deployments', body, TOKENS.ci, headers);
+    const again = await h.request('POST', '/v1/deployments', body, TOKENS.ci, headers);
+    assert.equal(first.status, 202);
+    assert.equal(again.status, 202);
+    assert.equal(again.body.id, first.body.id);
+    const other = await h.request('POST', '/v1/deployments', { ...body, reason: 'different' }, TOKENS.ci, headers);
+    assert.equal(other.status, 409);
+    await h.waitForRun(first.body.id);
+    assert.equal(h.steps('web-3').filter((s) => s === 'up').length, 1, 'deployed once');
+  });
+
+  it('fails at the first unhealthy host, names it and the check, and never touches the hosts after it', async () => {
+    const sha = await commit();
+    writeFileSync(join(h.host('web-2').stateDir, 'unhealthy'), '');
+    try {
+      const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'production', sha })).body.id);
+      assert.equal(run.status, 'failed');
+      assert.equal(run.error.type, 'HealthCheckFailed');
+      assert.equal(run.error.target, 'web-2');
+      assert.match(run.error.message, /web-2 did not become healthy within 3000 ms: GET http:\/\/127\.0\.0\.\d+:8000\/api\/v1\/health\/live answered 503/);
+      assert.deepEqual(run.targets.map((t: { status: string }) => t.status), ['healthy', 'failed', 'pending']);
+      assert.deepEqual(h.steps('web-3'), [], 'web-3 untouched');
+      const deployment = h.github.deployments.find((d) => d.id === run.githubDeploymentId)!;
+      assert.deepEqual(deployment.statuses.map((s) => s.state), ['in_progress', 'failure']);
+    } finally {
+      rmSync(join(h.host('web-2').stateDir, 'unhealthy'));
+    }
+  });
+
+  it('fails on a command that exits non-zero with the step, host and its output', async () => {
+    const sha = await commit();
+    writeFileSync(join(h.host('web-3').stateDir, 'fail-pull'), 'Error response from daemon: manifest unknown\n');
+    try {
+      const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'staging', sha })).body.id);
+      assert.equal(run.status, 'failed');
+      assert.equal(run.error.type, 'CommandFailed');
+      assert.equal(run.error.step, 'web-3: docker compose pull');
+      assert.match(run.error.message, /"docker compose pull" on .*@127\.0\.0\.\d+:\d+ exited with 1:\nError response from daemon: manifest unknown/);
+      assert.deepEqual(h.steps('web-3'), ['pull'], 'stopped at the failed step');
+    } finally {
+      rmSync(join(h.host('web-3').stateDir, 'fail-pull'));
+    }
+  });
+
+  it('refuses a SHA GitHub does not know, before touching any host', async () => {
+    const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'production', sha: 'f'.repeat(40) })).body.id);
+    assert.equal(run.status, 'failed');
+    assert.equal(run.error.type, 'CommitNotFound');
+    assert.equal(run.error.step, 'preflight: commit');
+    assert.deepEqual(h.steps('web-1'), []);
+  });
+
+  it('refuses a commit whose CI is red, naming the red check', async () => {
+    const sha = await commit({ checks: 'red' });
+    const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'production', sha })).body.id);
+    assert.equal(run.error.type, 'ChecksFailed');
+    assert.match(run.error.message, /CI is red on .* test \(failure\)/);
+    assert.deepEqual(h.steps('web-1'), []);
+  });
+
+  it('waits for images, then fails when one never appears', async () => {
+    const sha = await commit({ push: false });
+    const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'staging', sha })).body.id);
+    assert.equal(run.error.type, 'ImageTimeout');
+    assert.match(run.error.message, new RegExp(`image ${h.registry.host}/acme/shop-backend:sha-${sha.slice(0, 7)} did not appear within 3 s`));
+    assert.deepEqual(h.steps('web-3'), []);
+  });
+
+  it('fails on wrong registry credentials without retrying or leaking them', async () => {
+    const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'badcreds', environment: 'production', tag: 'v1' }, TOKENS.ops)).body.id);
+    assert.equal(run.error.type, 'RegistryAuthFailed');
+    assert.match(run.error.message, /refused the credentials of ci/);
+    assert.ok(!JSON.stringify(run).includes('not-the-password'));
+  });
+
+  it('fails on a changed host key, naming the host and both fingerprints', async () => {
+    const sha = await commit();
+    const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'keymismatch', sha })).body.id);
+    assert.equal(run.error.type, 'HostKeyMismatch');
+    assert.match(run.error.message, /host key mismatch for .*@127\.0\.0\.\d+:\d+: it presented SHA256:\S+, known_hosts pins ssh-ed25519 SHA256:\S+/);
+    assert.deepEqual(h.steps('rogue'), []);
+  });
+
+  it('retries a host that refuses connections for ssh.retryFor, then fails naming it', async () => {
+    const sha = await commit();
+    const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'unreachable', sha })).body.id);
+    assert.equal(run.error.type, 'HostUnreachable');
+    assert.match(run.error.message, /cannot reach .*@127\.0\.0\.30:\d+: ECONNREFUSED \(gave up after \d+ s\)/);
+  });
+});

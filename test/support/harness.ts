@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { createApi } from '../../src/api/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { SlipwayConfig } from '../../src/config/schema.js';
+import { freePort, hostCalls, withNewline, type FleetHost } from '../../src/sandbox/fleet.js';
+import { createWorker } from '../../src/worker/create-worker.js';
+import type { Worker } from '@temporalio/worker';
+import { sharedFixture } from './fixtures.js';
+import { GITHUB_TOKEN, startTestGithub, type TestGithub } from './github.js';
+import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from './openssh.js';
+import { REGISTRY_PASSWORD, REGISTRY_USER, startTestRegistry, type TestRegistry } from './registry.js';
+import { testTemporal, type TestTemporal } from './temporal.js';
+
+/**
+ * Everything a deploy touches, real where it can be: Temporal dev server, OpenSSH hosts with
+ * fake docker/systemctl, docker-registry behind a token server, GitHub through Prism. One
+ * Slipway worker and API run in this process against a config written as a user would.
+ */
+export const TOKENS = { ci: 'ci-token-5b0c1d', reader: 'reader-token-77aa01', ops: 'ops-token-9e9e9e' };
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export interface Harness {
+  temporal: TestTemporal;
+  fleet: OpenSshFleet;
+  registry: TestRegistry;
+  github: TestGithub;
+  config: SlipwayConfig;
+  configText: string;
+  api: string;
+  host(name: string): FleetHost;
+  /** Calls of the fake tools on a host, as `step` names (`pull`, `up`, `migrate`, …). */
+  steps(name: string): string[];
+  request(method: string, path: string, body?: unknown, token?: string, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  waitForRun(id: string, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  stop(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const reason = ensureOpenSsh();
+  if (reason) throw new Error(reason);
+  const [temporal, registry, github] = await Promise.all([
+    testTemporal(),
+    sharedFixture('registry', startTestRegistry, (r) => r.stop()),
+    sharedFixture('github', startTestGithub, (g) => g.stop()),
+  ]);
+  const fleet = await startOpenSshFleet(['web-1', 'web-2', 'web-3', 'bot-1', 'rogue'], 20);
+  // `rogue` presents a host key other than the one known_hosts pins.
+  const rogue = fleet.hosts.find((h) => h.name === 'rogue')!;
+  const other = ssh2.utils.generateKeyPairSync('ed25519');
+  writeFileSync(fleet.knownHostsPath, readFileSync(fleet.knownHostsPath, 'utf8').replace(rogue.hostKey.public, other.public));
+  // Nothing listens at `dead`, but known_hosts has it, so the connection is what fails.
+  const deadPort = await freePort('127.0.0.30');
+  writeFileSync(fleet.knownHostsPath, `${readFileSync(fleet.knownHostsPath, 'utf8')}[127.0.0.30]:${deadPort} ${other.public}\n`);
+
+  for (const host of fleet.hosts) {
+    for (const service of ['shop', 'bot']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
+    writeFileSync(join(host.stateDir, 'srv', 'shop', '.env.production'), '# kept by hand\nDATABASE_URL=postgres://db/shop\nBACKEND_IMAGE=old\n');
+  }
+  const target = (h: FleetHost, extra = '') => `{ name: ${h.name}, address: ${h.address}, port: ${h.port}, user: ${h.user}${extra} }`;
+  const [web1, web2, web3, bot1] = fleet.hosts;
+  const envDir = join(fleet.dir, 'env');
+  mkdirSync(envDir);
+  writeFileSync(join(envDir, 'id_ed25519'), withNewline(fleet.clientKey.private), { mode: 0o600 });
+
+  const configText = `
+github:
+  apiUrl: ${github.apiUrl}
+  token: \${env:TEST_GITHUB_TOKEN}
+registries:
+  "${registry.host}": { username: ${REGISTRY_USER}, token: "\${env:TEST_REGISTRY_PASSWORD}", insecure: true }
+  "${registry.host.replace('127.0.0.1', 'localhost')}": { username: ${REGISTRY_USER}, token: not-the-password, insecure: true }
+ssh:
+  privateKey: \${file:${join(envDir, 'id_ed25519')}}
+  knownHosts: ${fleet.knownHostsPath}
+  connectTimeout: 2s
+  retryFor: 3s
+  commandTimeout: 60s
+api:
+  tokens:
+    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production"] }
+    - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
+    - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
+services:
+  shop:
+    repo: acme/shop
+    images:
+      backend: ${registry.host}/acme/shop-backend
+      frontend: ${registry.host}/acme/shop-frontend
+    tag: "sha-{sha7}"
+    runtime:
+      kind: compose
+      dir: ${fleet.dir}/hosts/{name}/srv/shop
+      file: docker-compose.prod.yml
+      envFile: .env.production
+      imageVars: { BACKEND_IMAGE: backend, WORKER_IMAGE: backend, FRONTEND_IMAGE: frontend }
+      migrate: { service: backend, command: "alembic upgrade head" }
+      prune: true
+    health:
+      timeout: 3s
+      interval: 200ms
+      checks:
+        - http: "http://{host}:8000/api/v1/health/live"
+        - http: { url: "http://{host}:8000/api/v1/health/ready", status: 200, bodyContains: "ok" }
+        - command: "test -s .env.production"
+    environments:
+      production:
+        requireChecks: true
+        targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
+        rollout: { imageTimeout: 3s }
+      staging:
+        targets: [${target(web3!)}]
+        rollout: { imageTimeout: 3s }
+      keymismatch:
+        targets: [${target(rogue)}]
+        rollout: { imageTimeout: 3s }
+      unreachable:
+        targets: [{ name: dead, address: 127.0.0.30, port: ${deadPort}, user: ${web1!.user} }]
+        rollout: { imageTimeout: 3s }
+  badcreds:
+    images: { backend: ${registry.host.replace('127.0.0.1', 'localhost')}/acme/shop-backend }
+    runtime: { kind: compose, dir: /nonexistent, imageVars: { BACKEND_IMAGE: backend } }
+    environments:
+      production: { targets: [${target(web1!)}], rollout: { imageTimeout: 3s } }
+  bot:
+    repo: acme/bot
+    runtime:
+      kind: systemd
+      dir: ${fleet.dir}/hosts/{name}/srv/bot
+      unit: "bot-worker@{instance}.service"
+      build: ["git fetch --quiet origin", "git checkout --force {sha}", "npm ci", "npm run build"]
+    health:
+      timeout: 3s
+      interval: 200ms
+      checks: [ { http: { url: "http://{host}:310{instance}/healthz", bodyContains: "{sha}" } } ]
+    environments:
+      production:
+        targets: [${target(bot1!, ', instances: [1, 2]')}]
+`;
+  const config = parseConfig(configText, { env: { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD } });
+
+  const taskQueue = `slipway-test-${Date.now().toString(36)}`;
+  const worker: Worker = await createWorker({
+    connection: temporal.nativeConnection, namespace: temporal.namespace, config, taskQueue,
+    workflowBundle: temporal.workflowBundle, activityOptions: { imagePollMs: 200, checksPollMs: 200 }, shutdownGraceTime: '2s',
+  });
+  const workerRun = worker.run();
+
+  const app = createApi({
+    config, client: temporal.client, taskQueue, namespace: temporal.namespace,
+    stepTimeoutMs: config.ssh.commandTimeout, uiUrl: 'http://localhost:8233', logError: () => undefined,
+  });
+  const server: Server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const request: Harness['request'] = async (method, path, body, token = TOKENS.ci, headers = {}) => {
+    const response = await fetch(`${api}${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: response.status, body: parsed, headers: response.headers };
+  };
+
+  return {
+    temporal, fleet, registry, github, config, configText, api,
+    host: (name) => fleet.hosts.find((h) => h.name === name)!,
+    steps: (name) => hostCalls(fleet.hosts.find((h) => h.name === name)!).map((c) => c.step),
+    request,
+    async waitForRun(id, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { body } = await request('GET', `/v1/deployments/${id}`, undefined, TOKENS.reader);
+        if (['succeeded', 'failed', 'rolled_back', 'aborted'].includes(body.status)) return body;
+        if (Date.now() > deadline) throw new Error(`run ${id} still ${body.status} after ${timeoutMs} ms: ${JSON.stringify(body)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      worker.shutdown();
+      await workerRun;
+      await fleet.stop();
+    },
+  };
+}

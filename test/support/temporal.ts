@@ -1,0 +1,48 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection, Client } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type WorkflowBundleOption } from '@temporalio/worker';
+import { freePort } from '../../src/sandbox/fleet.js';
+import { ensureTemporalCli } from '../../src/temporal/cli.js';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { bundleWorkflows } from '../../src/worker/create-worker.js';
+import { sharedFixture } from './fixtures.js';
+import { adoptManaged } from './processes.js';
+
+export interface TestTemporal {
+  server: DevServer;
+  address: string;
+  namespace: string;
+  client: Client;
+  nativeConnection: NativeConnection;
+  workflowBundle: WorkflowBundleOption;
+}
+
+let runtimeInstalled = false;
+
+/** One Temporal dev server (the real CLI, headless, SQLite in a temp dir) for the whole run. */
+export function testTemporal(): Promise<TestTemporal> {
+  return sharedFixture('temporal', async () => {
+    if (!runtimeInstalled) {
+      Runtime.install({ logger: new DefaultLogger('ERROR') });
+      runtimeInstalled = true;
+    }
+    const cli = ensureTemporalCli();
+    const port = await freePort('127.0.0.1');
+    const [server, workflowBundle] = await Promise.all([
+      startDevServer({ cli, dbFile: join(mkdtempSync(join(tmpdir(), 'slipway-temporal-')), 'temporal.db'), port, headless: true }),
+      bundleWorkflows(),
+    ]);
+    adoptManaged(server.process);
+    const connection = await Connection.connect({ address: server.address });
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    return { server, address: server.address, namespace: 'default', client: new Client({ connection }), nativeConnection, workflowBundle };
+  }, async (t) => {
+    await t.nativeConnection.close();
+    await t.client.connection.close();
+    await t.server.stop();
+  });
+}
+
+export { freePort };
