@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { registerSecret } from '../redact.js';
 import { configSchema, type SlipwayConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -69,7 +70,14 @@ export function parseConfig(text: string, options: { source?: string; env?: Node
   if (problems.length) throw new ConfigError(source, problems);
   const result = configSchema.safeParse(resolved);
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
+  registerConfigSecrets(result.data);
   return result.data;
+}
+
+/** Every credential in the config is redacted wherever it might surface in text. */
+function registerConfigSecrets(config: SlipwayConfig): void {
+  [config.ssh.privateKey, config.ssh.passphrase, config.github?.token, config.github?.app?.privateKey,
+    ...Object.values(config.registries).map((r) => r.token)].forEach(registerSecret);
 }
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): SlipwayConfig {

@@ -49,6 +49,18 @@ export interface RunOptions {
 
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ENOTFOUND']);
 
+function classifyConnectError(error: Error & { level?: string; code?: string }, where: string, keyProblem: string | undefined, pinnedTypes: string[]): SshError {
+  if (keyProblem) return new SshError('host-key-mismatch', keyProblem);
+  if (error.level === 'client-authentication') return new SshError('auth', `authentication on ${where} failed: the key was not accepted`);
+  if (/no matching host key/i.test(error.message)) {
+    return new SshError('host-key-mismatch', `host key mismatch for ${where}: it offers none of the pinned key types (${pinnedTypes.join(', ')})`);
+  }
+  if (error.level === 'client-timeout' || (error.code && TRANSIENT_CODES.has(error.code)) || /connection lost|handshake/i.test(error.message)) {
+    return new SshError('unreachable', `cannot reach ${where}: ${error.code ?? error.message}`);
+  }
+  return new SshError('protocol', `SSH to ${where} failed: ${error.message}`);
+}
+
 export function describeHost(host: SshHost): string {
   return `${host.user}@${host.address}:${host.port}`;
 }
@@ -86,34 +98,27 @@ export class SshSession {
       },
     };
     return new Promise<SshSession>((resolve, reject) => {
-      const onAbort = () => {
+      let settled = false;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        outcome();
+      };
+      const onAbort = () => settle(() => {
         client.end();
         reject(new SshError('cancelled', `connecting to ${where} was cancelled`));
-      };
+      });
       signal?.addEventListener('abort', onAbort, { once: true });
-      client.once('ready', () => {
-        signal?.removeEventListener('abort', onAbort);
-        // A connection dropped later surfaces as the running channel closing without an exit
-        // code; without a listener this error would crash the worker.
-        client.on('error', () => undefined);
-        resolve(new SshSession(client, host));
-      });
-      client.once('error', (error: Error & { level?: string; code?: string }) => {
-        signal?.removeEventListener('abort', onAbort);
+      client.once('ready', () => settle(() => resolve(new SshSession(client, host))));
+      // Errors after the first (and after 'ready') surface through the running command: a
+      // dropped connection closes its channel without an exit code. The listener stays so
+      // that none of them can crash the worker.
+      client.on('error', (error: Error & { level?: string; code?: string }) => settle(() => {
         client.end();
-        if (keyProblem) return reject(new SshError('host-key-mismatch', keyProblem));
-        if (error.level === 'client-authentication') {
-          return reject(new SshError('auth', `authentication as ${host.user} on ${where} failed: the key was not accepted`));
-        }
-        if (/no matching host key/i.test(error.message)) {
-          return reject(new SshError('host-key-mismatch', `host key mismatch for ${where}: it offers none of the pinned key types (${known.map((k) => k.keyType).join(', ')})`));
-        }
-        if (error.level === 'client-timeout' || (error.code && TRANSIENT_CODES.has(error.code))) {
-          return reject(new SshError('unreachable', `cannot reach ${where}: ${error.code ?? error.message}`));
-        }
-        reject(new SshError('protocol', `SSH to ${where} failed: ${error.message}`));
-      });
-      client.on('close', () => signal?.removeEventListener('abort', onAbort));
+        reject(classifyConnectError(error, where, keyProblem, known.map((k) => k.keyType)));
+      }));
+      client.on('close', () => settle(() => reject(new SshError('unreachable', `the connection to ${where} closed during the handshake`))));
       client.connect(config);
     });
   }
@@ -130,10 +135,24 @@ export class SshSession {
         let capturedBytes = 0;
         let outputBytes = 0;
         let failure: SshError | undefined;
+        const cleanup = () => {
+          clearTimeout(timer);
+          clearInterval(progress);
+          options.signal?.removeEventListener('abort', onAbort);
+        };
+        // A timed-out or cancelled command is given up at once: the remote side may take its
+        // time to close the channel, and the session is closed by the activity right after.
         const stop = (problem: SshError) => {
-          failure ??= problem;
-          channel.signal('KILL');
-          channel.close();
+          if (failure) return;
+          failure = problem;
+          cleanup();
+          try {
+            channel.signal('KILL');
+            channel.close();
+          } catch {
+            // the channel is already gone
+          }
+          reject(problem);
         };
         const timer = setTimeout(() => stop(new SshError('timeout', `"${command.label}" on ${where} did not finish within ${options.timeoutMs} ms`)), options.timeoutMs);
         const progress = setInterval(() => options.onProgress?.({ outputBytes, elapsedMs: Date.now() - started }), 1_000);
@@ -154,10 +173,8 @@ export class SshSession {
           stderr.push(chunk);
         });
         channel.on('close', (code: number | null, signalName?: string) => {
-          clearTimeout(timer);
-          clearInterval(progress);
-          options.signal?.removeEventListener('abort', onAbort);
-          if (failure) return reject(failure);
+          cleanup();
+          if (failure) return;
           resolve({
             exitCode: code ?? null,
             signal: signalName,

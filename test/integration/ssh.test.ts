@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { HostRunner } from '../../src/activities/ssh.js';
+import { createFleetLayout, freePort, type FleetLayout } from '../../src/sandbox/fleet.js';
+import { startSandboxSshHost, type SandboxSshHost } from '../../src/sandbox/ssh-server.js';
+import { SshError, SshSession, type SshSettings } from '../../src/ssh/session.js';
+import type { SshConfig } from '../../src/config/schema.js';
+import { sharedFixture } from '../support/fixtures.js';
+import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from '../support/openssh.js';
+
+const settingsFor = (layout: FleetLayout, overrides: Partial<SshSettings> = {}): SshSettings => ({
+  privateKey: layout.clientKey.private, knownHostsPath: layout.knownHostsPath, connectTimeoutMs: 2_000, keepaliveIntervalMs: 1_000, ...overrides,
+});
+
+describe('SSH against real OpenSSH', function () {
+  this.timeout(30_000);
+  let fleet: OpenSshFleet;
+  before(async function () {
+    const reason = ensureOpenSsh();
+    if (reason) { console.log(`skipped: ${reason}`); this.skip(); }
+    fleet = await sharedFixture('ssh-fleet', () => startOpenSshFleet(['ssh-1'], 40), (f) => f.stop());
+  });
+  const host = () => ({ address: fleet.hosts[0]!.address, port: fleet.hosts[0]!.port, user: fleet.hosts[0]!.user });
+
+  it('runs a command with standard input, keeping exit code and output tails', async () => {
+    const session = await SshSession.connect(host(), settingsFor(fleet));
+    try {
+      const result = await session.run({ label: 'cat', argv: ['sh', '-c', 'cat; echo oops >&2; exit 3'], stdin: 'from stdin\n' }, { timeoutMs: 5_000 });
+      assert.equal(result.exitCode, 3);
+      assert.equal(result.stdoutTail, 'from stdin\n');
+      assert.equal(result.stderrTail, 'oops\n');
+      // The same connection serves a second command.
+      const again = await session.run({ label: 'echo', argv: ['echo', 'again'] }, { timeoutMs: 5_000 });
+      assert.equal(again.stdoutTail, 'again\n');
+    } finally {
+      session.close();
+    }
+  });
+
+  it('drains large output on both streams but keeps only a bounded tail', async () => {
+    const session = await SshSession.connect(host(), settingsFor(fleet));
+    try {
+      const result = await session.run({ label: 'flood', argv: ['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" a; head -c 3000000 /dev/zero | tr "\\0" b >&2; echo; echo last-line'] }, { timeoutMs: 20_000 });
+      assert.equal(result.exitCode, 0);
+      assert.equal(result.outputBytes, 6_000_000 + 11);
+      assert.ok(result.stdoutTail.length < 20_000 && result.stdoutTail.endsWith('last-line\n'));
+      assert.ok(result.stderrTail.length < 20_000);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('gives up on a command that runs past its timeout', async () => {
+    const session = await SshSession.connect(host(), settingsFor(fleet));
+    try {
+      await assert.rejects(session.run({ label: 'sleep 30', argv: ['sleep', '30'] }, { timeoutMs: 500 }),
+        (e: SshError) => e.kind === 'timeout' && /"sleep 30" on .* did not finish within 500 ms/.test(e.message));
+    } finally {
+      session.close();
+    }
+  });
+
+  it('accepts a hashed known_hosts entry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-kh-'));
+    const salt = randomBytes(20);
+    const name = `[${host().address}]:${host().port}`;
+    const path = join(dir, 'known_hosts');
+    writeFileSync(path, `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')} ${fleet.hosts[0]!.hostKey.public}\n`);
+    const session = await SshSession.connect(host(), settingsFor(fleet, { knownHostsPath: path }));
+    session.close();
+  });
+
+  it('refuses a host missing from known_hosts and a key the host does not accept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-kh-'));
+    writeFileSync(join(dir, 'empty'), '');
+    await assert.rejects(SshSession.connect(host(), settingsFor(fleet, { knownHostsPath: join(dir, 'empty') })),
+      (e: SshError) => e.kind === 'host-key-unknown' && /is not in .*empty: add its key/.test(e.message));
+    const stranger = ssh2.utils.generateKeyPairSync('ed25519');
+    await assert.rejects(SshSession.connect(host(), settingsFor(fleet, { privateKey: stranger.private })),
+      (e: SshError) => e.kind === 'auth' && /authentication on .*@.* failed/.test(e.message) && !e.message.includes('PRIVATE'));
+  });
+});
+
+describe('SSH faults (ssh2 server hosts)', function () {
+  this.timeout(30_000);
+  let layout: FleetLayout;
+  let sandbox: SandboxSshHost;
+  let silent: Server;
+  let silentPort: number;
+  before(async () => {
+    layout = await createFleetLayout({ dir: mkdtempSync(join(tmpdir(), 'slipway-faults-')), names: ['fault-1'], firstOctet: 50, user: 'deploy' });
+    sandbox = await startSandboxSshHost(layout.hosts[0]!, layout.clientKey.public);
+    // Accepts TCP but never speaks SSH: the handshake must time out.
+    silentPort = await freePort('127.0.0.51');
+    silent = createServer(() => undefined).listen(silentPort, '127.0.0.51');
+    writeFileSync(layout.knownHostsPath, `[${layout.hosts[0]!.address}]:${layout.hosts[0]!.port} ${layout.hosts[0]!.hostKey.public}\n[127.0.0.51]:${silentPort} ${layout.hosts[0]!.hostKey.public}\n`);
+  });
+  after(async () => { await sandbox.close(); silent.close(); });
+  afterEach(() => { sandbox.fault = 'none'; });
+  const host = () => ({ address: layout.hosts[0]!.address, port: layout.hosts[0]!.port, user: 'deploy' });
+  const sshConfig = (retryFor: number): SshConfig => ({
+    privateKey: layout.clientKey.private, knownHosts: layout.knownHostsPath, connectTimeout: 1_000, keepaliveInterval: 500, retryFor, commandTimeout: 1_000, passphrase: undefined,
+  });
+
+  it('runs commands on the sandbox host', async () => {
+    const runner = new HostRunner(sshConfig(0));
+    const out = await runner.withSession(host(), (s) => runner.run(s, { label: 'whoami', argv: ['sh', '-c', 'echo $SLIPWAY_HOST_NAME'] }));
+    assert.equal(out.stdoutTail, 'fault-1\n');
+  });
+
+  it('turns a hanging command into a non-retryable CommandTimedOut', async () => {
+    sandbox.fault = 'hang';
+    const runner = new HostRunner(sshConfig(60_000));
+    await assert.rejects(runner.withSession(host(), (s) => runner.run(s, { label: 'docker compose pull', argv: ['true'] })),
+      (e: { type: string; nonRetryable: boolean; message: string }) => e.type === 'CommandTimedOut' && e.nonRetryable && /did not finish within 1000 ms/.test(e.message));
+  });
+
+  it('treats a dropped connection as transient, and as HostUnreachable once retryFor has passed', async () => {
+    sandbox.fault = 'drop-after-auth';
+    const retrying = new HostRunner(sshConfig(60_000));
+    await assert.rejects(retrying.withSession(host(), (s) => retrying.run(s, { label: 'up', argv: ['true'] })), (e: { nonRetryable: boolean }) => !e.nonRetryable);
+    const exhausted = new HostRunner(sshConfig(0));
+    await assert.rejects(exhausted.withSession({ address: '127.0.0.51', port: silentPort, user: 'deploy' }, async () => undefined),
+      (e: { type: string; nonRetryable: boolean; message: string }) => e.type === 'HostUnreachable' && e.nonRetryable && /cannot reach deploy@127\.0\.0\.51/.test(e.message));
+  });
+});

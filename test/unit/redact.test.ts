@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict';
+import { redact, registerSecret } from '../../src/redact.js';
+
+describe('redaction', () => {
+  it('removes registered secrets and credential shapes from text', () => {
+    registerSecret('s3cr3t-registry-token');
+    const text = [
+      'login failed for s3cr3t-registry-token',
+      'GET https://ci:hunter2@registry.example.com/v2/',
+      'Authorization: Bearer abcdefghijklmnop',
+      'password=letmein token: abc123',
+      'ghp_0123456789abcdefghijABCDEFGHIJ012345',
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----',
+    ].join('\n');
+    const out = redact(text);
+    for (const leaked of ['s3cr3t-registry-token', 'hunter2', 'abcdefghijklmnop', 'letmein', 'abc123', 'ghp_0123', 'b3BlbnNzaC1rZXk']) {
+      assert.ok(!out.includes(leaked), `${leaked} leaked in:\n${out}`);
+    }
+    assert.match(out, /https:\/\/ci:\[REDACTED\]@registry\.example\.com/);
+  });
+});
