@@ -2,7 +2,8 @@
 // A stand-in for docker, systemctl, git and npm on a fake host (an sshd on 127.0.0.N). It
 // records every call in $SLIPWAY_HOST_STATE/calls.jsonl and starts a tiny HTTP app that
 // reports what is "running", so health checks and tests see real effects over real HTTP.
-// Faults are injected by files: $SLIPWAY_HOST_STATE/fail-<step> (exit 1 with its text on stderr).
+// Faults are injected by files: $SLIPWAY_HOST_STATE/fail-<step> (exit 1 with its text on stderr),
+// delay-<step> (take that many seconds).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -16,6 +17,8 @@ const words = args.filter((a) => !a.startsWith('-'));
 function record(step) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.endsWith('_IMAGE')));
   fs.appendFileSync(path.join(state, 'calls.jsonl'), JSON.stringify({ tool, args, step, cwd: process.cwd(), env }) + '\n');
+  const delay = path.join(state, `delay-${step}`);
+  if (fs.existsSync(delay)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(fs.readFileSync(delay, 'utf8')) * 1000);
   const fail = path.join(state, `fail-${step}`);
   if (fs.existsSync(fail)) {
     process.stderr.write(fs.readFileSync(fail, 'utf8'));

@@ -1,0 +1,21 @@
+import type { Server } from 'node:http';
+import { createApi } from '../api/app.js';
+import type { SlipwayConfig } from '../config/schema.js';
+import { connectClient, TASK_QUEUE, type TemporalSettings } from '../temporal/connection.js';
+import { logger } from './logger.js';
+
+export async function startApi(config: SlipwayConfig, settings: TemporalSettings, options: { port: number; host?: string; uiUrl: string }): Promise<Server> {
+  const client = await connectClient(settings);
+  const app = createApi({
+    config, client, taskQueue: TASK_QUEUE, namespace: settings.namespace,
+    stepTimeoutMs: config.ssh.commandTimeout, uiUrl: options.uiUrl,
+    logError: (error) => logger.error({ err: error }, 'request failed'),
+  });
+  return new Promise((resolve, reject) => {
+    const server = app.listen(options.port, options.host ?? '0.0.0.0', () => {
+      logger.info({ port: options.port }, 'API listening');
+      resolve(server);
+    });
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * `npm start`: everything on one machine. A Temporal dev server (unless TEMPORAL_ADDRESS
+ * names one), a worker and the API; with no config at all, demo mode's sandbox fleet.
+ */
+import { resolve } from 'node:path';
+import { startDemo, type Demo } from '../sandbox/demo.js';
+import { ensureTemporalCli } from '../temporal/cli.js';
+import { temporalSettings } from '../temporal/connection.js';
+import { startDevServer, waitForPort, type DevServer } from '../temporal/dev-server.js';
+import { configPath, loadConfigOrExit } from './config.js';
+import { logger } from './logger.js';
+import { startApi } from './run-api.js';
+import { startWorker } from './run-worker.js';
+
+const home = resolve(process.env.SLIPWAY_HOME ?? '.slipway');
+const port = Number(process.env.PORT ?? 3000);
+
+let devServer: DevServer | undefined;
+let env = process.env;
+if (!process.env.TEMPORAL_ADDRESS) {
+  const temporalPort = Number(process.env.SLIPWAY_TEMPORAL_PORT ?? 7233);
+  const inUse = await waitForPort('127.0.0.1', temporalPort, 0).then(() => true, () => false);
+  if (inUse) {
+    console.error(`slipway: port ${temporalPort} is taken; set TEMPORAL_ADDRESS=127.0.0.1:${temporalPort} to use the server there, or SLIPWAY_TEMPORAL_PORT to start one elsewhere`);
+    process.exit(2);
+  }
+  devServer = await startDevServer({
+    cli: ensureTemporalCli((line) => logger.info(line)),
+    dbFile: `${home}/temporal.db`,
+    port: temporalPort,
+    uiPort: Number(process.env.SLIPWAY_TEMPORAL_UI_PORT ?? 8233),
+  });
+  env = { ...process.env, TEMPORAL_ADDRESS: devServer.address, TEMPORAL_NAMESPACE: 'default' };
+  logger.info({ address: devServer.address, ui: devServer.uiUrl, history: `${home}/temporal.db` }, 'Temporal dev server started');
+}
+const settings = temporalSettings(env);
+
+const path = configPath();
+let demo: Demo | undefined;
+const config = path ? loadConfigOrExit(path) : (demo = await startDemo(home)).config;
+
+const worker = await startWorker(config, settings);
+const running = worker.run();
+const uiUrl = devServer?.uiUrl ?? process.env.SLIPWAY_TEMPORAL_UI_URL ?? 'http://localhost:8233';
+const server = await startApi(config, settings, { port, host: demo ? '127.0.0.1' : '0.0.0.0', uiUrl });
+
+const lines = [`Slipway is up. API: http://localhost:${port}  Temporal UI: ${uiUrl}`];
+if (demo) {
+  lines.push(
+    `Demo mode (no slipway.yaml): 3 sandbox hosts over SSH and the service "demo"; its config is ${demo.configPath}.`,
+    'Deploy a commit to them with:',
+    `  curl -sX POST localhost:${port}/v1/deployments -H "Authorization: Bearer $(cat ${home}/demo/token)" \\`,
+    `       -H 'content-type: application/json' -d '{"service":"demo","environment":"sandbox","sha":"c0ffee1"}'`,
+  );
+}
+console.log(lines.join('\n'));
+
+await running;
+server.close();
+server.closeAllConnections();
+await demo?.stop();
+await devServer?.stop();
+logger.info('stopped');
+process.exit(0);

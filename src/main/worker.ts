@@ -1,0 +1,12 @@
+/** `npm run worker`: a Slipway worker against the cluster the Temporal environment variables name. */
+import { temporalSettings } from '../temporal/connection.js';
+import { configPath, loadConfigOrExit } from './config.js';
+import { logger } from './logger.js';
+import { startWorker } from './run-worker.js';
+
+const config = loadConfigOrExit(configPath());
+const worker = await startWorker(config, temporalSettings());
+// The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown: polling stops, steps in
+// flight get `shutdownGraceTime` to finish, then are cancelled (their SSH sessions closed).
+await worker.run();
+logger.info('worker stopped');
