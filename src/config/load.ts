@@ -24,7 +24,10 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 export function formatIssues(issues: z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+  return issues.map((issue) => {
+    const missing = /^Invalid input: expected (.+), received undefined$/.exec(issue.message);
+    return `${formatPath(issue.path) || '(root)'}: ${missing ? `required (${missing[1]})` : issue.message}`;
+  });
 }
 
 const REFERENCE = /^\$\{(env|file):([^}]+)\}$/;

@@ -15,6 +15,7 @@ export interface TestTemporal {
   address: string;
   namespace: string;
   client: Client;
+  connection: Connection;
   nativeConnection: NativeConnection;
   workflowBundle: WorkflowBundleOption;
 }
@@ -37,10 +38,10 @@ export function testTemporal(): Promise<TestTemporal> {
     adoptManaged(server.process);
     const connection = await Connection.connect({ address: server.address });
     const nativeConnection = await NativeConnection.connect({ address: server.address });
-    return { server, address: server.address, namespace: 'default', client: new Client({ connection }), nativeConnection, workflowBundle };
+    return { server, address: server.address, namespace: 'default', client: new Client({ connection }), connection, nativeConnection, workflowBundle };
   }, async (t) => {
     await t.nativeConnection.close();
-    await t.client.connection.close();
+    await t.connection.close();
     await t.server.stop();
   });
 }

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '../../src/sandbox/fleet.js';
+import { ensureTemporalCli } from '../../src/temporal/cli.js';
+import { spawnManaged, stopManaged } from '../support/processes.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+/** The README's commands, run as a user would: separate processes, talking HTTP. */
+describe('commands', function () {
+  this.timeout(180_000);
+
+  it('npm start with no config: demo mode deploys a commit to three sandbox hosts over SSH', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'slipway-home-'));
+    const port = await freePort('127.0.0.1');
+    const env = {
+      ...process.env, SLIPWAY_HOME: home, PORT: String(port), SLIPWAY_CONFIG: '', TEMPORAL_ADDRESS: '',
+      SLIPWAY_TEMPORAL_CLI: ensureTemporalCli(),
+      SLIPWAY_TEMPORAL_PORT: String(await freePort('127.0.0.1')), SLIPWAY_TEMPORAL_UI_PORT: String(await freePort('127.0.0.1')),
+    };
+    const child = spawnManaged(TSX, [join(ROOT, 'src', 'main', 'start.ts')], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
+    child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
+    try {
+      for (let i = 0; !output.includes('Slipway is up'); i++) {
+        if (child.exitCode !== null || i > 1200) throw new Error(`npm start did not come up:\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(output, /Demo mode \(no slipway\.yaml\)/);
+      const token = readFileSync(join(home, 'demo', 'token'), 'utf8').trim();
+      const api = `http://127.0.0.1:${port}`;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const started = await fetch(`${api}/v1/deployments`, { method: 'POST', headers, body: JSON.stringify({ service: 'demo', environment: 'sandbox', sha: 'c0ffee1' }) });
+      assert.equal(started.status, 202);
+      const { id } = await started.json() as { id: string };
+      let run: { status: string; targets: { status: string }[] } | undefined;
+      for (let i = 0; i < 300; i++) {
+        run = await (await fetch(`${api}/v1/deployments/${id}`, { headers })).json() as typeof run;
+        if (run!.status !== 'queued' && run!.status !== 'running') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(run!.status, 'succeeded', JSON.stringify(run));
+      for (const octet of [61, 62, 63]) {
+        const served = await (await fetch(`http://127.0.0.${octet}:3100/healthz`)).json() as { version: string };
+        assert.equal(served.version, 'c0ffee1');
+      }
+      assert.ok(readFileSync(join(home, 'temporal.db')).length > 0, 'history kept in SQLite under SLIPWAY_HOME');
+    } finally {
+      await stopManaged(child, 15_000);
+    }
+    assert.match(output, /"msg":"stopped"/, `stops cleanly on SIGTERM:\n${output.slice(-2000)}`);
+  });
+
+  it('npm run api refuses a config with a typo, naming the path, and prints no secret', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-badconfig-'));
+    const config = join(dir, 'slipway.yaml');
+    writeFileSync(config, 'ssh:\n  privateKey: "super-secret-key-material"\n  knownHost: /etc/known_hosts\nservices: {}\n');
+    const run = promisify(execFile)(TSX, [join(ROOT, 'src', 'main', 'api.ts')], { env: { ...process.env, SLIPWAY_CONFIG: config } });
+    const failure = await run.then(() => assert.fail('expected a non-zero exit'), (error: { code: number; stderr: string }) => error);
+    assert.equal(failure.code, 2);
+    assert.match(failure.stderr, /ssh\.knownHosts: required \(string\)/);
+    assert.match(failure.stderr, /ssh: Unrecognized key: "knownHost"/);
+    assert.ok(!failure.stderr.includes('super-secret-key-material'));
+  });
+});
