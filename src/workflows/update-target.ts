@@ -1,7 +1,8 @@
 import { composeMigrate, composePull, composeUp, imageEnvironment, imagePrune } from '../commands/compose.js';
 import type { HostCommand } from '../commands/shell.js';
 import { buildSteps, restartUnit } from '../commands/systemd.js';
-import type { DeployPlan, HealthCheck, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
+import { renderHealth } from '../domain/health.js';
+import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
 import { hostSteps, summary } from './activity-options.js';
 
@@ -17,13 +18,6 @@ export interface UpdateTargetInput {
   /** systemd: the build runs once per host, with its first instance. */
   build: boolean;
   stepTimeoutMs: number;
-}
-
-export function renderHealth(health: HealthPlan, values: TemplateValues): HealthPlan {
-  const checks = health.checks.map((check): HealthCheck => ('http' in check
-    ? { http: { ...check.http, url: renderTemplate(check.http.url, values), bodyContains: check.http.bodyContains === undefined ? undefined : renderTemplate(check.http.bodyContains, values) } }
-    : { command: renderTemplate(check.command, values) }));
-  return { ...health, checks };
 }
 
 /**
