@@ -55,7 +55,12 @@ if (demo) {
 }
 console.log(lines.join('\n'));
 
-await running;
+try {
+  await running;
+} catch (error) {
+  // On Ctrl-C the dev server gets the signal too and may go first: the worker's last polls fail.
+  logger.warn({ err: error }, 'worker stopped with an error');
+}
 server.close();
 server.closeAllConnections();
 await demo?.stop();

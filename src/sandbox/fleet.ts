@@ -20,7 +20,7 @@ export interface FleetHost {
   user: string;
   /** Where the fake tools record calls and read injected faults. */
   stateDir: string;
-  hostKey: { private: string; public: string };
+  hostKey: KeyPair;
 }
 
 export interface FleetLayout {
@@ -57,10 +57,20 @@ export function fakeHostEnv(host: FleetHost): Record<string, string> {
     SLIPWAY_HOST_STATE: host.stateDir,
     SLIPWAY_HOST_ADDRESS: host.address,
     SLIPWAY_HOST_NAME: host.name,
+    SLIPWAY_FLEET_OWNER: String(process.pid),
   };
 }
 
-export async function createFleetLayout(options: { dir: string; names: string[]; firstOctet: number; user: string }): Promise<FleetLayout> {
+export interface KeyPair {
+  private: string;
+  public: string;
+}
+
+export async function createFleetLayout(options: {
+  dir: string; names: string[]; firstOctet: number; user: string;
+  /** How host keys are made (the OpenSSH fleet has ssh-keygen make its own). */
+  hostKey?: (path: string) => KeyPair;
+}): Promise<FleetLayout> {
   mkdirSync(options.dir, { recursive: true });
   const clientKey = utils.generateKeyPairSync('ed25519', { comment: 'slipway-sandbox' });
   const hosts: FleetHost[] = [];
@@ -68,7 +78,8 @@ export async function createFleetLayout(options: { dir: string; names: string[];
     const address = `127.0.0.${options.firstOctet + i}`;
     const stateDir = join(options.dir, 'hosts', name);
     mkdirSync(stateDir, { recursive: true });
-    hosts.push({ name, address, port: await freePort(address), user: options.user, stateDir, hostKey: utils.generateKeyPairSync('ed25519') });
+    const hostKey = options.hostKey ? options.hostKey(join(stateDir, 'ssh_host_ed25519_key')) : utils.generateKeyPairSync('ed25519');
+    hosts.push({ name, address, port: await freePort(address), user: options.user, stateDir, hostKey });
   }
   const knownHostsPath = join(options.dir, 'known_hosts');
   writeFileSync(knownHostsPath, hosts.map((h) => `[${h.address}]:${h.port} ${h.hostKey.public}\n`).join(''));

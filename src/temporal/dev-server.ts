@@ -47,7 +47,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...Object.values(SEARCH_ATTRIBUTES).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`])];
   if (options.headless) args.push('--headless');
   else if (options.uiPort) args.push('--ui-port', String(options.uiPort));
-  const child = spawn(options.cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: Ctrl-C reaches Slipway's worker, which drains its steps while the
+  // server is still there, and only then stops the server (below, or when this process exits).
+  const child = spawn(options.cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`temporal server exited (${code}): ${stderr}`))));

@@ -1,5 +1,5 @@
 import {
-  defineQuery, executeChild, setHandler, upsertSearchAttributes, workflowInfo,
+  defineQuery, executeChild, log, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { DeployPlan, ImageSpec, PinnedImages } from '../domain/plan.js';
 import type { Run, RunError, RunStatus } from '../domain/run.js';
@@ -53,6 +53,23 @@ export async function deploy(input: DeployInput): Promise<Run> {
   };
   setStatus('running');
 
+  /** Reports the outcome on the GitHub Deployment, then ends the run: the run is done when GitHub says so too. */
+  const finish = async (status: 'succeeded' | 'failed', description: string): Promise<Run> => {
+    if (plan.repo && run.githubDeploymentId !== undefined) {
+      const state = status === 'succeeded' ? 'success' : 'failure';
+      try {
+        await apiSteps.setGithubDeploymentStatus.executeWithOptions({ ...summary(`GitHub deployment: ${state}`), retry: { maximumAttempts: 5 } }, [plan.repo, run.githubDeploymentId, state, description.slice(0, 140), input.uiUrl]);
+      } catch (error) {
+        // The hosts are what they are; a GitHub outage must not change the run's outcome.
+        log.warn('could not set the GitHub deployment status', { error: describeFailure(error).message });
+      }
+    }
+    run.phase = status === 'succeeded' ? 'done' : run.phase;
+    run.finishedAt = now();
+    setStatus(status);
+    return run;
+  };
+
   let step = 'preflight: commit';
   let target: string | undefined;
   const waits = waitingSteps(plan.rollout.imageTimeoutMs);
@@ -80,10 +97,9 @@ export async function deploy(input: DeployInput): Promise<Run> {
     run.version.images = pinned;
     setStatus('running');
 
-    let deploymentId: number | undefined;
     if (plan.repo && sha) {
       step = 'preflight: GitHub deployment';
-      deploymentId = await apiSteps.createGithubDeployment.executeWithOptions(summary(`create GitHub deployment to ${plan.environment}`), [plan.repo, sha, plan.environment, plan.reason ?? `Slipway deploy of ${plan.service}`]);
+      const deploymentId = await apiSteps.createGithubDeployment.executeWithOptions(summary(`create GitHub deployment to ${plan.environment}`), [plan.repo, sha, plan.environment, plan.reason ?? `Slipway deploy of ${plan.service}`]);
       run.githubDeploymentId = deploymentId;
       await apiSteps.setGithubDeploymentStatus.executeWithOptions(summary('GitHub deployment: in_progress'), [plan.repo, deploymentId, 'in_progress', 'rolling out', input.uiUrl]);
     }
@@ -117,22 +133,11 @@ export async function deploy(input: DeployInput): Promise<Run> {
       state.version = sha ?? Object.values(pinned)[0];
     }
 
-    run.phase = 'done';
-    run.finishedAt = now();
-    setStatus('succeeded');
-    if (plan.repo && deploymentId !== undefined) {
-      await apiSteps.setGithubDeploymentStatus.executeWithOptions(summary('GitHub deployment: success'), [plan.repo, deploymentId, 'success', 'deployed', input.uiUrl]);
-    }
-    return run;
+    return await finish('succeeded', 'deployed');
   } catch (error) {
     const failure = describeFailure(error);
     const runError: RunError = { type: failure.type, step: target ? `${target}: ${failure.step ?? 'update'}` : step, target, message: failure.message };
     run.error = runError;
-    run.finishedAt = now();
-    setStatus('failed');
-    if (plan.repo && run.githubDeploymentId !== undefined) {
-      await apiSteps.setGithubDeploymentStatus.executeWithOptions(summary('GitHub deployment: failure'), [plan.repo, run.githubDeploymentId, 'failure', runError.message.slice(0, 140), input.uiUrl]);
-    }
-    return run;
+    return finish('failed', runError.message);
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { sharedFixture } from '../support/fixtures.js';
 import { startHarness, TOKENS, type Harness } from '../support/harness.js';
 
@@ -58,6 +59,16 @@ describe('deploy end to end', function () {
     const deployment = h.github.deployments.find((d) => d.id === run.githubDeploymentId)!;
     assert.equal(deployment.sha, sha);
     assert.deepEqual(deployment.statuses.map((s) => s.state), ['in_progress', 'success']);
+
+    // What an operator reads in the Temporal UI: each step named like its runbook line.
+    const summaries = async (workflowId: string) => ((await h.temporal.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => defaultPayloadConverter.fromPayload(e.userMetadata!.summary!));
+    assert.deepEqual(await summaries(`${run.id}/web-1`), [
+      'web-1: pin images in .env.production', 'web-1: docker compose pull', 'web-1: migrate: alembic upgrade head',
+      'web-1: docker compose up -d', 'web-1: docker image prune', 'web-1: health checks (3)',
+    ]);
+    assert.deepEqual((await summaries(run.id)).slice(0, 2), [`verify commit ${sha} in acme/shop`, `wait for green CI on ${sha.slice(0, 7)}`]);
   });
 
   it('deploys a systemd service: build once per host, restart each instance, health by version', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { GithubClient, GithubError } from '../../src/github/client.js';
 import { sharedFixture } from '../support/fixtures.js';
 import { GITHUB_TOKEN, startTestGithub, type TestGithub } from '../support/github.js';
@@ -50,6 +51,15 @@ describe('GitHub client (through Prism validating against GitHub\'s description)
     assert.equal(res.status, 422);
     assert.match(await res.text(), /prism/i);
     assert.ok(!github.requests.includes('POST /repos/acme/shop/deployments'), 'the fake never saw it');
+  });
+
+  it('authenticates as a GitHub App installation', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    github.app = { id: '4242', publicKey };
+    github.addCommit(SHA);
+    const app = new GithubClient({ apiUrl: github.apiUrl, token: undefined, app: { id: 4242, installationId: 99, privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString() } });
+    assert.equal(await app.resolveCommit('acme/shop', SHA), SHA);
+    assert.ok(github.requests.includes('POST /app/installations/99/access_tokens'));
   });
 
   it('classifies bad credentials and server errors', async () => {

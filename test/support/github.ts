@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { createVerify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -38,6 +39,8 @@ export interface TestGithub {
   requests: string[];
   /** Answers to give instead of the fake's, by `METHOD path` (for 5xx and throttling). */
   override: Map<string, number>;
+  /** A GitHub App whose JWTs the fake accepts in exchange for an installation token. */
+  app: { id: string; publicKey: KeyObject } | undefined;
   addCommit(sha: string, commit?: Partial<FakeCommit>): void;
   stop(): Promise<void>;
 }
@@ -52,29 +55,45 @@ async function body(req: IncomingMessage): Promise<Json> {
   return chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {};
 }
 
+/** An RS256 JWT signed by the app's key, issued by the app, still valid. */
+function validAppJwt(authorization: string, app: { id: string; publicKey: KeyObject }): boolean {
+  const match = /^bearer ([\w-]+)\.([\w-]+)\.([\w-]+)$/i.exec(authorization);
+  if (!match) return false;
+  const verifier = createVerify('RSA-SHA256').update(`${match[1]}.${match[2]}`);
+  if (!verifier.verify(app.publicKey, Buffer.from(match[3]!, 'base64url'))) return false;
+  const claims = JSON.parse(Buffer.from(match[2]!, 'base64url').toString()) as { iss?: unknown; exp?: number };
+  return String(claims.iss) === app.id && (claims.exp ?? 0) * 1000 > Date.now();
+}
+
 export async function startTestGithub(): Promise<TestGithub> {
   const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as Json;
   const commits = new Map<string, FakeCommit>();
   const deployments: FakeDeployment[] = [];
   const requests: string[] = [];
   const override = new Map<string, number>();
+  const state: { app: TestGithub['app'] } = { app: undefined };
   const findCommit = (ref: string) => [...commits.keys()].find((sha) => sha.startsWith(ref));
 
   const fake: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url!, 'http://fake');
       const key = `${req.method} ${url.pathname}`;
+      let m: RegExpExecArray | null;
+      let m0: RegExpExecArray | null;
       requests.push(key);
       const send = (status: number, payload?: unknown) => {
         res.writeHead(status, payload === undefined ? {} : { 'content-type': 'application/json' });
         res.end(payload === undefined ? undefined : JSON.stringify(payload));
       };
+      if ((m0 = /^POST \/app\/installations\/(\d+)\/access_tokens$/.exec(key))) {
+        if (!state.app || !validAppJwt(req.headers.authorization ?? '', state.app)) return send(401, { message: 'A JSON web token could not be decoded', documentation_url: 'https://docs.github.com/rest' });
+        return send(201, { ...example(spec, 'installation-token'), token: GITHUB_TOKEN, expires_at: new Date(Date.now() + 3_600_000).toISOString() });
+      }
       if (req.headers.authorization !== `token ${GITHUB_TOKEN}` && req.headers.authorization !== `Bearer ${GITHUB_TOKEN}`) {
         return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
       }
       const forced = override.get(key);
       if (forced) return send(forced, { message: 'Server Error', documentation_url: 'https://docs.github.com/rest' });
-      let m: RegExpExecArray | null;
       if ((m = /^GET \/repos\/([^/]+\/[^/]+)\/commits\/([^/]+)$/.exec(key))) {
         const sha = findCommit(m[2]!);
         if (!sha) return send(422, { message: `No commit found for SHA: ${m[2]}`, documentation_url: 'https://docs.github.com/rest' });
@@ -136,6 +155,8 @@ export async function startTestGithub(): Promise<TestGithub> {
   return {
     apiUrl: `http://127.0.0.1:${prismPort}`,
     commits, deployments, requests, override,
+    get app() { return state.app; },
+    set app(value) { state.app = value; },
     addCommit(sha, commit = {}) {
       commits.set(sha, { checkRuns: commit.checkRuns ?? [], statuses: commit.statuses ?? [] });
     },

@@ -1,10 +1,10 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { spawnManaged, stopManaged } from './processes.js';
-import { createFleetLayout, fakeHostEnv, stopFakeApps, withNewline, type FleetHost, type FleetLayout } from '../../src/sandbox/fleet.js';
+import { createFleetLayout, fakeHostEnv, stopFakeApps, type FleetHost, type FleetLayout } from '../../src/sandbox/fleet.js';
 
 /**
  * Fake hosts served by real OpenSSH: one `sshd -D -e -f <cfg>` per host on 127.0.0.N, each
@@ -46,12 +46,17 @@ export async function startOpenSshFleet(names: string[], firstOctet: number): Pr
   const sshd = ['/usr/sbin/sshd', '/usr/bin/sshd'].find(existsSync);
   if (!sshd) throw new Error('sshd not found');
   if (process.getuid?.() === 0) execFileSync('install', ['-d', '-m', '0755', '/run/sshd']);
-  const layout = await createFleetLayout({ dir: mkdtempSync(join(tmpdir(), 'slipway-fleet-')), names, firstOctet, user: userInfo().username });
+  const layout = await createFleetLayout({
+    dir: mkdtempSync(join(tmpdir(), 'slipway-fleet-')), names, firstOctet, user: userInfo().username,
+    hostKey: (path) => {
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', path]);
+      return { private: readFileSync(path, 'utf8'), public: readFileSync(`${path}.pub`, 'utf8').trim() };
+    },
+  });
   const processes = new Map<string, ChildProcess>();
 
   const start = async (host: FleetHost) => {
     const keyPath = join(host.stateDir, 'ssh_host_ed25519_key');
-    writeFileSync(keyPath, withNewline(host.hostKey.private), { mode: 0o600 });
     const env = Object.entries(fakeHostEnv(host)).map(([k, v]) => `"${k}=${v}"`).join(' ');
     const configPath = join(host.stateDir, 'sshd_config');
     writeFileSync(configPath, [

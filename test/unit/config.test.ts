@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
@@ -95,5 +95,23 @@ describe('config', () => {
 
   it('reports YAML syntax errors', () => {
     assert.match(problemsOf('services: [unclosed')[0]!, /flow sequence|Missing|end/i);
+  });
+});
+
+describe('the config example of SPEC §2', () => {
+  it('parses as written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-spec-'));
+    const text = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'spec-example.yaml'), 'utf8')
+      .replace('${file:/etc/slipway/deploy_ed25519}', `\${file:${join(dir, 'key')}}`);
+    writeFileSync(join(dir, 'key'), 'KEY');
+    const cfg = parseConfig(text, { env: { GITHUB_TOKEN: 'ghp_x1', GHCR_USERNAME: 'acme-bot', GHCR_TOKEN: 'ghcr-token' } });
+    assert.deepEqual(Object.keys(cfg.services), ['shop', 'bot']);
+    const shop = cfg.services.shop!;
+    assert.equal(shop.environments.production!.rollout.bake, 300_000);
+    assert.equal(shop.environments.production!.rollout.batchSize, '50%');
+    assert.equal(shop.analysis.length, 2);
+    assert.equal(shop.health.checks.length, 3);
+    assert.deepEqual(cfg.services.bot!.environments.production!.targets[0]!.instances, [1, 2]);
+    assert.equal(cfg.registries['127.0.0.1:5000']!.insecure, true);
   });
 });

@@ -9,7 +9,16 @@ const path = require('node:path');
 const [address, port, stateFile, hostState] = process.argv.slice(2);
 const badVersions = path.join(hostState, '..', '..', 'bad-versions');
 
-http.createServer((req, res) => {
+// Ends with the process that made the fleet (a test run, `npm start`), even one that was
+// killed before it could stop its apps, so that no stale app holds the port of the next one.
+const owner = Number(process.env.SLIPWAY_FLEET_OWNER);
+if (owner) {
+  setInterval(() => {
+    try { process.kill(owner, 0); } catch { process.exit(0); }
+  }, 500).unref();
+}
+
+const server = http.createServer((req, res) => {
   let body;
   try { body = JSON.parse(fs.readFileSync(stateFile, 'utf8')); } catch { body = {}; }
   const deployed = JSON.stringify(body);
@@ -17,4 +26,11 @@ http.createServer((req, res) => {
   const ok = !bad && !fs.existsSync(path.join(hostState, 'unhealthy'));
   res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ status: ok ? 'ok' : 'unhealthy', ...body }));
-}).listen(Number(port), address);
+});
+// A stale app may still be letting go of the port: try again for a while.
+let attempts = 0;
+server.on('error', (error) => {
+  if (error.code !== 'EADDRINUSE' || ++attempts > 50) throw error;
+  setTimeout(() => server.listen(Number(port), address), 100);
+});
+server.listen(Number(port), address);
