@@ -79,13 +79,12 @@ export async function startTestGithub(): Promise<TestGithub> {
       const url = new URL(req.url!, 'http://fake');
       const key = `${req.method} ${url.pathname}`;
       let m: RegExpExecArray | null;
-      let m0: RegExpExecArray | null;
       requests.push(key);
       const send = (status: number, payload?: unknown) => {
         res.writeHead(status, payload === undefined ? {} : { 'content-type': 'application/json' });
         res.end(payload === undefined ? undefined : JSON.stringify(payload));
       };
-      if ((m0 = /^POST \/app\/installations\/(\d+)\/access_tokens$/.exec(key))) {
+      if (/^POST \/app\/installations\/\d+\/access_tokens$/.test(key)) {
         if (!state.app || !validAppJwt(req.headers.authorization ?? '', state.app)) return send(401, { message: 'A JSON web token could not be decoded', documentation_url: 'https://docs.github.com/rest' });
         return send(201, { ...example(spec, 'installation-token'), token: GITHUB_TOKEN, expires_at: new Date(Date.now() + 3_600_000).toISOString() });
       }
