@@ -85,7 +85,8 @@ const healthSchema = z.strictObject({
 
 const analysisSchema = z.strictObject({
   name: z.string().min(1),
-  scrape: z.strictObject({ url: template, metric: z.string().min(1) }).optional(),
+  // With `rate: true`, max/min apply to the per-second increase since the bake started.
+  scrape: z.strictObject({ url: template, metric: z.string().min(1), rate: z.boolean().optional() }).optional(),
   prometheus: z.strictObject({ url: z.url(), query: template }).optional(),
   expect: z.enum(['increase', 'no-increase']).optional(),
   max: z.number().optional(),
