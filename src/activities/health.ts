@@ -14,14 +14,25 @@ export interface HealthDeps {
 
 const PROBE_TIMEOUT_MS = 10_000;
 
-export function healthActivities({ runner }: HealthDeps) {
-  async function probe(check: HealthCheck, dir: string, session: SshSession | undefined, signal?: AbortSignal): Promise<ProbeResult> {
-    if ('http' in check) return probeHttp(check.http, PROBE_TIMEOUT_MS);
-    const command: HostCommand = { label: `health: ${check.command}`, argv: [], cwd: dir, script: check.command };
-    const result = await runner.attempt(session!, command, signal);
-    const output = result.stderrTail.trim() ? result.stderrTail : result.stdoutTail;
-    return { ok: result.exitCode === 0, check: describeCheck(check), evidence: result.exitCode === 0 ? 'exited 0' : `exited ${result.exitCode ?? result.signal}: ${lastLines(output, 10)}` };
+/** Probes every check once; the first failing one, or undefined when all pass. */
+export async function probeOnce(runner: HostRunner, checks: HealthCheck[], dir: string, session: SshSession | undefined, signal?: AbortSignal): Promise<ProbeResult | undefined> {
+  for (const check of checks) {
+    let result: ProbeResult;
+    if ('http' in check) result = await probeHttp(check.http, PROBE_TIMEOUT_MS);
+    else {
+      const command: HostCommand = { label: `health: ${check.command}`, argv: [], cwd: dir, script: check.command };
+      const outcome = await runner.attempt(session!, command, signal);
+      const output = outcome.stderrTail.trim() ? outcome.stderrTail : outcome.stdoutTail;
+      result = { ok: outcome.exitCode === 0, check: describeCheck(check), evidence: outcome.exitCode === 0 ? 'exited 0' : `exited ${outcome.exitCode ?? outcome.signal}: ${lastLines(output, 10)}` };
+    }
+    if (!result.ok) return result;
   }
+  return undefined;
+}
+
+export const needsSsh = (checks: HealthCheck[]) => checks.some((c) => 'command' in c);
+
+export function healthActivities({ runner }: HealthDeps) {
 
   return {
     /**
@@ -30,12 +41,9 @@ export function healthActivities({ runner }: HealthDeps) {
      */
     async awaitHealthy(target: Target, dir: string, health: HealthPlan): Promise<{ attempts: number; durationMs: number }> {
       const started = Date.now();
-      const needsSsh = health.checks.some((c) => 'command' in c);
       const loop = async (session?: SshSession, signal?: AbortSignal) => {
         for (let attempt = 1; ; attempt++) {
-          const results: ProbeResult[] = [];
-          for (const check of health.checks) results.push(await probe(check, dir, session, signal));
-          const failing = results.find((r) => !r.ok);
+          const failing = await probeOnce(runner, health.checks, dir, session, signal);
           if (!failing) return { attempts: attempt, durationMs: Date.now() - started };
           heartbeat({ target: target.name, attempt, failing: failing.check });
           if (Date.now() - started + health.intervalMs > health.timeoutMs) {
@@ -46,7 +54,7 @@ export function healthActivities({ runner }: HealthDeps) {
           await pause(health.intervalMs);
         }
       };
-      return needsSsh ? runner.withSession(target.host, loop) : loop();
+      return needsSsh(health.checks) ? runner.withSession(target.host, loop) : loop();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { SlipwayConfig } from '../config/schema.js';
 import { GithubClient } from '../github/client.js';
 import { RegistryClient } from '../registry/client.js';
+import { bakeActivities } from './bake.js';
 import { githubActivities } from './github.js';
 import { healthActivities } from './health.js';
 import { registryActivities } from './registry.js';
@@ -20,6 +21,7 @@ export function createActivities(config: SlipwayConfig, options: ActivityOptions
   return {
     ...sshActivities({ runner }),
     ...healthActivities({ runner }),
+    ...bakeActivities({ runner }),
     ...registryActivities({ registry, imagePollMs: options.imagePollMs ?? 5_000 }),
     ...githubActivities({ github, checksPollMs: options.checksPollMs ?? 10_000 }),
   };

@@ -6,6 +6,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler, sendProblem } from './problem.js';
 import { deploymentRoutes } from './routes/deployments.js';
+import { rollbackRoutes } from './routes/rollbacks.js';
 import { serviceRoutes } from './routes/services.js';
 import { Runs, type RunsOptions } from './runs.js';
 
@@ -46,7 +47,8 @@ export function createApi(options: ApiOptions): Express {
   v1.use(authenticate(config.api.tokens));
   v1.use(express.json({ limit: '64kb', type: () => true }));
   v1.use('/deployments', deploymentRoutes(config, runs, metrics));
-  v1.use('/services', serviceRoutes(config));
+  v1.use('/rollbacks', rollbackRoutes(config, runs, metrics));
+  v1.use('/services', serviceRoutes(config, runs));
   app.use('/v1', v1);
 
   app.use((req, _res, next) => next(new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));

@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle,
+} from '@temporalio/client';
+import { emptyLedger } from '../domain/ledger.js';
 import type { DeployPlan } from '../domain/plan.js';
-import type { Run, RunStatus } from '../domain/run.js';
-import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
-import type { DeployInput } from '../workflows/deploy.js';
+import { queuedRun, type Run, type RunStatus } from '../domain/run.js';
+import { actionUpdates, type DeployInput, type OperatorAction } from '../workflows/deploy.js';
+import { enqueueUpdate, environmentQuery, environmentWorkflowId, type EnvironmentState, type EnvironmentView } from '../workflows/environment.js';
 import { HttpProblem } from './problem.js';
 
 export interface RunsOptions {
@@ -30,43 +33,60 @@ export class Runs {
     return { ...run, links: { self: `/v1/deployments/${encodeURIComponent(run.id)}`, ui: this.uiLink(run.id) } };
   }
 
-  async startDeploy(plan: DeployPlan, body: unknown, idempotency?: { key: string; principal: string }): Promise<{ run: RunView; created: boolean }> {
+  /**
+   * Enqueues a run with its environment's workflow (starting that workflow if need be) and
+   * answers once the run exists, as `queued` until it holds the environment's lock.
+   */
+  async enqueue(kind: Run['kind'], plan: DeployPlan, body: unknown, options: { idempotency?: { key: string; principal: string }; rollbackTo?: string } = {}): Promise<{ run: RunView; created: boolean }> {
     const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-    const workflowId = idempotency
-      ? `deploy-${plan.service}-${plan.environment}-${createHash('sha256').update(`${idempotency.principal}\n${idempotency.key}`).digest('hex').slice(0, 24)}`
-      : `deploy-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-    const now = new Date().toISOString();
-    const initial: Run = {
-      id: workflowId, kind: 'deploy', service: plan.service, environment: plan.environment,
-      version: { sha: 'sha' in plan.ref ? plan.ref.sha : null, images: {} }, previous: null,
-      status: 'queued', phase: 'preflight',
-      targets: plan.targets.map((t) => ({ id: t.id, name: t.name, status: 'pending' })),
-      reason: plan.reason, createdAt: now, updatedAt: now,
+    const { idempotency } = options;
+    const runId = idempotency
+      ? `${kind}-${plan.service}-${plan.environment}-${createHash('sha256').update(`${idempotency.principal}\n${idempotency.key}`).digest('hex').slice(0, 24)}`
+      : `${kind}-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    const createdAt = new Date().toISOString();
+    const input: DeployInput = {
+      plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, createdAt, uiUrl: this.uiLink(runId), requestHash,
     };
-    const input: DeployInput = { plan, stepTimeoutMs: this.options.stepTimeoutMs, createdAt: now, uiUrl: this.uiLink(workflowId) };
-    try {
-      await this.client.workflow.start('deploy', {
+    const state: EnvironmentState = { service: plan.service, environment: plan.environment, ledger: emptyLedger() };
+    const { created } = await this.client.workflow.executeUpdateWithStart(enqueueUpdate, {
+      args: [{ runId, input }],
+      startWorkflowOperation: new WithStartWorkflowOperation('environment', {
+        workflowId: environmentWorkflowId(plan.service, plan.environment),
         taskQueue: this.options.taskQueue,
-        workflowId,
-        args: [input],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        memo: { run: initial, requestHash },
-        staticSummary: `deploy ${plan.service} ${'sha' in plan.ref ? plan.ref.sha.slice(0, 7) : plan.ref.tag} to ${plan.environment}`,
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTES.service, value: plan.service },
-          { key: SEARCH_ATTRIBUTES.environment, value: plan.environment },
-          { key: SEARCH_ATTRIBUTES.version, value: 'sha' in plan.ref ? plan.ref.sha : plan.ref.tag },
-          { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
-        ],
-      });
-      return { run: this.view(initial), created: true };
+        args: [state],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        staticSummary: `${plan.service}/${plan.environment}: lock, queue and release ledger`,
+      }),
+    });
+    if (created) return { run: this.view(queuedRun(runId, kind, plan, createdAt)), created };
+    const description = await this.client.workflow.getHandle(runId).describe();
+    if (description.memo?.requestHash !== requestHash) {
+      throw new HttpProblem(409, 'Conflict', `Idempotency-Key "${idempotency?.key}" was already used for a different request`);
+    }
+    return { run: (await this.get(runId))!, created };
+  }
+
+  /** An operator's action on a run; `409` with the reason when the run's state forbids it. */
+  async act(id: string, action: OperatorAction): Promise<RunView> {
+    try {
+      return this.view(await this.client.workflow.getHandle(id).executeUpdate(actionUpdates[action]));
     } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError) || !idempotency) throw error;
-      const description = await this.client.workflow.getHandle(workflowId).describe();
-      if (description.memo?.requestHash !== requestHash) {
-        throw new HttpProblem(409, 'Conflict', `Idempotency-Key "${idempotency.key}" was already used for a different request`);
+      if (error instanceof WorkflowUpdateFailedError) {
+        throw new HttpProblem(409, 'Conflict', `cannot ${action}: ${(error.cause as Error | undefined)?.message ?? error.message}`);
       }
-      return { run: (await this.get(workflowId))!, created: false };
+      if (error instanceof WorkflowNotFoundError || /already completed|not found/i.test((error as Error).message)) {
+        throw new HttpProblem(409, 'Conflict', `cannot ${action}: the run has finished`);
+      }
+      throw error;
+    }
+  }
+
+  async environment(service: string, environment: string): Promise<EnvironmentView> {
+    try {
+      return await this.client.workflow.getHandle(environmentWorkflowId(service, environment)).query(environmentQuery);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return { current: null, knownGood: [], history: [], active: null, queue: [] };
+      throw error;
     }
   }
 

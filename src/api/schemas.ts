@@ -25,3 +25,10 @@ export const listQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   next: z.string().optional(),
 });
+
+export const rollbackRequestSchema = z.strictObject({
+  service: z.string().min(1),
+  environment: z.string().min(1),
+  sha: z.string().regex(SHA, 'expected a commit SHA of 7 to 40 hex digits').optional(),
+  reason: z.string().max(500).optional(),
+});

@@ -30,10 +30,11 @@ export function buildDeployPlan(serviceName: string, service: ServiceConfig, env
     tagTemplate: service.tag,
     runtime: service.runtime,
     health: { timeoutMs: service.health.timeout, intervalMs: service.health.interval, checks: service.health.checks },
+    analysis: service.analysis,
     targets: expandTargets(env),
     rollout: {
       canary: rollout.canary, batchSize: rollout.batchSize, bakeMs: rollout.bake,
-      autoRollback: rollout.autoRollback, approval: rollout.approval, imageTimeoutMs: rollout.imageTimeout,
+      autoRollback: rollout.autoRollback, approval: rollout.approval, approvalTimeoutMs: rollout.approvalTimeout, imageTimeoutMs: rollout.imageTimeout,
     },
     reason: request.reason,
   };

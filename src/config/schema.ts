@@ -37,6 +37,8 @@ export const rolloutSchema = z.strictObject({
   bake: duration.default(0),
   autoRollback: z.boolean().default(true),
   approval: z.boolean().default(false),
+  /** With `approval`: roll back when nobody approves within this time (default: wait forever). */
+  approvalTimeout: duration.optional(),
   imageTimeout: duration.default(15 * 60_000),
 });
 export const rolloutOverrideSchema = z.strictObject({
@@ -45,6 +47,7 @@ export const rolloutOverrideSchema = z.strictObject({
   bake: duration.optional(),
   autoRollback: z.boolean().optional(),
   approval: z.boolean().optional(),
+  approvalTimeout: duration.optional(),
   imageTimeout: duration.optional(),
 });
 

@@ -14,6 +14,8 @@ export const FailureType = {
   CommandFailed: 'CommandFailed',
   CommandTimedOut: 'CommandTimedOut',
   HealthCheckFailed: 'HealthCheckFailed',
+  /** A metric gate (`analysis`) failed during the bake. */
+  AnalysisFailed: 'AnalysisFailed',
   HostOutputInvalid: 'HostOutputInvalid',
   RegistryAuthFailed: 'RegistryAuthFailed',
   ImageNotFound: 'ImageNotFound',

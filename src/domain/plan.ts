@@ -1,5 +1,6 @@
 import type { ComposeRuntime } from '../commands/compose.js';
 import type { SystemdRuntime } from '../commands/systemd.js';
+import type { AnalysisGate } from '../analysis/gates.js';
 
 /**
  * What a deploy workflow is given: everything from config and the request that the run
@@ -45,6 +46,7 @@ export interface RolloutPlan {
   bakeMs: number;
   autoRollback: boolean;
   approval: boolean;
+  approvalTimeoutMs?: number | undefined;
   imageTimeoutMs: number;
 }
 
@@ -60,6 +62,8 @@ export interface DeployPlan {
   tagTemplate: string;
   runtime: ComposeRuntime | SystemdRuntime;
   health: HealthPlan;
+  /** Metric gates of the bake, templates not yet rendered. */
+  analysis: AnalysisGate[];
   targets: Target[];
   rollout: RolloutPlan;
   reason?: string | undefined;

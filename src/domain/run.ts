@@ -1,3 +1,5 @@
+import type { DeployPlan } from './plan.js';
+
 /** A run as the API shows it (SPEC §5), kept by the workflow and answered by its `run` query. */
 export type RunStatus = 'queued' | 'running' | 'awaiting_approval' | 'paused' | 'awaiting_operator' | 'succeeded' | 'failed' | 'rolled_back' | 'aborted';
 export type RunPhase = 'preflight' | 'canary' | 'bake' | 'fleet' | 'rollback' | 'done';
@@ -38,4 +40,15 @@ export interface Run {
   createdAt: string;
   updatedAt: string;
   finishedAt?: string | undefined;
+}
+
+/** A run as it is before it has the environment's lock. */
+export function queuedRun(id: string, kind: Run['kind'], plan: DeployPlan, createdAt: string): Run {
+  return {
+    id, kind, service: plan.service, environment: plan.environment,
+    version: { sha: 'sha' in plan.ref ? plan.ref.sha : null, images: {} }, previous: null,
+    status: 'queued', phase: 'preflight',
+    targets: plan.targets.map((t) => ({ id: t.id, name: t.name, status: 'pending' })),
+    reason: plan.reason, createdAt, updatedAt: createdAt,
+  };
 }

@@ -1,47 +1,78 @@
 import {
-  defineQuery, executeChild, log, setHandler, upsertSearchAttributes, workflowInfo,
+  CancellationScope, condition, defineQuery, defineSignal, defineUpdate, executeChild, isCancellation, log,
+  setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import type { DeployPlan, ImageSpec, PinnedImages } from '../domain/plan.js';
+import { renderHealth } from '../domain/health.js';
+import { rollbackRelease, type Ledger, type Release } from '../domain/ledger.js';
+import type { DeployPlan, ImageSpec, PinnedImages, Target } from '../domain/plan.js';
+import { planBatches } from '../domain/rollout.js';
 import type { Run, RunError, RunStatus } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
-import { apiSteps, summary, waitingSteps } from './activity-options.js';
+import { apiSteps, hostSteps, summary, waitingSteps } from './activity-options.js';
 import { describeFailure } from './failure-details.js';
 import { updateTarget } from './update-target.js';
 
 export interface DeployInput {
   plan: DeployPlan;
+  kind?: 'deploy' | 'rollback';
+  /** Rollbacks: the known-good SHA (or its prefix) to return to; default the one before current. */
+  rollbackTo?: string | undefined;
   /** The longest one host command may run (from the worker's `ssh.commandTimeout`). */
   stepTimeoutMs: number;
   createdAt: string;
   /** Where the run opens in the Temporal UI, for the GitHub Deployment's log link. */
   uiUrl?: string | undefined;
+  /** SHA-256 of the API request, so a repeated Idempotency-Key with another body is refused. */
+  requestHash?: string | undefined;
 }
 
+export type OperatorAction = 'approve' | 'pause' | 'resume' | 'abort' | 'retry' | 'rollback';
+
 export const runQuery = defineQuery<Run>('run');
+/** The environment's lock holder lets the run go, with the ledger as it is at that moment. */
+export const grantSignal = defineSignal<[Ledger]>('grant');
+export const actionUpdates = Object.fromEntries(
+  (['approve', 'pause', 'resume', 'abort', 'retry', 'rollback'] as const).map((a) => [a, defineUpdate<Run>(a)]),
+) as Record<OperatorAction, ReturnType<typeof defineUpdate<Run>>>;
+
+/** Raised inside the rollout when it must stop and put back what it touched. */
+class StopRollout extends Error {
+  constructor(readonly outcome: 'rolled_back' | 'aborted', readonly error?: RunError) {
+    super(outcome);
+  }
+}
 
 /**
- * A deploy: preflight (commit, checks, images pinned to digests), a GitHub Deployment, then
- * every target in order, each health-gated before the next is touched.
+ * A deploy or rollback: waits for the environment's lock, runs preflight, then the canary,
+ * the bake (health and metric gates), an optional approval, and the rest in batches, each
+ * health-gated. A failed gate rolls every touched target back to the last known-good version
+ * (or, with `autoRollback: false`, waits for an operator's retry, rollback or abort).
  */
 export async function deploy(input: DeployInput): Promise<Run> {
   const { plan } = input;
+  const kind = input.kind ?? 'deploy';
   const now = () => new Date().toISOString();
   const run: Run = {
     id: workflowInfo().workflowId,
-    kind: 'deploy',
+    kind,
     service: plan.service,
     environment: plan.environment,
     version: { sha: 'sha' in plan.ref ? plan.ref.sha : null, images: {} },
     previous: null,
-    status: 'running',
+    status: 'queued',
     phase: 'preflight',
     targets: plan.targets.map((t) => ({ id: t.id, name: t.name, status: 'pending' })),
     reason: plan.reason,
     createdAt: input.createdAt,
     updatedAt: now(),
   };
-  setHandler(runQuery, () => run);
+  let ledger: Ledger | undefined;
+  let pauseRequested = false;
+  let approved = false;
+  let operator: 'retry' | 'rollback' | 'abort' | undefined;
+  let abortRequested = false;
+  let inFlight: CancellationScope | undefined;
 
   const setStatus = (status: RunStatus) => {
     run.status = status;
@@ -51,93 +82,260 @@ export async function deploy(input: DeployInput): Promise<Run> {
       { key: SEARCH_ATTRIBUTES.version, value: run.version.sha ?? ('tag' in plan.ref ? plan.ref.tag : '') },
     ]);
   };
+  const finished = () => ['succeeded', 'failed', 'rolled_back', 'aborted'].includes(run.status);
+
+  setHandler(runQuery, () => run);
+  setHandler(grantSignal, (granted) => { ledger ??= granted; });
+  const action = (name: OperatorAction, allowed: () => string | undefined, apply: () => void) => setHandler(actionUpdates[name], () => {
+    apply();
+    run.updatedAt = now();
+    return run;
+  }, { validator: () => { const reason = allowed(); if (reason) throw new Error(reason); } });
+  const state = () => `the run is ${run.status}`;
+  action('approve', () => (run.status === 'awaiting_approval' ? undefined : `${state()}, not awaiting approval`), () => { approved = true; });
+  action('pause', () => (run.status === 'running' && !pauseRequested && run.phase !== 'preflight' && run.phase !== 'rollback' ? undefined : `${state()}${pauseRequested ? ' and already pausing' : ''}: only a rolling-out run can pause`), () => { pauseRequested = true; });
+  action('resume', () => (run.status === 'paused' || pauseRequested ? undefined : `${state()}, not paused`), () => { pauseRequested = false; });
+  action('retry', () => (run.status === 'awaiting_operator' ? undefined : `${state()}: retry applies to a run awaiting an operator`), () => { operator = 'retry'; });
+  action('rollback', () => (run.status === 'awaiting_operator' ? undefined : `${state()}: rollback applies to a run awaiting an operator`), () => { operator = 'rollback'; });
+  action('abort', () => (finished() || run.phase === 'rollback' ? `${state()}${run.phase === 'rollback' ? ' and rolling back' : ''}: nothing to abort` : undefined), () => {
+    abortRequested = true;
+    operator = 'abort';
+    inFlight?.cancel();
+  });
+
+  setStatus('queued');
+  await condition(() => ledger !== undefined || abortRequested);
+  if (abortRequested) return end('aborted');
+  run.previous = ledger!.current ? { sha: ledger!.current.sha, images: ledger!.current.images } : null;
   setStatus('running');
 
-  /** Reports the outcome on the GitHub Deployment, then ends the run: the run is done when GitHub says so too. */
-  const finish = async (status: 'succeeded' | 'failed', description: string): Promise<Run> => {
+  const waits = waitingSteps(plan.rollout.imageTimeoutMs);
+  const touched: Target[] = [];
+  let stepName = 'preflight: commit';
+  let values: TemplateValues = { service: plan.service, environment: plan.environment };
+  let pinned: PinnedImages = {};
+
+  /** Runs a step that can be cancelled by `abort`; failures are classified by the caller. */
+  async function cancellable<T>(step: () => Promise<T>): Promise<T> {
+    if (abortRequested) throw new StopRollout('aborted');
+    inFlight = new CancellationScope();
+    try {
+      return await inFlight.run(step);
+    } catch (error) {
+      if (abortRequested && isCancellation(error)) throw new StopRollout('aborted');
+      throw error;
+    } finally {
+      inFlight = undefined;
+    }
+  }
+
+  /** A health-gated step: on failure, roll back (autoRollback) or ask an operator. */
+  async function gated(name: string, step: () => Promise<void>): Promise<void> {
+    for (;;) {
+      try {
+        await cancellable(step);
+        return;
+      } catch (error) {
+        if (error instanceof StopRollout) throw error;
+        const failure = describeFailure(error);
+        const target = failure.target ?? failedTarget();
+        run.error = { type: failure.type, step: target ? `${target}: ${failure.step ?? name}` : name, target, message: failure.message };
+        if (plan.rollout.autoRollback) throw new StopRollout('rolled_back', run.error);
+        operator = undefined;
+        setStatus('awaiting_operator');
+        await condition(() => operator !== undefined);
+        if (operator === 'abort') throw new StopRollout('aborted', run.error);
+        if (operator === 'rollback') throw new StopRollout('rolled_back', run.error);
+        run.error = undefined;
+        setStatus('running');
+      }
+    }
+  }
+
+  const failedTarget = () => run.targets.find((t) => t.status === 'failed')?.name;
+  const targetValues = (t: Target, base: TemplateValues): TemplateValues => ({
+    ...base, host: t.host.address, name: t.hostName, ...(t.instance !== undefined ? { instance: t.instance } : {}),
+  });
+  const attempts = new Map<string, number>();
+  const builtHosts = new Set<string>();
+  const hostKey = (t: Target) => `${t.host.user}@${t.host.address}:${t.host.port}`;
+
+  /** Updates the targets of a batch in parallel; those already healthy (a retried batch) are skipped. */
+  async function updateBatch(batch: Target[], migrateOn: Target | undefined): Promise<void> {
+    const pending = batch.filter((t) => run.targets.find((s) => s.id === t.id)!.status !== 'healthy');
+    const results = await Promise.allSettled(pending.map(async (t) => {
+      const state = run.targets.find((s) => s.id === t.id)!;
+      if (!touched.includes(t)) touched.push(t);
+      state.status = 'updating';
+      state.error = undefined;
+      const attempt = (attempts.get(t.id) ?? 0) + 1;
+      attempts.set(t.id, attempt);
+      const build = !builtHosts.has(hostKey(t));
+      builtHosts.add(hostKey(t));
+      try {
+        await executeChild(updateTarget, {
+          workflowId: `${run.id}/${t.id}${attempt > 1 ? `#${attempt}` : ''}`,
+          staticSummary: `${plan.service}/${plan.environment}: update ${t.name}`,
+          args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned, values: targetValues(t, values), migrate: t === migrateOn, build, stepTimeoutMs: input.stepTimeoutMs }],
+        });
+        state.status = 'healthy';
+        state.version = run.version.sha ?? Object.values(pinned)[0];
+      } catch (error) {
+        state.status = 'failed';
+        state.error = describeFailure(error).message;
+        if (build) builtHosts.delete(hostKey(t));
+        throw error;
+      }
+    }));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async function bake(canary: Target[]): Promise<void> {
+    const dirFor = (t: Target) => renderTemplate(plan.runtime.dir, targetValues(t, values));
+    const targets = canary.map((t) => ({
+      target: t, dir: dirFor(t), health: renderHealth(plan.health, targetValues(t, values)),
+      gates: plan.analysis.map((g) => ({
+        ...g,
+        scrape: g.scrape ? { ...g.scrape, url: renderTemplate(g.scrape.url, targetValues(t, values)) } : undefined,
+        prometheus: g.prometheus ? { ...g.prometheus, query: renderTemplate(g.prometheus.query, targetValues(t, values)) } : undefined,
+      })),
+    }));
+    const interval = Math.max(plan.health.intervalMs, 500);
+    await hostSteps(plan.rollout.bakeMs + input.stepTimeoutMs).bake.executeWithOptions(
+      summary(`bake ${canary.map((t) => t.name).join(', ')} for ${Math.round(plan.rollout.bakeMs / 1000)} s: health${plan.analysis.length ? ` and ${plan.analysis.map((g) => g.name).join(', ')}` : ''}`),
+      [targets, plan.rollout.bakeMs, interval],
+    );
+  }
+
+  /** Puts every touched target back on `release`, newest first, each health-checked. */
+  async function rollBack(release: Release): Promise<void> {
+    run.phase = 'rollback';
+    const back: TemplateValues = { service: plan.service, environment: plan.environment, ...(release.sha ? { sha: release.sha, sha7: release.sha.slice(0, 7) } : {}) };
+    for (const t of [...touched].reverse()) {
+      const state = run.targets.find((s) => s.id === t.id)!;
+      await executeChild(updateTarget, {
+        workflowId: `${run.id}/rollback/${t.id}`,
+        staticSummary: `${plan.service}/${plan.environment}: roll ${t.name} back to ${release.sha?.slice(0, 7) ?? 'the previous images'}`,
+        args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs }],
+      });
+      state.status = 'rolled_back';
+      state.version = release.sha ?? Object.values(release.images)[0];
+      run.updatedAt = now();
+    }
+  }
+
+  async function end(status: 'succeeded' | 'failed' | 'rolled_back' | 'aborted'): Promise<Run> {
     if (plan.repo && run.githubDeploymentId !== undefined) {
       const state = status === 'succeeded' ? 'success' : 'failure';
       try {
-        await apiSteps.setGithubDeploymentStatus.executeWithOptions({ ...summary(`GitHub deployment: ${state}`), retry: { maximumAttempts: 5 } }, [plan.repo, run.githubDeploymentId, state, description.slice(0, 140), input.uiUrl]);
+        await apiSteps.setGithubDeploymentStatus.executeWithOptions({ ...summary(`GitHub deployment: ${state}`), retry: { maximumAttempts: 5 } },
+          [plan.repo, run.githubDeploymentId, state, (run.error?.message ?? (status === 'succeeded' ? 'deployed' : status)).slice(0, 140), input.uiUrl]);
       } catch (error) {
         // The hosts are what they are; a GitHub outage must not change the run's outcome.
         log.warn('could not set the GitHub deployment status', { error: describeFailure(error).message });
       }
     }
-    run.phase = status === 'succeeded' ? 'done' : run.phase;
+    if (status === 'succeeded') run.phase = 'done';
     run.finishedAt = now();
     setStatus(status);
     return run;
-  };
+  }
 
-  let step = 'preflight: commit';
-  let target: string | undefined;
-  const waits = waitingSteps(plan.rollout.imageTimeoutMs);
   try {
-    let sha = 'sha' in plan.ref ? plan.ref.sha : undefined;
-    if (plan.repo) {
-      const ref = 'sha' in plan.ref ? plan.ref.sha : plan.ref.tag;
-      sha = await apiSteps.verifyCommit.executeWithOptions(summary(`verify commit ${ref} in ${plan.repo}`), [plan.repo, ref]);
-      run.version.sha = sha;
-      if (plan.requireChecks) {
-        step = 'preflight: checks';
-        await waits.awaitGreenChecks.executeWithOptions(summary(`wait for green CI on ${sha.slice(0, 7)}`), [plan.repo, sha, plan.rollout.imageTimeoutMs]);
+    try {
+      if (kind === 'rollback') {
+        stepName = 'preflight: known-good version';
+        const release = rollbackRelease(ledger!, input.rollbackTo);
+        if (!release) {
+          run.error = { type: 'NoKnownGoodVersion', step: stepName, message: input.rollbackTo ? `no known-good version ${input.rollbackTo} of ${plan.service} in ${plan.environment}` : `${plan.service} in ${plan.environment} has no earlier known-good version to roll back to` };
+          return await end('failed');
+        }
+        run.version = { sha: release.sha, images: release.images };
+        pinned = release.images;
+        if (release.sha) values = { ...values, sha: release.sha, sha7: release.sha.slice(0, 7) };
+        setStatus('running');
+      } else {
+        let sha = 'sha' in plan.ref ? plan.ref.sha : undefined;
+        if (plan.repo) {
+          const ref = 'sha' in plan.ref ? plan.ref.sha : plan.ref.tag;
+          sha = await cancellable(() => apiSteps.verifyCommit.executeWithOptions(summary(`verify commit ${ref} in ${plan.repo}`), [plan.repo!, ref]));
+          run.version.sha = sha;
+          if (plan.requireChecks) {
+            stepName = 'preflight: checks';
+            await cancellable(() => waits.awaitGreenChecks.executeWithOptions(summary(`wait for green CI on ${sha!.slice(0, 7)}`), [plan.repo!, sha!, plan.rollout.imageTimeoutMs]));
+          }
+        }
+        stepName = 'preflight: images';
+        if (sha) values = { ...values, sha, sha7: sha.slice(0, 7) };
+        const images: ImageSpec[] = plan.images.map((image) => ({ ...image, tag: 'tag' in plan.ref ? plan.ref.tag : renderTemplate(plan.tagTemplate, values) }));
+        if (images.length) {
+          pinned = await cancellable(() => waits.resolveImages.executeWithOptions(summary(`pin ${images.map((i) => `${i.repository}:${i.tag}`).join(', ')} to digests`), [images, plan.rollout.imageTimeoutMs]));
+        }
+        run.version.images = pinned;
+        setStatus('running');
       }
+      if (plan.repo && run.version.sha) {
+        stepName = 'preflight: GitHub deployment';
+        const sha = run.version.sha;
+        const description = plan.reason ?? `Slipway ${kind} of ${plan.service}`;
+        const deploymentId = await cancellable(() => apiSteps.createGithubDeployment.executeWithOptions(summary(`create GitHub deployment to ${plan.environment}`), [plan.repo!, sha, plan.environment, description]));
+        run.githubDeploymentId = deploymentId;
+        await cancellable(() => apiSteps.setGithubDeploymentStatus.executeWithOptions(summary('GitHub deployment: in_progress'), [plan.repo!, deploymentId, 'in_progress', 'rolling out', input.uiUrl]));
+      }
+    } catch (error) {
+      if (error instanceof StopRollout) return await end('aborted');
+      const failure = describeFailure(error);
+      run.error = { type: failure.type, step: stepName, message: failure.message };
+      return await end('failed');
     }
 
-    step = 'preflight: images';
-    const values: TemplateValues = { service: plan.service, environment: plan.environment, ...(sha ? { sha, sha7: sha.slice(0, 7) } : {}) };
-    const images: ImageSpec[] = plan.images.map((image) => ({
-      ...image, tag: 'tag' in plan.ref ? plan.ref.tag : renderTemplate(plan.tagTemplate, values),
-    }));
-    let pinned: PinnedImages = {};
-    if (images.length) {
-      pinned = await waits.resolveImages.executeWithOptions(summary(`pin ${images.map((i) => `${i.repository}:${i.tag}`).join(', ')} to digests`), [images, plan.rollout.imageTimeoutMs]);
-    }
-    run.version.images = pinned;
-    setStatus('running');
-
-    if (plan.repo && sha) {
-      step = 'preflight: GitHub deployment';
-      const deploymentId = await apiSteps.createGithubDeployment.executeWithOptions(summary(`create GitHub deployment to ${plan.environment}`), [plan.repo, sha, plan.environment, plan.reason ?? `Slipway deploy of ${plan.service}`]);
-      run.githubDeploymentId = deploymentId;
-      await apiSteps.setGithubDeploymentStatus.executeWithOptions(summary('GitHub deployment: in_progress'), [plan.repo, deploymentId, 'in_progress', 'rolling out', input.uiUrl]);
-    }
-
-    const builtHosts = new Set<string>();
-    for (const [index, t] of plan.targets.entries()) {
+    const batches = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize);
+    for (const [index, batch] of batches.entries()) {
+      if (index > 0 && pauseRequested) {
+        setStatus('paused');
+        await condition(() => !pauseRequested || abortRequested);
+        if (abortRequested) throw new StopRollout('aborted');
+        setStatus('running');
+      }
       run.phase = index === 0 ? 'canary' : 'fleet';
-      step = 'update';
-      target = t.name;
-      const state = run.targets[index]!;
-      state.status = 'updating';
-      setStatus('running');
-      const hostKey = `${t.host.user}@${t.host.address}:${t.host.port}`;
-      try {
-        await executeChild(updateTarget, {
-          workflowId: `${run.id}/${t.id}`,
-          staticSummary: `${plan.service}/${plan.environment}: update ${t.name}`,
-          args: [{
-            target: t, runtime: plan.runtime, health: plan.health, pinned,
-            values: { ...values, host: t.host.address, name: t.hostName, ...(t.instance !== undefined ? { instance: t.instance } : {}) },
-            migrate: index === 0, build: !builtHosts.has(hostKey), stepTimeoutMs: input.stepTimeoutMs,
-          }],
-        });
-      } catch (error) {
-        state.status = 'failed';
-        state.error = describeFailure(error).message;
-        throw error;
+      run.updatedAt = now();
+      await gated(`batch ${index + 1}`, () => updateBatch(batch, kind === 'deploy' && index === 0 ? batch[0] : undefined));
+      if (index === 0 && batches.length > 1 && plan.rollout.bakeMs > 0) {
+        run.phase = 'bake';
+        run.updatedAt = now();
+        await gated('bake', () => bake(batch));
       }
-      builtHosts.add(hostKey);
-      state.status = 'healthy';
-      state.version = sha ?? Object.values(pinned)[0];
+      if (index === 0 && batches.length > 1 && plan.rollout.approval) {
+        setStatus('awaiting_approval');
+        const timeout = plan.rollout.approvalTimeoutMs;
+        const decided = timeout ? await condition(() => approved || abortRequested, timeout) : await condition(() => approved || abortRequested).then(() => true);
+        if (abortRequested) throw new StopRollout('aborted');
+        if (!decided) {
+          throw new StopRollout('rolled_back', { type: 'ApprovalTimeout', step: 'approval', message: `nobody approved within ${Math.round(plan.rollout.approvalTimeoutMs! / 1000)} s` });
+        }
+        setStatus('running');
+      }
     }
-
-    return await finish('succeeded', 'deployed');
+    return await end('succeeded');
   } catch (error) {
-    const failure = describeFailure(error);
-    const runError: RunError = { type: failure.type, step: target ? `${target}: ${failure.step ?? 'update'}` : step, target, message: failure.message };
-    run.error = runError;
-    return finish('failed', runError.message);
+    if (!(error instanceof StopRollout)) throw error;
+    if (error.error) run.error = error.error;
+    // A rollback that fails goes back to what ran before it, like a deploy that fails.
+    const release = ledger!.current;
+    if (!touched.length) return end(error.outcome === 'aborted' ? 'aborted' : 'failed');
+    if (!release) {
+      run.error = { ...(run.error ?? { type: 'Aborted', step: 'abort' }), message: `${run.error?.message ?? 'aborted'}; nothing to roll back to: this is the first deploy of ${plan.service} to ${plan.environment}` };
+      return end(error.outcome === 'aborted' ? 'aborted' : 'failed');
+    }
+    setStatus('running');
+    try {
+      await rollBack(release);
+    } catch (rollbackError) {
+      const failure = describeFailure(rollbackError);
+      run.error = { type: failure.type, step: `rollback: ${failure.step ?? 'update'}`, target: failure.target, message: `rolling back failed: ${failure.message}; before that: ${run.error?.message ?? error.outcome}` };
+      return end('failed');
+    }
+    return end(error.outcome);
   }
 }

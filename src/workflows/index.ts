@@ -1,3 +1,4 @@
 /** Every workflow the worker runs (bundled for Temporal's sandbox from this file). */
 export { deploy } from './deploy.js';
+export { environment } from './environment.js';
 export { updateTarget } from './update-target.js';

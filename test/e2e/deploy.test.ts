@@ -100,34 +100,43 @@ describe('deploy end to end', function () {
     assert.equal(h.steps('web-3').filter((s) => s === 'up').length, 1, 'deployed once');
   });
 
-  it('fails at the first unhealthy host, names it and the check, and never touches the hosts after it', async () => {
+  it('rolls back to the last known-good version when a host fails its health checks, never touching the hosts after it', async () => {
+    const good = (await h.request('GET', '/v1/services/shop/environments/production', undefined, TOKENS.reader)).body.current;
+    assert.ok(good?.sha, 'an earlier deploy left a known-good version');
     const sha = await commit();
-    writeFileSync(join(h.host('web-2').stateDir, 'unhealthy'), '');
+    // Only the new version is unhealthy, and only on web-2.
+    writeFileSync(join(h.host('web-2').stateDir, 'bad-versions'), `sha-${sha.slice(0, 7)}\n`);
     try {
       const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'production', sha })).body.id);
-      assert.equal(run.status, 'failed');
+      assert.equal(run.status, 'rolled_back', JSON.stringify(run.error));
       assert.equal(run.error.type, 'HealthCheckFailed');
       assert.equal(run.error.target, 'web-2');
       assert.match(run.error.message, /web-2 did not become healthy within 3000 ms: GET http:\/\/127\.0\.0\.\d+:8000\/api\/v1\/health\/live answered 503/);
-      assert.deepEqual(run.targets.map((t: { status: string }) => t.status), ['healthy', 'failed', 'pending']);
+      assert.deepEqual(run.targets.map((t: { status: string }) => t.status), ['rolled_back', 'rolled_back', 'pending']);
+      assert.deepEqual(run.previous, { sha: good.sha, images: good.images });
       assert.deepEqual(h.steps('web-3'), [], 'web-3 untouched');
+      for (const host of ['web-1', 'web-2']) assert.ok(envFile(host).includes(`BACKEND_IMAGE=${good.images.backend}\n`), `${host} back on the known-good pinned image`);
       const deployment = h.github.deployments.find((d) => d.id === run.githubDeploymentId)!;
       assert.deepEqual(deployment.statuses.map((s) => s.state), ['in_progress', 'failure']);
+      const env = (await h.request('GET', '/v1/services/shop/environments/production', undefined, TOKENS.reader)).body;
+      assert.equal(env.current.sha, good.sha, 'the previous version stays current');
+      assert.equal(env.history[0].runId, run.id);
+      assert.equal(env.history[0].status, 'rolled_back');
     } finally {
-      rmSync(join(h.host('web-2').stateDir, 'unhealthy'));
+      rmSync(join(h.host('web-2').stateDir, 'bad-versions'));
     }
   });
 
-  it('fails on a command that exits non-zero with the step, host and its output', async () => {
+  it('fails on a command that exits non-zero, and says so when rolling back fails the same way', async () => {
     const sha = await commit();
     writeFileSync(join(h.host('web-3').stateDir, 'fail-pull'), 'Error response from daemon: manifest unknown\n');
     try {
       const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'staging', sha })).body.id);
       assert.equal(run.status, 'failed');
       assert.equal(run.error.type, 'CommandFailed');
-      assert.equal(run.error.step, 'web-3: docker compose pull');
-      assert.match(run.error.message, /"docker compose pull" on .*@127\.0\.0\.\d+:\d+ exited with 1:\nError response from daemon: manifest unknown/);
-      assert.deepEqual(h.steps('web-3'), ['pull'], 'stopped at the failed step');
+      assert.equal(run.error.step, 'rollback: docker compose pull');
+      assert.match(run.error.message, /^rolling back failed: "docker compose pull" on .*@127\.0\.0\.\d+:\d+ exited with 1:\nError response from daemon: manifest unknown\n?; before that: "docker compose pull" on .* exited with 1/);
+      assert.deepEqual(h.steps('web-3'), ['pull', 'pull'], 'stopped at the failed step, twice');
     } finally {
       rmSync(join(h.host('web-3').stateDir, 'fail-pull'));
     }

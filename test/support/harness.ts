@@ -115,6 +115,9 @@ services:
       staging:
         targets: [${target(web3!)}]
         rollout: { imageTimeout: 3s }
+      graceful:
+        targets: [${target(web3!)}]
+        rollout: { imageTimeout: 3s }
       keymismatch:
         targets: [${target(rogue)}]
         rollout: { imageTimeout: 3s }

@@ -1,13 +1,13 @@
 // The fake service a fake host "runs": answers every path with what is deployed, or 503 when
-// the host's state dir has an `unhealthy` file or the deployed version is listed in the
-// fleet's `bad-versions` file.
+// the host's state dir has an `unhealthy` file or the deployed version is listed in a
+// `bad-versions` file (the fleet's, for every host, or the host's own).
 'use strict';
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 
 const [address, port, stateFile, hostState] = process.argv.slice(2);
-const badVersions = path.join(hostState, '..', '..', 'bad-versions');
+const badVersionFiles = [path.join(hostState, '..', '..', 'bad-versions'), path.join(hostState, 'bad-versions')];
 
 // Ends with the process that made the fleet (a test run, `npm start`), even one that was
 // killed before it could stop its apps, so that no stale app holds the port of the next one.
@@ -22,7 +22,7 @@ const server = http.createServer((req, res) => {
   let body;
   try { body = JSON.parse(fs.readFileSync(stateFile, 'utf8')); } catch { body = {}; }
   const deployed = JSON.stringify(body);
-  const bad = fs.existsSync(badVersions) && fs.readFileSync(badVersions, 'utf8').split('\n').some((v) => v && deployed.includes(v));
+  const bad = badVersionFiles.some((file) => fs.existsSync(file) && fs.readFileSync(file, 'utf8').split('\n').some((v) => v && deployed.includes(v)));
   const ok = !bad && !fs.existsSync(path.join(hostState, 'unhealthy'));
   res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ status: ok ? 'ok' : 'unhealthy', ...body }));

@@ -1,0 +1,108 @@
+import {
+  condition, continueAsNew, defineQuery, defineUpdate, ParentClosePolicy, setHandler, startChild, workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import { recordLostRun, recordRun, type Ledger } from '../domain/ledger.js';
+import { queuedRun, type Run } from '../domain/run.js';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
+import { grantSignal, type DeployInput } from './deploy.js';
+
+/**
+ * One long-lived workflow per service and environment (`slipway-env/<service>/<environment>`):
+ * it holds the lock (one run at a time), the FIFO queue of runs waiting for it, and the
+ * release ledger. Runs are its children, started the moment they are enqueued (so they can
+ * be looked up as `queued`) and let go one at a time; a run that ends in any way, even
+ * terminated, hands the lock on, so a crash never leaves it stale.
+ */
+export interface EnvironmentState {
+  service: string;
+  environment: string;
+  ledger: Ledger;
+}
+
+export interface EnvironmentView {
+  current: Ledger['current'];
+  knownGood: Ledger['knownGood'];
+  history: Ledger['history'];
+  active: string | null;
+  queue: string[];
+}
+
+export interface EnqueueRequest {
+  runId: string;
+  input: DeployInput;
+}
+
+export const enqueueUpdate = defineUpdate<{ runId: string; created: boolean }, [EnqueueRequest]>('enqueue');
+export const environmentQuery = defineQuery<EnvironmentView>('environment');
+
+export function environmentWorkflowId(service: string, environment: string): string {
+  return `slipway-env/${service}/${environment}`;
+}
+
+/** Past this many events, the workflow starts over (with its ledger) once it is idle. */
+const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
+
+export async function environment(state: EnvironmentState): Promise<void> {
+  let ledger = state.ledger;
+  const queue: { runId: string; handle: ChildWorkflowHandle<(input: DeployInput) => Promise<Run>> }[] = [];
+  const known = new Set<string>();
+  let active: (typeof queue)[number] | undefined;
+  let activeDone = false;
+  let enqueuing = 0;
+
+  setHandler(environmentQuery, () => ({ ...ledger, active: active?.runId ?? null, queue: queue.map((q) => q.runId) }));
+  setHandler(enqueueUpdate, async ({ runId, input }) => {
+    if (known.has(runId)) return { runId, created: false };
+    known.add(runId);
+    enqueuing++;
+    try {
+      const handle = await startChild('deploy', {
+        workflowId: runId,
+        args: [input],
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+        staticSummary: `${input.kind ?? 'deploy'} ${state.service} ${'sha' in input.plan.ref ? input.plan.ref.sha.slice(0, 7) : input.plan.ref.tag} to ${state.environment}`,
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.service, value: state.service },
+          { key: SEARCH_ATTRIBUTES.environment, value: state.environment },
+          { key: SEARCH_ATTRIBUTES.version, value: 'sha' in input.plan.ref ? input.plan.ref.sha : input.plan.ref.tag },
+          { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
+        ],
+        memo: { run: queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), requestHash: input.requestHash },
+      }) as ChildWorkflowHandle<(input: DeployInput) => Promise<Run>>;
+      queue.push({ runId, handle });
+      return { runId, created: true };
+    } catch (error) {
+      // Started before this workflow continued as new: it exists, and is not ours to run again.
+      if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return { runId, created: false };
+      throw error;
+    } finally {
+      enqueuing--;
+    }
+  }, { validator: ({ runId }) => { if (!runId) throw new Error('a run id is required'); } });
+
+  for (;;) {
+    await condition(() => (!active && queue.length > 0) || activeDone
+      || (!active && !queue.length && !enqueuing && workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE));
+    if (activeDone && active) {
+      const finished = active;
+      active = undefined;
+      activeDone = false;
+      try {
+        ledger = recordRun(ledger, await finished.handle.result(), new Date().toISOString());
+      } catch {
+        // Terminated, cancelled or failed as a workflow: the lock is released all the same.
+        ledger = recordLostRun(ledger, finished.runId, new Date().toISOString());
+      }
+      continue;
+    }
+    if (!active && queue.length) {
+      active = queue.shift()!;
+      const current = active;
+      current.handle.result().then(() => { activeDone = true; }, () => { activeDone = true; });
+      await current.handle.signal(grantSignal, ledger).catch(() => { activeDone = true; });
+      continue;
+    }
+    await continueAsNew<typeof environment>({ ...state, ledger });
+  }
+}
