@@ -37,6 +37,8 @@ export interface HostCall {
   step: string;
   cwd: string;
   env: Record<string, string>;
+  /** When the call started (ms since the epoch). */
+  at: number;
 }
 
 export async function freePort(address: string): Promise<number> {

@@ -58,7 +58,7 @@ export async function startHarness(): Promise<Harness> {
   writeFileSync(fleet.knownHostsPath, `${readFileSync(fleet.knownHostsPath, 'utf8')}[127.0.0.30]:${deadPort} ${other.public}\n`);
 
   for (const host of fleet.hosts) {
-    for (const service of ['shop', 'bot']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
+    for (const service of ['shop', 'bot', 'web']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
     writeFileSync(join(host.stateDir, 'srv', 'shop', '.env.production'), '# kept by hand\nDATABASE_URL=postgres://db/shop\nBACKEND_IMAGE=old\n');
   }
   const target = (h: FleetHost, extra = '') => `{ name: ${h.name}, address: ${h.address}, port: ${h.port}, user: ${h.user}${extra} }`;
@@ -82,7 +82,7 @@ ssh:
   commandTimeout: 60s
 api:
   tokens:
-    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production"] }
+    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*"] }
     - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
     - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
 services:
@@ -124,6 +124,29 @@ services:
       unreachable:
         targets: [{ name: dead, address: 127.0.0.30, port: ${deadPort}, user: ${web1!.user} }]
         rollout: { imageTimeout: 3s }
+  web:
+    repo: acme/shop
+    images: { backend: ${registry.host}/acme/shop-backend }
+    tag: "sha-{sha7}"
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/web", imageVars: { BACKEND_IMAGE: backend } }
+    health:
+      timeout: 2s
+      interval: 200ms
+      checks: [ { http: "http://{host}:8000/health" } ]
+    analysis:
+      - name: errors-flat
+        scrape: { url: "http://{host}:8000/metrics", metric: app_errors_total }
+        expect: no-increase
+    environments:
+      fleet:
+        targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
+        rollout: { canary: 1, batchSize: 2, bake: 1500ms, imageTimeout: 3s }
+      manual:
+        targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
+        rollout: { canary: 1, batchSize: 1, autoRollback: false, imageTimeout: 3s }
+      approval:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { approval: true, approvalTimeout: 1m, imageTimeout: 3s }
   badcreds:
     images: { backend: ${registry.host.replace('127.0.0.1', 'localhost')}/acme/shop-backend }
     runtime: { kind: compose, dir: /nonexistent, imageVars: { BACKEND_IMAGE: backend } }

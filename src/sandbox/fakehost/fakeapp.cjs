@@ -19,6 +19,13 @@ if (owner) {
 }
 
 const server = http.createServer((req, res) => {
+  if (req.url === '/metrics') {
+    // The host's `metrics` file, as a Prometheus text endpoint (for analysis gates).
+    const file = path.join(hostState, 'metrics');
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# TYPE app_errors_total counter\napp_errors_total 0\n');
+    return;
+  }
   let body;
   try { body = JSON.parse(fs.readFileSync(stateFile, 'utf8')); } catch { body = {}; }
   const deployed = JSON.stringify(body);

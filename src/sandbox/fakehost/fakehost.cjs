@@ -16,7 +16,7 @@ const words = args.filter((a) => !a.startsWith('-'));
 
 function record(step) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.endsWith('_IMAGE')));
-  fs.appendFileSync(path.join(state, 'calls.jsonl'), JSON.stringify({ tool, args, step, cwd: process.cwd(), env }) + '\n');
+  fs.appendFileSync(path.join(state, 'calls.jsonl'), JSON.stringify({ tool, args, step, cwd: process.cwd(), env, at: Date.now() }) + '\n');
   const delay = path.join(state, `delay-${step}`);
   if (fs.existsSync(delay)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(fs.readFileSync(delay, 'utf8')) * 1000);
   const fail = path.join(state, `fail-${step}`);
