@@ -13,6 +13,8 @@ export interface RunsOptions {
   taskQueue: string;
   namespace: string;
   stepTimeoutMs: number;
+  /** How soon a step whose worker died is retried elsewhere (default 30 s). */
+  heartbeatTimeoutMs?: number;
   /** The Temporal UI's base URL, for `links.ui`. */
   uiUrl: string;
 }
@@ -45,7 +47,7 @@ export class Runs {
       : `${kind}-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const createdAt = new Date().toISOString();
     const input: DeployInput = {
-      plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, createdAt, uiUrl: this.uiLink(runId), requestHash,
+      plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, createdAt, uiUrl: this.uiLink(runId), requestHash,
     };
     const state: EnvironmentState = { service: plan.service, environment: plan.environment, ledger: emptyLedger() };
     const { created } = await this.client.workflow.executeUpdateWithStart(enqueueUpdate, {

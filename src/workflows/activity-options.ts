@@ -15,10 +15,14 @@ const retry = {
   nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
 };
 
-export function hostSteps(stepTimeoutMs: number) {
+/**
+ * Steps on hosts heartbeat every second or so; one that stops (its worker died) is retried
+ * elsewhere after `heartbeatTimeoutMs`.
+ */
+export function hostSteps(stepTimeoutMs: number, heartbeatTimeoutMs = 30_000) {
   return proxyActivities<Activities>({
     startToCloseTimeout: stepTimeoutMs + 60_000,
-    heartbeatTimeout: '30s',
+    heartbeatTimeout: heartbeatTimeoutMs,
     retry,
   });
 }

@@ -20,6 +20,8 @@ export interface DeployInput {
   rollbackTo?: string | undefined;
   /** The longest one host command may run (from the worker's `ssh.commandTimeout`). */
   stepTimeoutMs: number;
+  /** How soon a step whose worker died is retried elsewhere (default 30 s). */
+  heartbeatTimeoutMs?: number | undefined;
   createdAt: string;
   /** Where the run opens in the Temporal UI, for the GitHub Deployment's log link. */
   uiUrl?: string | undefined;
@@ -176,7 +178,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
         await executeChild(updateTarget, {
           workflowId: `${run.id}/${t.id}${attempt > 1 ? `#${attempt}` : ''}`,
           staticSummary: `${plan.service}/${plan.environment}: update ${t.name}`,
-          args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned, values: targetValues(t, values), migrate: t === migrateOn, build, stepTimeoutMs: input.stepTimeoutMs }],
+          args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned, values: targetValues(t, values), migrate: t === migrateOn, build, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
         });
         state.status = 'healthy';
         state.version = run.version.sha ?? Object.values(pinned)[0];
@@ -202,7 +204,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
       })),
     }));
     const interval = Math.max(plan.health.intervalMs, 500);
-    await hostSteps(plan.rollout.bakeMs + input.stepTimeoutMs).bake.executeWithOptions(
+    await hostSteps(plan.rollout.bakeMs + input.stepTimeoutMs, input.heartbeatTimeoutMs).bake.executeWithOptions(
       summary(`bake ${canary.map((t) => t.name).join(', ')} for ${Math.round(plan.rollout.bakeMs / 1000)} s: health${plan.analysis.length ? ` and ${plan.analysis.map((g) => g.name).join(', ')}` : ''}`),
       [targets, plan.rollout.bakeMs, interval],
     );
@@ -217,7 +219,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
       await executeChild(updateTarget, {
         workflowId: `${run.id}/rollback/${t.id}`,
         staticSummary: `${plan.service}/${plan.environment}: roll ${t.name} back to ${release.sha?.slice(0, 7) ?? 'the previous images'}`,
-        args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs }],
+        args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
       });
       state.status = 'rolled_back';
       state.version = release.sha ?? Object.values(release.images)[0];

@@ -18,6 +18,7 @@ export interface UpdateTargetInput {
   /** systemd: the build runs once per host, with its first instance. */
   build: boolean;
   stepTimeoutMs: number;
+  heartbeatTimeoutMs?: number | undefined;
 }
 
 /**
@@ -26,7 +27,7 @@ export interface UpdateTargetInput {
  */
 export async function updateTarget(input: UpdateTargetInput): Promise<void> {
   const { target, runtime, values } = input;
-  const steps = hostSteps(input.stepTimeoutMs);
+  const steps = hostSteps(input.stepTimeoutMs, input.heartbeatTimeoutMs);
   const dir = renderTemplate(runtime.dir, values);
   const run = (command: HostCommand) => steps.runOnHost.executeWithOptions(summary(`${target.name}: ${command.label}`), [target.host, command]);
 
@@ -47,6 +48,6 @@ export async function updateTarget(input: UpdateTargetInput): Promise<void> {
 
   const health = renderHealth(input.health, values);
   if (health.checks.length) {
-    await hostSteps(Math.max(input.stepTimeoutMs, health.timeoutMs)).awaitHealthy.executeWithOptions(summary(`${target.name}: health checks (${health.checks.length})`), [target, dir, health]);
+    await hostSteps(Math.max(input.stepTimeoutMs, health.timeoutMs), input.heartbeatTimeoutMs).awaitHealthy.executeWithOptions(summary(`${target.name}: health checks (${health.checks.length})`), [target, dir, health]);
   }
 }

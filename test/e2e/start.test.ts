@@ -52,7 +52,7 @@ describe('commands', function () {
       }
       assert.ok(readFileSync(join(home, 'temporal.db')).length > 0, 'history kept in SQLite under SLIPWAY_HOME');
     } finally {
-      await stopManaged(child, 15_000);
+      await stopManaged(child, 45_000);
     }
     assert.match(output, /"msg":"stopped"/, `stops cleanly on SIGTERM:\n${output.slice(-2000)}`);
   });

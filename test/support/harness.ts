@@ -141,6 +141,9 @@ services:
       fleet:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
         rollout: { canary: 1, batchSize: 2, bake: 1500ms, imageTimeout: 3s }
+      crash:
+        targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
+        rollout: { canary: 1, batchSize: 2, bake: 4s, imageTimeout: 10s }
       manual:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
         rollout: { canary: 1, batchSize: 1, autoRollback: false, imageTimeout: 3s }

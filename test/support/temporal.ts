@@ -18,6 +18,8 @@ export interface TestTemporal {
   connection: Connection;
   nativeConnection: NativeConnection;
   workflowBundle: WorkflowBundleOption;
+  /** Stops the dev server and starts it again on the same port and SQLite file. */
+  restart(downMs: number): Promise<void>;
 }
 
 let runtimeInstalled = false;
@@ -30,15 +32,21 @@ export function testTemporal(): Promise<TestTemporal> {
       runtimeInstalled = true;
     }
     const cli = ensureTemporalCli();
-    const port = await freePort('127.0.0.1');
-    const [server, workflowBundle] = await Promise.all([
-      startDevServer({ cli, dbFile: join(mkdtempSync(join(tmpdir(), 'slipway-temporal-')), 'temporal.db'), port, headless: true }),
-      bundleWorkflows(),
-    ]);
+    const options = { cli, dbFile: join(mkdtempSync(join(tmpdir(), 'slipway-temporal-')), 'temporal.db'), port: await freePort('127.0.0.1'), headless: true };
+    const [server, workflowBundle] = await Promise.all([startDevServer(options), bundleWorkflows()]);
     adoptManaged(server.process);
     const connection = await Connection.connect({ address: server.address });
     const nativeConnection = await NativeConnection.connect({ address: server.address });
-    return { server, address: server.address, namespace: 'default', client: new Client({ connection }), connection, nativeConnection, workflowBundle };
+    const temporal: TestTemporal = {
+      server, address: server.address, namespace: 'default', client: new Client({ connection }), connection, nativeConnection, workflowBundle,
+      async restart(downMs) {
+        await temporal.server.stop();
+        await new Promise((r) => setTimeout(r, downMs));
+        temporal.server = await startDevServer(options);
+        adoptManaged(temporal.server.process);
+      },
+    };
+    return temporal;
   }, async (t) => {
     await t.nativeConnection.close();
     await t.connection.close();

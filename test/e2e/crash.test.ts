@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Runs } from '../../src/api/runs.js';
+import { buildDeployPlan } from '../../src/config/plan.js';
+import type { Run } from '../../src/domain/run.js';
+import { sharedFixture } from '../support/fixtures.js';
+import { GITHUB_TOKEN } from '../support/github.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { REGISTRY_PASSWORD } from '../support/registry.js';
+import { spawnManaged, stopManaged } from '../support/processes.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+/**
+ * Crash safety: `npm run worker` as its own process, SIGKILLed mid-rollout and started again,
+ * and the Temporal server restarted mid-rollout. Every host must be updated exactly once,
+ * counted on the hosts.
+ */
+describe('crash safety', function () {
+  this.timeout(180_000);
+  let h: Harness;
+  let runs: Runs;
+  let configPath: string;
+  const taskQueue = `crash-${Date.now().toString(36)}`;
+  let worker: ChildProcess | undefined;
+  let workerLog = '';
+
+  before(async () => {
+    h = await sharedFixture('harness', startHarness, (x) => x.stop());
+    configPath = join(mkdtempSync(join(tmpdir(), 'slipway-crash-')), 'slipway.yaml');
+    writeFileSync(configPath, h.configText);
+    runs = new Runs(h.temporal.client, { taskQueue, namespace: h.temporal.namespace, stepTimeoutMs: 60_000, heartbeatTimeoutMs: 3_000, uiUrl: 'http://ui' });
+  });
+  after(async () => { if (worker) await stopManaged(worker, 1_000); });
+
+  async function startWorker(): Promise<void> {
+    worker = spawnManaged(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'src', 'main', 'worker.ts')], {
+      env: {
+        ...process.env, SLIPWAY_CONFIG: configPath, TEMPORAL_ADDRESS: h.temporal.address, TEMPORAL_NAMESPACE: h.temporal.namespace,
+        SLIPWAY_TASK_QUEUE: taskQueue, TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    worker.stdout!.on('data', (c: Buffer) => { workerLog += c.toString(); });
+    worker.stderr!.on('data', (c: Buffer) => { workerLog += c.toString(); });
+    for (let i = 0; !workerLog.includes('worker started'); i++) {
+      if (i > 600 || worker.exitCode !== null) throw new Error(`worker did not start:\n${workerLog}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  function killWorker(): Promise<void> {
+    const dying = worker!;
+    worker = undefined;
+    const gone = new Promise<void>((r) => dying.once('exit', () => r()));
+    process.kill(-dying.pid!, 'SIGKILL');
+    return gone;
+  }
+
+  let n = 0;
+  async function deploy(): Promise<string> {
+    const sha = `${(0xc0 + ++n).toString(16)}${Date.now().toString(16)}`.padEnd(40, 'f').slice(0, 40);
+    h.github.addCommit(sha);
+    await h.registry.push('acme/shop-backend', `sha-${sha.slice(0, 7)}`);
+    const svc = h.config.services.web!;
+    const plan = buildDeployPlan('web', svc, 'crash', svc.environments.crash!, { sha });
+    return (await runs.enqueue('deploy', plan, { sha })).run.id;
+  }
+  async function waitFor(id: string, predicate: (run: Run) => boolean, what: string): Promise<Run> {
+    for (let i = 0; i < 1200; i++) {
+      const run = await runs.get(id).catch(() => undefined);
+      if (run && predicate(run)) return run;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`run ${id} never ${what}: ${JSON.stringify(await runs.get(id))}\nworker:\n${workerLog.slice(-3000)}`);
+  }
+  const ups = () => ['web-1', 'web-2', 'web-3'].map((host) => h.steps(host).filter((s) => s === 'up').length);
+  const done = (r: Run) => ['succeeded', 'failed', 'rolled_back', 'aborted'].includes(r.status);
+  beforeEach(() => {
+    for (const host of h.fleet.hosts) for (const f of ['calls.jsonl', 'delay-pull']) rmSync(join(host.stateDir, f), { force: true });
+  });
+
+  it('survives the worker being killed during the bake', async () => {
+    await startWorker();
+    const id = await deploy();
+    await waitFor(id, (r) => r.phase === 'bake', 'baking');
+    await killWorker();
+    await startWorker();
+    const run = await waitFor(id, done, 'finished');
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    assert.deepEqual(ups(), [1, 1, 1], 'every host updated exactly once');
+  });
+
+  it('survives the worker being killed during a batch', async () => {
+    for (const host of ['web-2', 'web-3']) writeFileSync(join(h.host(host).stateDir, 'delay-pull'), '2');
+    if (!worker) await startWorker();
+    const id = await deploy();
+    await waitFor(id, (r) => r.phase === 'fleet' && h.steps('web-2').includes('pull'), 'in the fleet batch');
+    await killWorker();
+    await startWorker();
+    const run = await waitFor(id, done, 'finished');
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    assert.deepEqual(ups(), [1, 1, 1], 'every host updated exactly once');
+  });
+
+  it('survives a restart of the Temporal server mid-rollout', async () => {
+    for (const host of ['web-2', 'web-3']) writeFileSync(join(h.host(host).stateDir, 'delay-pull'), '2');
+    if (!worker) await startWorker();
+    const id = await deploy();
+    await waitFor(id, (r) => r.phase === 'fleet' && h.steps('web-2').includes('pull'), 'in the fleet batch');
+    await h.temporal.restart(1_000);
+    const run = await waitFor(id, done, 'finished');
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    assert.deepEqual(ups(), [1, 1, 1], 'every host updated exactly once');
+  });
+});
