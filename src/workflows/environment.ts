@@ -18,6 +18,8 @@ export interface EnvironmentState {
   service: string;
   environment: string;
   ledger: Ledger;
+  /** Past this many history events the workflow continues as new once idle (default 5,000). */
+  continueAfterEvents?: number | undefined;
 }
 
 export interface EnvironmentView {
@@ -40,7 +42,6 @@ export function environmentWorkflowId(service: string, environment: string): str
   return `slipway-env/${service}/${environment}`;
 }
 
-/** Past this many events, the workflow starts over (with its ledger) once it is idle. */
 const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
 
 export async function environment(state: EnvironmentState): Promise<void> {
@@ -83,7 +84,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
 
   for (;;) {
     await condition(() => (!active && queue.length > 0) || activeDone
-      || (!active && !queue.length && !enqueuing && workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE));
+      || (!active && !queue.length && !enqueuing && workflowInfo().historyLength > (state.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE)));
     if (activeDone && active) {
       const finished = active;
       active = undefined;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { emptyLedger } from '../../src/domain/ledger.js';
 import { hostCalls } from '../../src/sandbox/fleet.js';
+import { environmentWorkflowId } from '../../src/workflows/environment.js';
 import { sharedFixture } from '../support/fixtures.js';
 import { startHarness, TOKENS, type Harness } from '../support/harness.js';
 
@@ -93,6 +95,13 @@ describe('progressive delivery', function () {
     const started = await deploy('manual', sha);
     const waiting = await waitFor(started.id, (r) => r.status === 'awaiting_operator', 'awaiting_operator');
     assert.equal(waiting.error.target, 'web-2');
+    // The SlipwayStatus search attribute follows the run, so the UI and the API can filter on it.
+    for (let i = 0; ; i++) {
+      const listed = await h.request('GET', '/v1/deployments?service=web&environment=manual&status=awaiting_operator', undefined, TOKENS.reader);
+      if (listed.body.items.some((r: { id: string }) => r.id === started.id)) break;
+      if (i > 50) assert.fail('never listed as awaiting_operator');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const approve = await act(started.id, 'approve');
     assert.equal(approve.status, 409);
     assert.match(approve.body.detail, /cannot approve: the run is awaiting_operator, not awaiting approval/);
@@ -148,6 +157,15 @@ describe('progressive delivery', function () {
     assert.ok(h.steps('web-2').includes('up'));
   });
 
+  it('rolls back when nobody approves in time', async () => {
+    const body = (await h.request('POST', '/v1/deployments', { service: 'web', environment: 'approval', sha: await release(), rollout: { approvalTimeout: '1s' } })).body;
+    runIds.push(body.id);
+    const run = await h.waitForRun(body.id);
+    assert.equal(run.status, 'rolled_back');
+    assert.equal(run.error.type, 'ApprovalTimeout');
+    assert.deepEqual(run.targets.map((t: { status: string }) => t.status), ['rolled_back', 'pending']);
+  });
+
   it('runs one deploy per environment at a time, the others queued in order', async () => {
     writeFileSync(file('web-1', 'delay-pull'), '1');
     const first = await deploy('manual', await release());
@@ -184,5 +202,62 @@ describe('progressive delivery', function () {
     const unknown = await h.waitForRun((await h.request('POST', '/v1/rollbacks', { service: 'web', environment: 'fleet', sha: 'fffffff' })).body.id);
     assert.equal(unknown.status, 'failed');
     assert.match(unknown.error.message, /no known-good version fffffff/);
+  });
+});
+
+describe('the environment workflow', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  before(async () => { h = await sharedFixture('harness', startHarness, (x) => x.stop()); });
+
+  let n = 0;
+  async function release(): Promise<string> {
+    const sha = `${(0xe0 + ++n).toString(16)}${Date.now().toString(16)}`.padEnd(40, 'b').slice(0, 40);
+    h.github.addCommit(sha);
+    await h.registry.push('acme/shop-backend', `sha-${sha.slice(0, 7)}`);
+    return sha;
+  }
+
+  it('hands the lock on when the running run is terminated, and notes it in the history', async () => {
+    writeFileSync(join(h.host('web-1').stateDir, 'delay-pull'), '2');
+    try {
+      const first = (await h.request('POST', '/v1/deployments', { service: 'web', environment: 'ledger', sha: await release() })).body;
+      const second = (await h.request('POST', '/v1/deployments', { service: 'web', environment: 'ledger', sha: await release() })).body;
+      for (let i = 0; (await h.request('GET', `/v1/deployments/${first.id}`, undefined, TOKENS.reader)).body.status !== 'running'; i++) {
+        if (i > 100) throw new Error('first run never started');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await h.temporal.client.workflow.getHandle(first.id).terminate('operator pulled the plug');
+      assert.equal((await h.waitForRun(first.id)).status, 'aborted');
+      assert.equal((await h.waitForRun(second.id)).status, 'succeeded', 'the next run got the lock');
+      const env = (await h.request('GET', '/v1/services/web/environments/ledger', undefined, TOKENS.reader)).body;
+      assert.deepEqual(env.history.slice(0, 2).map((e: { runId: string; status: string }) => [e.runId, e.status]), [[second.id, 'succeeded'], [first.id, 'aborted']]);
+    } finally {
+      rmSync(join(h.host('web-1').stateDir, 'delay-pull'), { force: true });
+    }
+  });
+
+  it('continues as new when its history grows, keeping the ledger', async () => {
+    const workflowId = environmentWorkflowId('web', 'ledger');
+    const handle = h.temporal.client.workflow.getHandle(workflowId);
+    const { taskQueue } = await handle.describe();
+    // Start over with a small threshold, so that a few deploys cross it.
+    await handle.terminate('test: start over with a small history threshold');
+    const started = await h.temporal.client.workflow.start('environment', {
+      workflowId, taskQueue, args: [{ service: 'web', environment: 'ledger', ledger: emptyLedger(), continueAfterEvents: 30 }],
+    });
+    const shas: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      shas.push(await release());
+      const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'web', environment: 'ledger', sha: shas[i] })).body.id);
+      assert.equal(run.status, 'succeeded');
+    }
+    for (let i = 0; (await handle.describe()).runId === started.firstExecutionRunId; i++) {
+      if (i > 50) assert.fail('the environment workflow never continued as new');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const env = (await h.request('GET', '/v1/services/web/environments/ledger', undefined, TOKENS.reader)).body;
+    assert.deepEqual(env.knownGood.map((r: { sha: string }) => r.sha), [...shas].reverse(), 'the ledger survived continue-as-new');
+    assert.equal(env.current.sha, shas[2]);
   });
 });
