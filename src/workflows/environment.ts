@@ -69,7 +69,8 @@ export async function environment(state: EnvironmentState): Promise<void> {
           { key: SEARCH_ATTRIBUTES.version, value: 'sha' in input.plan.ref ? input.plan.ref.sha : input.plan.ref.tag },
           { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
         ],
-        memo: { run: queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), requestHash: input.requestHash },
+        // Small on purpose (payload warning at 2 KiB): the targets come from the run itself.
+        memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] }, requestHash: input.requestHash },
       }) as ChildWorkflowHandle<(input: DeployInput) => Promise<Run>>;
       queue.push({ runId, handle });
       return { runId, created: true };

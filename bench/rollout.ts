@@ -1,0 +1,112 @@
+/**
+ * Orchestration cost of a rollout, with a fast fake runtime: the real workflows on a real
+ * Temporal dev server, with host steps that only sleep for a known time. That way the ideal
+ * wall time is known (the sum over batches of the slowest target's host-side time), and what
+ * is left over is Slipway's and Temporal's own cost.
+ *
+ *   npm run bench                  # 50 targets (overhead) and 1,000 targets (scale)
+ *   npm run bench -- 50            # one size only
+ *
+ * Reports, per size: wall time, ideal time, overhead, orchestration cost per target, and the
+ * largest workflow history of the run (Temporal warns past 10,240 events).
+ */
+import { Worker } from '@temporalio/worker';
+import { Runs } from '../src/api/runs.js';
+import type { Activities } from '../src/activities/index.js';
+import type { DeployPlan, Target } from '../src/domain/plan.js';
+import { planBatches } from '../src/domain/rollout.js';
+import type { Run } from '../src/domain/run.js';
+import { stopAllFixtures } from '../test/support/fixtures.js';
+import { testTemporal } from '../test/support/temporal.js';
+
+interface Scenario {
+  targets: number;
+  canary: number;
+  batchSize: number | string;
+  /** Host-side time of each step (pull, up): what the ideal is made of. */
+  stepMs: number;
+}
+
+const SCENARIOS: Record<string, Scenario> = {
+  50: { targets: 50, canary: 1, batchSize: 10, stepMs: 2_000 },
+  1000: { targets: 1000, canary: 1, batchSize: '10%', stepMs: 500 },
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function fakeActivities(stepMs: number): Partial<Activities> {
+  return {
+    runOnHost: async () => { await sleep(stepMs); return { durationMs: stepMs }; },
+    updateEnvFile: async () => ({ changed: true }),
+    awaitHealthy: async () => ({ attempts: 1, durationMs: 0 }),
+    resolveImages: async () => ({}),
+    bake: async () => ({ rounds: 0, elapsedMs: 0 }),
+  };
+}
+
+function plan(s: Scenario, name: string): DeployPlan {
+  const targets: Target[] = Array.from({ length: s.targets }, (_, i) => ({
+    id: `t${i}`, name: `t${i}`, hostName: `t${i}`, host: { address: `10.0.${Math.floor(i / 250)}.${i % 250}`, port: 22, user: 'deploy' },
+  }));
+  return {
+    service: 'bench', environment: name, ref: { sha: 'abcdef0123456789abcdef0123456789abcdef01' }, requireChecks: false,
+    images: [], tagTemplate: '{sha}', analysis: [], targets,
+    runtime: { kind: 'compose', dir: '/srv/bench', file: 'docker-compose.yml', envFile: '.env', imageVars: {}, prune: false },
+    health: { timeoutMs: 1_000, intervalMs: 100, checks: [] },
+    rollout: { canary: s.canary, batchSize: s.batchSize, bakeMs: 0, autoRollback: true, approval: false, imageTimeoutMs: 60_000 },
+  };
+}
+
+async function largestHistory(temporal: Awaited<ReturnType<typeof testTemporal>>, runId: string): Promise<{ workflowId: string; events: number }> {
+  let largest = { workflowId: runId, events: 0 };
+  const ids = [runId];
+  const deploy = await temporal.client.workflow.getHandle(runId).fetchHistory();
+  for (const e of deploy.events ?? []) {
+    const id = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+    if (id) ids.push(id);
+  }
+  for (const id of ids) {
+    const events = id === runId ? deploy.events?.length ?? 0 : (await temporal.client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
+    if (events > largest.events) largest = { workflowId: id, events };
+  }
+  return largest;
+}
+
+const sizes = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SCENARIOS);
+const temporal = await testTemporal();
+try {
+  for (const size of sizes) {
+    const s = SCENARIOS[size];
+    if (!s) throw new Error(`no scenario ${size}; sizes: ${Object.keys(SCENARIOS).join(', ')}`);
+    const taskQueue = `bench-${size}-${Date.now().toString(36)}`;
+    const worker = await Worker.create({
+      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
+      activities: fakeActivities(s.stepMs), maxConcurrentActivityTaskExecutions: 1_000, shutdownGraceTime: '1s',
+    });
+    const running = worker.run();
+    const runs = new Runs(temporal.client, { taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233' });
+    const environment = `size-${size}-${Date.now().toString(36)}`;
+    const started = Date.now();
+    const { run } = await runs.enqueue('deploy', plan(s, environment), { size });
+    let finished: Run | undefined;
+    while (!finished || !['succeeded', 'failed', 'rolled_back', 'aborted'].includes(finished.status)) {
+      await sleep(200);
+      finished = await runs.get(run.id);
+    }
+    const wallMs = Date.parse(finished.finishedAt!) - Date.parse(finished.createdAt);
+    const batches = planBatches(Array.from({ length: s.targets }), s.canary, s.batchSize).length;
+    const idealMs = batches * 2 * s.stepMs;
+    const largest = await largestHistory(temporal, run.id);
+    worker.shutdown();
+    await running;
+    console.log(JSON.stringify({
+      targets: s.targets, batches, status: finished.status, stepMs: s.stepMs,
+      wallMs, idealMs, overheadPercent: Number((((wallMs - idealMs) / idealMs) * 100).toFixed(1)),
+      orchestrationMsPerTarget: Number(((wallMs - idealMs) / s.targets).toFixed(1)),
+      largestHistory: largest, measuredInMs: Date.now() - started,
+    }));
+  }
+} finally {
+  await stopAllFixtures();
+}
+process.exit(0);
