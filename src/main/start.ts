@@ -55,15 +55,20 @@ if (demo) {
 }
 console.log(lines.join('\n'));
 
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => logger.info({ signal }, 'stopping: the worker finishes its steps in flight first'));
+}
 try {
   await running;
 } catch (error) {
   // On Ctrl-C the dev server gets the signal too and may go first: the worker's last polls fail.
   logger.warn({ err: error }, 'worker stopped with an error');
 }
+logger.info('worker stopped');
 server.close();
 server.closeAllConnections();
 await demo?.stop();
+logger.info('API and sandbox stopped');
 await devServer?.stop();
 logger.info('stopped');
 process.exit(0);

@@ -52,7 +52,11 @@ describe('commands', function () {
       }
       assert.ok(readFileSync(join(home, 'temporal.db')).length > 0, 'history kept in SQLite under SLIPWAY_HOME');
     } finally {
-      await stopManaged(child, 45_000);
+      // SIGTERM to the whole process group, as Ctrl-C or a service manager would send it. The
+      // tsx wrapper may exit before the process it runs has finished: wait for the last line.
+      process.kill(-child.pid!, 'SIGTERM');
+      for (let i = 0; i < 450 && !/"msg":"stopped"/.test(output); i++) await new Promise((r) => setTimeout(r, 100));
+      await stopManaged(child, 1_000);
     }
     assert.match(output, /"msg":"stopped"/, `stops cleanly on SIGTERM:\n${output.slice(-2000)}`);
   });
