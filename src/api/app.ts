@@ -6,6 +6,8 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler, sendProblem } from './problem.js';
 import { deploymentRoutes } from './routes/deployments.js';
+import { codecFor } from '../codec/data-converter.js';
+import { codecRoutes } from './routes/codec.js';
 import { rollbackRoutes } from './routes/rollbacks.js';
 import { serviceRoutes } from './routes/services.js';
 import { Runs, type RunsOptions } from './runs.js';
@@ -50,6 +52,7 @@ export function createApi(options: ApiOptions): Express {
   v1.use('/rollbacks', rollbackRoutes(config, runs, metrics));
   v1.use('/services', serviceRoutes(config, runs));
   app.use('/v1', v1);
+  app.use('/codec', express.json({ limit: '4mb', type: () => true }), codecRoutes(config, config.encryption ? codecFor(config.encryption) : undefined));
 
   app.use((req, _res, next) => next(new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
   app.use(problemHandler(options.logError ?? ((error) => console.error(error))));

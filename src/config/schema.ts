@@ -181,8 +181,21 @@ const apiSchema = z.strictObject({
   })).default([]),
 });
 
+/** Keys of the payload codec: base64 of 32 random bytes each, read from env or file. */
+const encryptionSchema = z.strictObject({
+  keys: z.array(z.strictObject({
+    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a key id of letters, digits, ".", "_" or "-"'),
+    key: secret.refine((k) => Buffer.from(k, 'base64').length === 32, 'expected the base64 of 32 bytes (openssl rand -base64 32)'),
+  })).min(1, 'expected at least one key'),
+  /** The key new payloads are encrypted with (default: the first); the others only decrypt. */
+  current: z.string().optional(),
+  /** Origins allowed to call /codec/* from a browser (the Temporal UI). */
+  corsOrigins: z.array(z.string()).default(['http://localhost:8233', 'http://127.0.0.1:8233']),
+}).refine((e) => !e.current || e.keys.some((k) => k.id === e.current), 'current names no configured key');
+
 export const configSchema = z.strictObject({
   github: githubSchema.optional(),
+  encryption: encryptionSchema.optional(),
   registries: z.record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host'), registrySchema).default({}),
   ssh: sshSchema,
   api: apiSchema.prefault({}),
@@ -207,3 +220,4 @@ export type HealthConfig = ServiceConfig['health'];
 export type SshConfig = SlipwayConfig['ssh'];
 export type GithubConfig = NonNullable<SlipwayConfig['github']>;
 export type RegistryCredentials = SlipwayConfig['registries'][string];
+export type EncryptionConfig = NonNullable<SlipwayConfig['encryption']>;

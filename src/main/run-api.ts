@@ -1,11 +1,12 @@
 import type { Server } from 'node:http';
 import { createApi } from '../api/app.js';
+import { dataConverterFor } from '../codec/data-converter.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { connectClient, TASK_QUEUE, type TemporalSettings } from '../temporal/connection.js';
 import { logger } from './logger.js';
 
 export async function startApi(config: SlipwayConfig, settings: TemporalSettings, options: { port: number; host?: string; uiUrl: string }): Promise<Server> {
-  const client = await connectClient(settings);
+  const client = await connectClient(settings, dataConverterFor(config.encryption));
   const app = createApi({
     config, client, taskQueue: TASK_QUEUE, namespace: settings.namespace,
     stepTimeoutMs: config.ssh.commandTimeout, uiUrl: options.uiUrl,

@@ -8,6 +8,7 @@ import { ensureTemporalCli } from '../temporal/cli.js';
 import { temporalSettings } from '../temporal/connection.js';
 import { startDevServer, waitForPort, type DevServer } from '../temporal/dev-server.js';
 import { configPath, loadConfigOrExit } from './config.js';
+import { localEncryption } from './local-key.js';
 import { logger } from './logger.js';
 import { startApi } from './run-api.js';
 import { startWorker } from './run-worker.js';
@@ -38,6 +39,12 @@ const settings = temporalSettings(env);
 const path = configPath();
 let demo: Demo | undefined;
 const config = path ? loadConfigOrExit(path) : (demo = await startDemo(home)).config;
+if (!config.encryption) {
+  const keyFile = `${home}/encryption.key`;
+  const local = localEncryption(keyFile, devServer?.uiUrl ?? 'http://localhost:8233');
+  config.encryption = local.encryption;
+  logger.info({ keyFile }, local.created ? 'created a local key for payload encryption' : 'payloads encrypted with the local key');
+}
 
 const worker = await startWorker(config, settings);
 const running = worker.run();

@@ -1,4 +1,5 @@
 import { Connection, Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 
@@ -17,9 +18,9 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env) {
 
 export type TemporalSettings = ReturnType<typeof temporalSettings>;
 
-export async function connectClient(settings: TemporalSettings): Promise<Client> {
+export async function connectClient(settings: TemporalSettings, dataConverter?: DataConverter): Promise<Client> {
   const connection = await Connection.connect(settings.connectionOptions as Parameters<typeof Connection.connect>[0]);
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, ...(dataConverter ? { dataConverter } : {}) });
 }
 
 export function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityOptions } from '../activities/index.js';
+import { dataConverterFor } from '../codec/data-converter.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { TASK_QUEUE } from '../temporal/connection.js';
 
@@ -34,6 +35,7 @@ export function createWorker(options: SlipwayWorkerOptions): Promise<Worker> {
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(options.config, options.activityOptions),
+    ...(options.config.encryption ? { dataConverter: dataConverterFor(options.config.encryption) } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
   });
 }

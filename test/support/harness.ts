@@ -144,6 +144,9 @@ services:
       crash:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
         rollout: { canary: 1, batchSize: 2, bake: 4s, imageTimeout: 10s }
+      sealed:
+        targets: [${target(web3!)}]
+        rollout: { imageTimeout: 3s }
       ledger:
         targets: [${target(web1!)}]
         rollout: { imageTimeout: 3s }

@@ -1,0 +1,14 @@
+import type { DataConverter } from '@temporalio/common';
+import type { EncryptionConfig } from '../config/schema.js';
+import { AesGcmCodec } from './aes-gcm.js';
+
+export function codecFor(encryption: EncryptionConfig): AesGcmCodec {
+  const keys = encryption.keys.map((k) => ({ id: k.id, key: Buffer.from(k.key, 'base64') }));
+  const current = keys.find((k) => k.id === (encryption.current ?? keys[0]!.id))!;
+  return new AesGcmCodec(current, keys.filter((k) => k !== current));
+}
+
+/** What clients and workers use: every payload encrypted when keys are configured. */
+export function dataConverterFor(encryption: EncryptionConfig | undefined): DataConverter | undefined {
+  return encryption ? { payloadCodecs: [codecFor(encryption)] } : undefined;
+}
