@@ -5,7 +5,7 @@ import { emptyLedger } from '../../src/domain/ledger.js';
 import { hostCalls } from '../../src/sandbox/fleet.js';
 import { environmentWorkflowId } from '../../src/workflows/environment.js';
 import { sharedFixture } from '../support/fixtures.js';
-import { startHarness, TOKENS, type Harness } from '../support/harness.js';
+import { newRelease, startHarness, TOKENS, type Harness } from '../support/harness.js';
 
 /** Progressive delivery (SPEC §4): canary, bake, batches, rollback, operator controls, the queue. */
 describe('progressive delivery', function () {
@@ -13,13 +13,7 @@ describe('progressive delivery', function () {
   let h: Harness;
   before(async () => { h = await sharedFixture('harness', startHarness, (x) => x.stop()); });
 
-  let n = 0;
-  async function release(): Promise<string> {
-    const sha = `${(0xa0 + ++n).toString(16)}${Date.now().toString(16)}`.padEnd(40, 'e').slice(0, 40);
-    h.github.addCommit(sha);
-    await h.registry.push('acme/shop-backend', `sha-${sha.slice(0, 7)}`);
-    return sha;
-  }
+  const release = () => newRelease(h);
   const runIds: string[] = [];
   const deploy = async (environment: string, sha: string) => {
     const run = (await h.request('POST', '/v1/deployments', { service: 'web', environment, sha })).body;
@@ -234,13 +228,7 @@ describe('the environment workflow', function () {
   let h: Harness;
   before(async () => { h = await sharedFixture('harness', startHarness, (x) => x.stop()); });
 
-  let n = 0;
-  async function release(): Promise<string> {
-    const sha = `${(0xe0 + ++n).toString(16)}${Date.now().toString(16)}`.padEnd(40, 'b').slice(0, 40);
-    h.github.addCommit(sha);
-    await h.registry.push('acme/shop-backend', `sha-${sha.slice(0, 7)}`);
-    return sha;
-  }
+  const release = () => newRelease(h);
 
   it('hands the lock on when the running run is terminated, and notes it in the history', async () => {
     writeFileSync(join(h.host('web-1').stateDir, 'delay-pull'), '2');

@@ -40,6 +40,16 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+let releases = 0;
+
+/** A fresh commit, green on GitHub, with the backend image pushed under `sha-<sha7>`. */
+export async function newRelease(h: Harness): Promise<string> {
+  const sha = `${(0x100 + ++releases).toString(16)}${Date.now().toString(16)}`.padEnd(40, 'b').slice(0, 40);
+  h.github.addCommit(sha);
+  await h.registry.push('acme/shop-backend', `sha-${sha.slice(0, 7)}`);
+  return sha;
+}
+
 export async function startHarness(): Promise<Harness> {
   const reason = ensureOpenSsh();
   if (reason) throw new Error(reason);

@@ -1,8 +1,8 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { waitForPort } from '../../src/temporal/dev-server.js';
 import { spawnManaged, stopManaged } from './processes.js';
 import { createFleetLayout, fakeHostEnv, stopFakeApps, type FleetHost, type FleetLayout } from '../../src/sandbox/fleet.js';
 
@@ -24,22 +24,6 @@ export function ensureOpenSsh(): string | undefined {
   if (process.getuid?.() !== 0) return 'OpenSSH server is not installed and we are not root to install it';
   execFileSync('apt-get', ['install', '-y', '-qq', 'openssh-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   return undefined;
-}
-
-function waitForPort(address: string, port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = connect(port, address);
-      socket.once('connect', () => { socket.destroy(); resolve(); });
-      socket.once('error', () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on ${address}:${port}`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
 }
 
 export async function startOpenSshFleet(names: string[], firstOctet: number): Promise<OpenSshFleet> {
