@@ -8,16 +8,17 @@
  *   npm run bench -- 50            # one size only
  *
  * Reports, per size: wall time, ideal time, overhead, orchestration cost per target, and the
- * largest workflow history of the run (Temporal warns past 10,240 events).
+ * largest workflow history of the run (Temporal warns past 10,240 events). With
+ * BENCH_TIMELINE=1 it also prints the deploy workflow's events (ms since its start, event type).
  */
 import { Worker } from '@temporalio/worker';
 import { Runs } from '../src/api/runs.js';
-import type { Activities } from '../src/activities/index.js';
 import type { DeployPlan, Target } from '../src/domain/plan.js';
 import { planBatches } from '../src/domain/rollout.js';
 import type { Run } from '../src/domain/run.js';
 import { stopAllFixtures } from '../test/support/fixtures.js';
 import { testTemporal } from '../test/support/temporal.js';
+import { fakeActivities } from './fake-activities.js';
 
 interface Scenario {
   targets: number;
@@ -33,16 +34,6 @@ const SCENARIOS: Record<string, Scenario> = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function fakeActivities(stepMs: number): Partial<Activities> {
-  return {
-    runOnHost: async () => { await sleep(stepMs); return { durationMs: stepMs }; },
-    updateEnvFile: async () => ({ changed: true }),
-    awaitHealthy: async () => ({ attempts: 1, durationMs: 0 }),
-    resolveImages: async () => ({}),
-    bake: async () => ({ rounds: 0, elapsedMs: 0 }),
-  };
-}
 
 function plan(s: Scenario, name: string): DeployPlan {
   const targets: Target[] = Array.from({ length: s.targets }, (_, i) => ({
@@ -97,6 +88,14 @@ try {
     const batches = planBatches(Array.from({ length: s.targets }), s.canary, s.batchSize).length;
     const idealMs = batches * 2 * s.stepMs;
     const largest = await largestHistory(temporal, run.id);
+    if (process.env.BENCH_TIMELINE) {
+      const events = (await temporal.client.workflow.getHandle(run.id).fetchHistory()).events ?? [];
+      const t0 = Number(events[0]!.eventTime!.seconds) * 1000 + Math.round((events[0]!.eventTime!.nanos ?? 0) / 1e6);
+      for (const e of events) {
+        const t = Number(e.eventTime!.seconds) * 1000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6) - t0;
+        console.log(t, e.eventType);
+      }
+    }
     worker.shutdown();
     await running;
     console.log(JSON.stringify({
