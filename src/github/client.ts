@@ -1,4 +1,5 @@
 import { createAppAuth } from '@octokit/auth-app';
+import sodium from 'libsodium-wrappers';
 import { Octokit } from '@octokit/rest';
 import { z } from 'zod';
 import type { GithubConfig } from '../config/schema.js';
@@ -34,6 +35,15 @@ const combinedStatusAnswer = z.object({
   statuses: z.array(z.object({ context: z.string(), state: z.string() })),
 });
 const deploymentAnswer = z.object({ id: z.number() });
+const publicKeyAnswer = z.object({ key_id: z.string().min(1), key: z.string().min(1) });
+
+/** GitHub Actions secrets are sent sealed (libsodium's sealed box) to the repository's public key. */
+export async function sealSecret(value: string, publicKeyBase64: string): Promise<string> {
+  await sodium.ready;
+  const key = sodium.from_base64(publicKeyBase64, sodium.base64_variants.ORIGINAL);
+  if (key.length !== sodium.crypto_box_PUBLICKEYBYTES) throw new GithubError('invalid', 'the repository public key is not a 32-byte Curve25519 key');
+  return sodium.to_base64(sodium.crypto_box_seal(sodium.from_string(value), key), sodium.base64_variants.ORIGINAL);
+}
 
 const GREEN_CONCLUSIONS = new Set(['success', 'neutral', 'skipped']);
 
@@ -124,6 +134,15 @@ export class GithubClient {
       auto_merge: false, required_contexts: [], production_environment: /^prod/i.test(environment),
     }), deploymentAnswer);
     return deployment.id;
+  }
+
+  /** Sets an Actions secret of the repository; the value leaves this process sealed only. */
+  async setActionsSecret(repo: string, name: string, value: string): Promise<void> {
+    const publicKey = await this.call(`the Actions public key of ${repo}`, () => this.octokit.rest.actions.getRepoPublicKey(splitRepo(repo)), publicKeyAnswer);
+    const encrypted = await sealSecret(value, publicKey.key);
+    await this.call(`the Actions secret ${name} of ${repo}`, () => this.octokit.rest.actions.createOrUpdateRepoSecret({
+      ...splitRepo(repo), secret_name: name, encrypted_value: encrypted, key_id: publicKey.key_id,
+    }), z.unknown());
   }
 
   async setDeploymentStatus(repo: string, deploymentId: number, state: DeploymentState, description: string, logUrl?: string): Promise<void> {

@@ -62,6 +62,12 @@ describe('GitHub client (through Prism validating against GitHub\'s description)
     assert.ok(github.requests.includes('POST /app/installations/99/access_tokens'));
   });
 
+  it('sets an Actions secret sealed to the repository\'s public key', async () => {
+    await client.setActionsSecret('acme/shop', 'DEPLOY_KEY', 'new-secret-value-42');
+    assert.equal(github.secrets.get('acme/shop/DEPLOY_KEY'), 'new-secret-value-42', 'the fake opened the sealed box with the repository key');
+    assert.ok(github.requests.includes('PUT /repos/acme/shop/actions/secrets/DEPLOY_KEY'), 'Prism let the request through');
+  });
+
   it('classifies bad credentials and server errors', async () => {
     const wrong = new GithubClient({ apiUrl: github.apiUrl, token: 'ghp_wrongwrongwrongwrongwrongwrongwrong12', app: undefined });
     await assert.rejects(wrong.resolveCommit('acme/shop', SHA), (e: GithubError) => e.kind === 'auth' && !e.message.includes('ghp_'));

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { createVerify, type KeyObject } from 'node:crypto';
+import sodium from 'libsodium-wrappers';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -41,6 +42,8 @@ export interface TestGithub {
   override: Map<string, number>;
   /** A GitHub App whose JWTs the fake accepts in exchange for an installation token. */
   app: { id: string; publicKey: KeyObject } | undefined;
+  /** Actions secrets as the fake decrypted them with the repository's private key, by `repo/NAME`. */
+  secrets: Map<string, string>;
   addCommit(sha: string, commit?: Partial<FakeCommit>): void;
   stop(): Promise<void>;
 }
@@ -72,6 +75,9 @@ export async function startTestGithub(): Promise<TestGithub> {
   const requests: string[] = [];
   const override = new Map<string, number>();
   const state: { app: TestGithub['app'] } = { app: undefined };
+  const secrets = new Map<string, string>();
+  await sodium.ready;
+  const repoKeys = sodium.crypto_box_keypair();
   const findCommit = (ref: string) => [...commits.keys()].find((sha) => sha.startsWith(ref));
 
   const fake: Server = createServer((req, res) => {
@@ -111,6 +117,16 @@ export async function startTestGithub(): Promise<TestGithub> {
         const statuses = (commit?.statuses ?? []).map((s, i) => ({ ...template, id: i + 1, context: s.context, state: s.state }));
         const state = statuses.some((s) => s.state !== 'success') ? (statuses.find((s) => s.state !== 'success')!.state) : statuses.length ? 'success' : 'pending';
         return send(200, { ...answer, sha: findCommit(m[2]!) ?? m[2], statuses, total_count: statuses.length, state });
+      }
+      if ((m = /^GET \/repos\/([^/]+\/[^/]+)\/actions\/secrets\/public-key$/.exec(key))) {
+        return send(200, { key_id: '568250167242549743', key: sodium.to_base64(repoKeys.publicKey, sodium.base64_variants.ORIGINAL) });
+      }
+      if ((m = /^PUT \/repos\/([^/]+\/[^/]+)\/actions\/secrets\/([A-Za-z0-9_]+)$/.exec(key))) {
+        const request = await body(req);
+        if (request.key_id !== '568250167242549743') return send(422, { message: 'Bad key_id', documentation_url: 'https://docs.github.com/rest' });
+        const sealed = sodium.from_base64(request.encrypted_value, sodium.base64_variants.ORIGINAL);
+        secrets.set(`${m[1]}/${m[2]}`, sodium.to_string(sodium.crypto_box_seal_open(sealed, repoKeys.publicKey, repoKeys.privateKey)));
+        return send(204);
       }
       if ((m = /^POST \/repos\/([^/]+\/[^/]+)\/deployments$/.exec(key))) {
         const request = await body(req);
@@ -153,7 +169,7 @@ export async function startTestGithub(): Promise<TestGithub> {
 
   return {
     apiUrl: `http://127.0.0.1:${prismPort}`,
-    commits, deployments, requests, override,
+    commits, deployments, requests, override, secrets,
     get app() { return state.app; },
     set app(value) { state.app = value; },
     addCommit(sha, commit = {}) {
