@@ -1,8 +1,11 @@
 import { createAppAuth } from '@octokit/auth-app';
-import sodium from 'libsodium-wrappers';
+import { createRequire } from 'node:module';
 import { Octokit } from '@octokit/rest';
 import { z } from 'zod';
 import type { GithubConfig } from '../config/schema.js';
+
+// libsodium-wrappers' ESM build imports a file it does not ship: load its CommonJS build.
+const sodium = createRequire(import.meta.url)('libsodium-wrappers') as typeof import('libsodium-wrappers');
 
 /**
  * The GitHub calls of a deploy: the commit, its checks, and a Deployment with statuses.

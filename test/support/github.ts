@@ -1,10 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { createVerify, type KeyObject } from 'node:crypto';
-import sodium from 'libsodium-wrappers';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from '../../src/sandbox/fleet.js';
+
+const sodium = createRequire(import.meta.url)('libsodium-wrappers') as typeof import('libsodium-wrappers');
 import { spawnManaged, stopManaged } from './processes.js';
 
 /**
