@@ -82,37 +82,39 @@ describe('crash safety', function () {
     for (const host of h.fleet.hosts) for (const f of ['calls.jsonl', 'delay-pull']) rmSync(join(host.stateDir, f), { force: true });
   });
 
+  /** Starts a deploy whose fleet batch takes a while, and returns once web-2 is being updated. */
+  async function deployIntoFleetBatch(): Promise<string> {
+    for (const host of ['web-2', 'web-3']) writeFileSync(join(h.host(host).stateDir, 'delay-pull'), '2');
+    if (!worker) await startWorker();
+    const id = await deploy();
+    await waitFor(id, (r) => r.phase === 'fleet' && h.steps('web-2').includes('pull'), 'in the fleet batch');
+    return id;
+  }
+  async function expectEveryHostUpdatedOnce(id: string): Promise<void> {
+    const run = await waitFor(id, done, 'finished');
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    assert.deepEqual(ups(), [1, 1, 1], 'every host updated exactly once');
+  }
+
   it('survives the worker being killed during the bake', async () => {
     await startWorker();
     const id = await deploy();
     await waitFor(id, (r) => r.phase === 'bake', 'baking');
     await killWorker();
     await startWorker();
-    const run = await waitFor(id, done, 'finished');
-    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
-    assert.deepEqual(ups(), [1, 1, 1], 'every host updated exactly once');
+    await expectEveryHostUpdatedOnce(id);
   });
 
   it('survives the worker being killed during a batch', async () => {
-    for (const host of ['web-2', 'web-3']) writeFileSync(join(h.host(host).stateDir, 'delay-pull'), '2');
-    if (!worker) await startWorker();
-    const id = await deploy();
-    await waitFor(id, (r) => r.phase === 'fleet' && h.steps('web-2').includes('pull'), 'in the fleet batch');
+    const id = await deployIntoFleetBatch();
     await killWorker();
     await startWorker();
-    const run = await waitFor(id, done, 'finished');
-    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
-    assert.deepEqual(ups(), [1, 1, 1], 'every host updated exactly once');
+    await expectEveryHostUpdatedOnce(id);
   });
 
   it('survives a restart of the Temporal server mid-rollout', async () => {
-    for (const host of ['web-2', 'web-3']) writeFileSync(join(h.host(host).stateDir, 'delay-pull'), '2');
-    if (!worker) await startWorker();
-    const id = await deploy();
-    await waitFor(id, (r) => r.phase === 'fleet' && h.steps('web-2').includes('pull'), 'in the fleet batch');
+    const id = await deployIntoFleetBatch();
     await h.temporal.restart(1_000);
-    const run = await waitFor(id, done, 'finished');
-    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
-    assert.deepEqual(ups(), [1, 1, 1], 'every host updated exactly once');
+    await expectEveryHostUpdatedOnce(id);
   });
 });
