@@ -1,11 +1,10 @@
-import { Context } from '@temporalio/activity';
 import { evaluateGate, takeBaseline, type AnalysisGate, type Baseline } from '../analysis/gates.js';
 import { FailureType } from '../domain/failures.js';
 import type { HealthPlan, Target } from '../domain/plan.js';
 import { permanentFailure } from './failure.js';
 import { needsSsh, probeOnce } from './health.js';
-import { heartbeat, type HostRunner } from './ssh.js';
-import { pause } from './timing.js';
+import type { HostRunner } from './ssh.js';
+import { heartbeat, heartbeatDetails, pause } from './context.js';
 
 /** A canary target with its checks and gates rendered for it. */
 export interface BakeTarget {
@@ -21,14 +20,6 @@ interface BakeProgress {
   baselines: Record<string, Baseline | undefined>;
 }
 
-function resumed(): BakeProgress | undefined {
-  try {
-    return Context.current().info.heartbeatDetails as BakeProgress | undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function bakeActivities({ runner }: { runner: HostRunner }) {
   return {
     /**
@@ -37,7 +28,7 @@ export function bakeActivities({ runner }: { runner: HostRunner }) {
      * interrupted by a worker crash resumes where it was instead of starting over.
      */
     async bake(targets: BakeTarget[], bakeMs: number, intervalMs: number): Promise<{ rounds: number; elapsedMs: number }> {
-      const previous = resumed();
+      const previous = heartbeatDetails<BakeProgress>();
       const startedAt = Date.now() - (previous?.elapsedMs ?? 0);
       const baselines = previous?.baselines ?? {};
       let rounds = previous?.rounds ?? 0;

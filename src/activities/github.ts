@@ -1,8 +1,7 @@
 import { FailureType } from '../domain/failures.js';
 import { GithubClient, GithubError, type DeploymentState } from '../github/client.js';
 import { permanentFailure, transientFailure } from './failure.js';
-import { heartbeat } from './ssh.js';
-import { firstScheduledMs, pause } from './timing.js';
+import { firstScheduledMs, heartbeat, pause } from './context.js';
 
 export interface GithubDeps {
   github: GithubClient | undefined;

@@ -5,8 +5,8 @@ import { describeCheck, probeHttp, type ProbeResult } from '../health/checks.js'
 import type { SshSession } from '../ssh/session.js';
 import { lastLines } from '../ssh/tail.js';
 import { permanentFailure } from './failure.js';
-import { heartbeat, type HostRunner } from './ssh.js';
-import { pause } from './timing.js';
+import type { HostRunner } from './ssh.js';
+import { heartbeat, pause } from './context.js';
 
 export interface HealthDeps {
   runner: HostRunner;

@@ -2,8 +2,7 @@ import { FailureType } from '../domain/failures.js';
 import type { ImageSpec, PinnedImages } from '../domain/plan.js';
 import { pinnedReference, RegistryClient, RegistryError } from '../registry/client.js';
 import { permanentFailure, transientFailure } from './failure.js';
-import { heartbeat } from './ssh.js';
-import { firstScheduledMs, pause } from './timing.js';
+import { firstScheduledMs, heartbeat, pause } from './context.js';
 
 export interface RegistryDeps {
   registry: RegistryClient;

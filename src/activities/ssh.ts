@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { readEnvValues, rewriteEnvFile } from '../commands/envfile.js';
 import { readFileCommand, replaceFileCommand } from '../commands/files.js';
 import type { HostCommand } from '../commands/shell.js';
@@ -7,28 +6,11 @@ import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
 import { lastLines } from '../ssh/tail.js';
 import { describeHost, SshError, SshSession, type CommandResult } from '../ssh/session.js';
+import { cancellationSignal, firstScheduledMs, heartbeat } from './context.js';
 import { permanentFailure, transientFailure } from './failure.js';
-
 
 /** The largest file Slipway reads back from a host (an env file). */
 const MAX_READ_BYTES = 1024 * 1024;
-
-export function heartbeat(details: Record<string, unknown>): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // outside an activity (unit use): nothing to report to
-  }
-}
-
-function activityInfo(): { firstScheduledMs: number; signal: AbortSignal | undefined } {
-  try {
-    const ctx = Context.current();
-    return { firstScheduledMs: ctx.info.scheduledTimestampMs, signal: ctx.cancellationSignal };
-  } catch {
-    return { firstScheduledMs: Date.now(), signal: undefined };
-  }
-}
 
 /**
  * Turns an SSH fault into the failure the workflow sees: an unreachable host is retried by
@@ -69,7 +51,8 @@ export class HostRunner {
 
   /** One connection for everything `use` runs on the host, closed afterwards. */
   async withSession<T>(host: HostRef, use: (session: SshSession, signal?: AbortSignal) => Promise<T>): Promise<T> {
-    const { firstScheduledMs, signal } = activityInfo();
+    const firstAttemptMs = firstScheduledMs();
+    const signal = cancellationSignal();
     const ssh = this.ssh;
     let session: SshSession | undefined;
     try {
@@ -79,7 +62,7 @@ export class HostRunner {
       }, signal);
       return await use(session, signal);
     } catch (error) {
-      throw classify(error, ssh, firstScheduledMs);
+      throw classify(error, ssh, firstAttemptMs);
     } finally {
       session?.close();
     }

@@ -6,7 +6,7 @@ import { renderHealth } from '../domain/health.js';
 import { rollbackRelease, type Ledger, type Release } from '../domain/ledger.js';
 import type { DeployPlan, ImageSpec, PinnedImages, Target } from '../domain/plan.js';
 import { planBatches } from '../domain/rollout.js';
-import type { Run, RunError, RunStatus } from '../domain/run.js';
+import { FINISHED_STATUSES, type Run, type RunError, type RunStatus } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
 import { apiSteps, hostSteps, summary, waitingSteps } from './activity-options.js';
@@ -84,7 +84,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
       { key: SEARCH_ATTRIBUTES.version, value: run.version.sha ?? ('tag' in plan.ref ? plan.ref.tag : '') },
     ]);
   };
-  const finished = () => ['succeeded', 'failed', 'rolled_back', 'aborted'].includes(run.status);
+  const finished = () => FINISHED_STATUSES.includes(run.status);
 
   setHandler(runQuery, () => run);
   setHandler(grantSignal, (granted) => { ledger ??= granted; });

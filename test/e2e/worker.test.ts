@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { msToTs } from '@temporalio/common/lib/time';
+import { Runs } from '../../src/api/runs.js';
+import { buildDeployPlan } from '../../src/config/plan.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes.js';
 import { sharedFixture } from '../support/fixtures.js';
@@ -49,8 +51,6 @@ describe('worker', function () {
     try {
       const first = await start();
       const firstRun = first.run();
-      const { Runs } = await import('../../src/api/runs.js');
-      const { buildDeployPlan } = await import('../../src/config/plan.js');
       const svc = h.config.services.shop!;
       const runs = new Runs(h.temporal.client, { taskQueue, namespace: h.temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://ui' });
       const { run } = await runs.enqueue('deploy', buildDeployPlan('shop', svc, 'graceful', svc.environments.graceful!, { sha }), { sha });
