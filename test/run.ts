@@ -12,9 +12,12 @@ function testFiles(path: string): string[] {
   if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) return path.endsWith('.test.ts') ? [path] : [];
   return readdirSync(path).sort().flatMap((entry) => testFiles(join(path, entry)));
 }
-const roots = process.argv.slice(2);
-const files = (roots.length ? roots : ['test/unit', 'test/integration', 'test/e2e']).flatMap(testFiles);
-const mocha = new Mocha({ timeout: 120_000, reporter: 'spec', color: process.stdout.isTTY });
+// `npm test -- [paths…] [--grep pattern]`: a subset while working on one part.
+const args = process.argv.slice(2);
+const grepAt = args.indexOf('--grep');
+const grep = grepAt >= 0 ? args.splice(grepAt, 2)[1] : undefined;
+const files = (args.length ? args : ['test/unit', 'test/integration', 'test/e2e']).flatMap(testFiles);
+const mocha = new Mocha({ timeout: 120_000, reporter: 'spec', color: process.stdout.isTTY, ...(grep ? { grep } : {}) });
 for (const file of files) mocha.addFile(file);
 
 await mocha.loadFilesAsync();

@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_FAILURES } from '../domain/failures.js';
 
@@ -17,12 +17,14 @@ const retry = {
 
 /**
  * Steps on hosts heartbeat every second or so; one that stops (its worker died) is retried
- * elsewhere after `heartbeatTimeoutMs`.
+ * elsewhere after `heartbeatTimeoutMs`. A cancelled step (an abort) is waited for until it has
+ * really stopped: a step still running on a host could otherwise undo the rollback that follows.
  */
 export function hostSteps(stepTimeoutMs: number, heartbeatTimeoutMs = 30_000) {
   return proxyActivities<Activities>({
     startToCloseTimeout: stepTimeoutMs + 60_000,
     heartbeatTimeout: heartbeatTimeoutMs,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry,
   });
 }

@@ -122,7 +122,7 @@ describe('progressive delivery', function () {
     const run = await h.waitForRun(started.id);
     assert.equal(run.status, 'aborted');
     assert.deepEqual(run.targets.map((t: { status: string }) => t.status), ['rolled_back', 'rolled_back', 'pending']);
-    for (const host of ['web-1', 'web-2']) assert.ok(webEnv(host).includes(`BACKEND_IMAGE=${good.images.backend}\n`));
+    for (const host of ['web-1', 'web-2']) assert.ok(webEnv(host).includes(`BACKEND_IMAGE=${good.images.backend}\n`), `${host} runs the known-good image again:\n${webEnv(host)}`);
   });
 
   it('aborts a rollout in flight: the running step is cancelled and the touched targets rolled back', async () => {
@@ -137,7 +137,7 @@ describe('progressive delivery', function () {
     const run = await h.waitForRun(started.id);
     assert.equal(run.status, 'aborted');
     assert.deepEqual(run.targets.map((t: { status: string }) => t.status), ['rolled_back', 'rolled_back', 'pending']);
-    for (const host of ['web-1', 'web-2']) assert.ok(webEnv(host).includes(`BACKEND_IMAGE=${good.images.backend}\n`));
+    for (const host of ['web-1', 'web-2']) assert.ok(webEnv(host).includes(`BACKEND_IMAGE=${good.images.backend}\n`), `${host} runs the known-good image again:\n${webEnv(host)}`);
     assert.deepEqual(h.steps('web-3'), []);
     assert.equal((await act(started.id, 'abort')).status, 409, 'nothing left to abort');
   });

@@ -41,7 +41,9 @@ export async function startOpenSshFleet(names: string[], firstOctet: number): Pr
 
   const start = async (host: FleetHost) => {
     const keyPath = join(host.stateDir, 'ssh_host_ed25519_key');
-    const env = Object.entries(fakeHostEnv(host)).map(([k, v]) => `"${k}=${v}"`).join(' ');
+    // SHLVL=1: bash sources ~/.bashrc for commands run by sshd only at shell level 1, and the
+    // tester's own rc file (pyenv, nvm…) would add half a second to every step and change PATH.
+    const env = Object.entries({ ...fakeHostEnv(host), SHLVL: '1' }).map(([k, v]) => `"${k}=${v}"`).join(' ');
     const configPath = join(host.stateDir, 'sshd_config');
     writeFileSync(configPath, [
       `ListenAddress ${host.address}:${host.port}`,
