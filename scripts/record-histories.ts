@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { stopAllFixtures } from '../test/support/fixtures.js';
 import { startHarness, TOKENS } from '../test/support/harness.js';
+import { HISTORY_KEY, startSealedStack } from '../test/support/sealed.js';
 
 const OUT = join(import.meta.dirname, '..', 'test', 'histories');
 const h = await startHarness();
@@ -66,6 +67,29 @@ try {
   await h.waitForRun(rollback);
   await save('rollback', rollback);
   await save('environment', 'slipway-env/web/fleet');
+
+  // Rotations need payload encryption: these histories are sealed with the test-only HISTORY_KEY.
+  const sealed = await startSealedStack(h, 'record', HISTORY_KEY);
+  try {
+    const rotate = async (variables: Record<string, unknown>) => {
+      const response = await fetch(`${sealed.api}/v1/rotations`, {
+        method: 'POST', headers: { authorization: `Bearer ${TOKENS.rotator}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'env-secret', service: 'vault', environment: 'production', variables, githubSecrets: { API_KEY: 'VAULT_API_KEY' } }),
+      });
+      const { id } = await response.json() as { id: string };
+      for (let i = 0; i < 300; i++) {
+        const view = await (await fetch(`${sealed.api}/v1/rotations/${id}`, { headers: { authorization: `Bearer ${TOKENS.rotator}` } })).json() as { status: string };
+        if (['succeeded', 'compensated', 'failed'].includes(view.status)) return id;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`${id} never finished`);
+    };
+    await save('rotation-succeeded', await rotate({ API_KEY: { generate: { bytes: 32, encoding: 'hex' } }, API_KEY_ID: { value: 'k-recorded' } }));
+    await save('rotation-compensated', await rotate({ API_KEY: { value: 'reject-recorded' } }));
+    await save('environment-rotations', 'slipway-env/vault/production');
+  } finally {
+    await sealed.stop();
+  }
 } finally {
   await h.stop();
   await stopAllFixtures();

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 
 /**
  * The one place activities touch their Temporal context. Outside an activity (a unit test, a
@@ -37,4 +38,17 @@ export async function pause(ms: number): Promise<void> {
 /** When the first attempt of this activity was scheduled: waits are bounded from there, across retries. */
 export function firstScheduledMs(): number {
   return current()?.info.scheduledTimestampMs ?? Date.now();
+}
+
+/** The worker's own Temporal client (activities that start or signal workflows). */
+export function temporalClient(): Client {
+  const ctx = current();
+  if (!ctx) throw new Error('a Temporal client is only available inside an activity');
+  return ctx.client;
+}
+
+export function workerTaskQueue(): string {
+  const ctx = current();
+  if (!ctx) throw new Error('the task queue is only known inside an activity');
+  return ctx.info.taskQueue;
 }

@@ -11,3 +11,18 @@ export function permanentFailure(type: FailureType, message: string, details?: R
 export function transientFailure(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message: redact(message), nonRetryable: false });
 }
+
+/**
+ * Runs `step` so that none of `secrets` can leave it in an error message (activity errors
+ * are stored in workflow history, which must hold no secret in plaintext).
+ */
+export async function hidingSecrets<T>(secrets: string[], step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof Error) {
+      for (const secret of secrets.filter((s) => s.length >= 4)) error.message = error.message.split(secret).join('[REDACTED]');
+    }
+    throw error;
+  }
+}

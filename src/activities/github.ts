@@ -1,10 +1,16 @@
 import { FailureType } from '../domain/failures.js';
 import { GithubClient, GithubError, type DeploymentState } from '../github/client.js';
-import { permanentFailure, transientFailure } from './failure.js';
+import { readEnvValues } from '../commands/envfile.js';
+import { readFileCommand } from '../commands/files.js';
+import type { HostRef } from '../domain/plan.js';
+import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
+import type { HostRunner } from './ssh.js';
 import { firstScheduledMs, heartbeat, pause } from './context.js';
 
 export interface GithubDeps {
   github: GithubClient | undefined;
+  /** Reads a rotation's backup on a host, to put a GitHub secret back to its old value. */
+  runner: HostRunner;
   /** How often to look again at checks that are still running. */
   checksPollMs: number;
 }
@@ -20,11 +26,18 @@ function classify(error: unknown, notFound: () => Error): Error {
   }
 }
 
-export function githubActivities({ github, checksPollMs }: GithubDeps) {
+export function githubActivities({ github, runner, checksPollMs }: GithubDeps) {
   const client = () => {
     if (!github) throw permanentFailure(FailureType.InvalidInput, 'this service names a GitHub repo, but the worker has no github section in its config');
     return github;
   };
+  const putSecret = (repo: string, name: string, value: string) => hidingSecrets([value], async () => {
+    try {
+      await client().setActionsSecret(repo, name, value);
+    } catch (error) {
+      throw classify(error, () => permanentFailure(FailureType.GithubRejected, `GitHub does not know ${repo}, or its Actions secrets`));
+    }
+  });
   return {
     /** The full SHA of the requested commit (or tag); fails when GitHub does not know it. */
     async verifyCommit(repo: string, ref: string): Promise<string> {
@@ -66,6 +79,23 @@ export function githubActivities({ github, checksPollMs }: GithubDeps) {
       } catch (error) {
         throw classify(error, () => permanentFailure(FailureType.GithubRejected, `GitHub does not know deployment ${deploymentId} of ${repo}`));
       }
+    },
+
+    /** Sets a GitHub Actions secret of the repository (sealed to its public key). */
+    async setGithubSecret(repo: string, name: string, value: string): Promise<void> {
+      await putSecret(repo, name, value);
+    },
+
+    /**
+     * A rotation's compensation: the secret gets the value `variable` had before the rotation,
+     * read from the rotation's backup on a host, so the old value never passes through history.
+     */
+    async restoreGithubSecret(repo: string, name: string, host: HostRef, dir: string, backup: string, variable: string): Promise<{ restored: boolean }> {
+      const text = await runner.withSession(host, async (session, signal) => (await runner.run(session, readFileCommand(dir, backup), signal, 1024 * 1024)).stdout ?? '');
+      const old = readEnvValues(text)[variable];
+      if (old === undefined) return { restored: false };
+      await putSecret(repo, name, old);
+      return { restored: true };
     },
   };
 }

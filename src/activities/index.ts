@@ -5,6 +5,8 @@ import { bakeActivities } from './bake.js';
 import { githubActivities } from './github.js';
 import { healthActivities } from './health.js';
 import { registryActivities } from './registry.js';
+import { secretActivities } from './secrets.js';
+import { temporalActivities } from './temporal.js';
 import { HostRunner, sshActivities } from './ssh.js';
 
 export interface ActivityOptions {
@@ -23,7 +25,9 @@ export function createActivities(config: SlipwayConfig, options: ActivityOptions
     ...healthActivities({ runner }),
     ...bakeActivities({ runner }),
     ...registryActivities({ registry, imagePollMs: options.imagePollMs ?? 5_000 }),
-    ...githubActivities({ github, checksPollMs: options.checksPollMs ?? 10_000 }),
+    ...githubActivities({ github, runner, checksPollMs: options.checksPollMs ?? 10_000 }),
+    ...secretActivities(),
+    ...temporalActivities({ config }),
   };
 }
 

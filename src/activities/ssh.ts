@@ -1,5 +1,5 @@
-import { readEnvValues, rewriteEnvFile } from '../commands/envfile.js';
-import { readFileCommand, replaceFileCommand } from '../commands/files.js';
+import { readEnvValues, restoreEnvValues, rewriteEnvFile } from '../commands/envfile.js';
+import { backupFileCommand, fileExistsCommand, readFileCommand, removeFileCommand, replaceFileCommand } from '../commands/files.js';
 import type { HostCommand } from '../commands/shell.js';
 import type { SshConfig } from '../config/schema.js';
 import { FailureType } from '../domain/failures.js';
@@ -7,7 +7,7 @@ import type { HostRef } from '../domain/plan.js';
 import { lastLines } from '../ssh/tail.js';
 import { describeHost, SshError, SshSession, type CommandResult } from '../ssh/session.js';
 import { cancellationSignal, firstScheduledMs, heartbeat } from './context.js';
-import { permanentFailure, transientFailure } from './failure.js';
+import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
 
 /** The largest file Slipway reads back from a host (an env file). */
 const MAX_READ_BYTES = 1024 * 1024;
@@ -38,7 +38,7 @@ function ensureSucceeded(command: HostCommand, host: HostRef, result: CommandRes
   if (result.exitCode === null && !result.signal) {
     throw new SshError('unreachable', `the connection to ${describeHost(host)} dropped during "${command.label}"`);
   }
-  const output = result.stderrTail.trim() ? result.stderrTail : result.stdoutTail;
+  const output = result.stderrTail.trim() || command.sensitiveOutput ? result.stderrTail : result.stdoutTail;
   const how = result.exitCode === null ? `was killed by signal ${result.signal}` : `exited with ${result.exitCode}`;
   throw permanentFailure(FailureType.CommandFailed, `"${command.label}" on ${describeHost(host)} ${how}:\n${lastLines(output, 20)}`, {
     host: describeHost(host), step: command.label, exitCode: result.exitCode,
@@ -62,6 +62,9 @@ export class HostRunner {
       }, signal);
       return await use(session, signal);
     } catch (error) {
+      // Cancelled (an abort, or a shutdown past its grace time): reported as cancelled, not as
+      // a failure to retry.
+      if (signal?.aborted) throw signal.reason;
       throw classify(error, ssh, firstAttemptMs);
     } finally {
       session?.close();
@@ -100,9 +103,7 @@ export function sshActivities({ runner }: { runner: HostRunner }) {  return {
      */
     async updateEnvFile(host: HostRef, dir: string, file: string, values: Record<string, string>): Promise<{ changed: boolean }> {
       return runner.withSession(host, async (session, signal) => {
-        const read = readFileCommand(dir, file);
-        const current = (await runner.run(session, read, signal, MAX_READ_BYTES)).stdout ?? '';
-        if (current.includes('\0')) throw permanentFailure(FailureType.HostOutputInvalid, `${file} on ${describeHost(host)} is not a text file`);
+        const current = await readText(session, dir, file, signal);
         const next = rewriteEnvFile(current, values);
         const existing = readEnvValues(current);
         if (next === current && Object.entries(values).every(([k, v]) => existing[k] === v)) return { changed: false };
@@ -110,5 +111,44 @@ export function sshActivities({ runner }: { runner: HostRunner }) {  return {
         return { changed: true };
       });
     },
+
+    /**
+     * A rotation's write: `file` is first copied to `backup` (once, so a retry keeps what was
+     * there before the rotation), then `values` replace their lines atomically.
+     */
+    async writeEnvSecrets(host: HostRef, dir: string, file: string, backup: string, values: Record<string, string>): Promise<{ changed: boolean }> {
+      return hidingSecrets(Object.values(values), () => runner.withSession(host, async (session, signal) => {
+        await runner.run(session, backupFileCommand(dir, file, backup), signal);
+        const current = await readText(session, dir, file, signal);
+        const next = rewriteEnvFile(current, values);
+        if (next === current) return { changed: false };
+        await runner.run(session, replaceFileCommand(dir, file, next), signal);
+        return { changed: true };
+      }));
+    },
+
+    /** A rotation's compensation: `names` go back to what `backup` held; the backup is kept. */
+    async restoreEnvSecrets(host: HostRef, dir: string, file: string, backup: string, names: string[]): Promise<{ changed: boolean }> {
+      return runner.withSession(host, async (session, signal) => {
+        // No backup: the rotation never got to write this host (it backs up first).
+        if ((await runner.attempt(session, fileExistsCommand(dir, backup), signal)).exitCode !== 0) return { changed: false };
+        const before = await readText(session, dir, backup, signal);
+        const current = await readText(session, dir, file, signal);
+        const next = restoreEnvValues(current, before, names);
+        if (next === current) return { changed: false };
+        await hidingSecrets(Object.values(readEnvValues(before)), () => runner.run(session, replaceFileCommand(dir, file, next), signal));
+        return { changed: true };
+      });
+    },
+
+    async removeHostFile(host: HostRef, dir: string, file: string): Promise<void> {
+      await runner.withSession(host, (session, signal) => runner.run(session, removeFileCommand(dir, file), signal));
+    },
   };
+
+  async function readText(session: SshSession, dir: string, file: string, signal?: AbortSignal): Promise<string> {
+    const text = (await runner.run(session, readFileCommand(dir, file), signal, MAX_READ_BYTES)).stdout ?? '';
+    if (text.includes('\0')) throw permanentFailure(FailureType.HostOutputInvalid, `${file} on ${describeHost(session.host)} is not a text file`);
+    return text;
+  }
 }

@@ -9,6 +9,8 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { codecFor } from '../codec/data-converter.js';
 import { codecRoutes } from './routes/codec.js';
 import { rollbackRoutes } from './routes/rollbacks.js';
+import { rotationRoutes, scheduleRoutes } from './routes/rotations.js';
+import { Rotations } from './rotations.js';
 import { serviceRoutes } from './routes/services.js';
 import { Runs, type RunsOptions } from './runs.js';
 
@@ -23,6 +25,7 @@ export function createApi(options: ApiOptions): Express {
   const { config, client } = options;
   const metrics = options.metrics ?? createMetrics();
   const runs = new Runs(client, options);
+  const rotations = new Rotations(client, options);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -51,6 +54,8 @@ export function createApi(options: ApiOptions): Express {
   v1.use('/deployments', deploymentRoutes(config, runs, metrics));
   v1.use('/rollbacks', rollbackRoutes(config, runs, metrics));
   v1.use('/services', serviceRoutes(config, runs));
+  v1.use('/rotations', rotationRoutes(config, rotations, metrics));
+  v1.use('/schedules', scheduleRoutes(rotations));
   app.use('/v1', v1);
   app.use('/codec', express.json({ limit: '4mb', type: () => true }), codecRoutes(config, config.encryption ? codecFor(config.encryption) : undefined));
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deployRequestSchema } from './schemas.js';
+import { deployRequestSchema, rotationRequestSchema } from './schemas.js';
 
 /** `GET /openapi.json`: the API as SPEC §5 describes it. Request schemas come from the zod schemas that validate them. */
 const problem = {
@@ -39,6 +39,34 @@ const run = {
   },
 };
 
+const rotation = {
+  type: 'object',
+  required: ['id', 'kind', 'service', 'environment', 'status', 'steps', 'links'],
+  properties: {
+    id: { type: 'string', description: 'The Temporal workflow id' },
+    kind: { enum: ['env-secret'] },
+    service: { type: 'string' },
+    environment: { type: 'string' },
+    status: { enum: ['queued', 'running', 'succeeded', 'compensating', 'compensated', 'failed'] },
+    variables: { type: 'array', items: { type: 'string' }, description: 'Names only: no value is ever answered' },
+    steps: {
+      type: 'array',
+      items: {
+        type: 'object', required: ['name', 'status'],
+        properties: { name: { type: 'string' }, target: { type: 'string' }, status: { enum: ['pending', 'running', 'succeeded', 'failed', 'compensating', 'compensated'] }, error: { type: 'string' } },
+      },
+    },
+    error: { type: 'object', properties: { type: { type: 'string' }, step: { type: 'string' }, target: { type: 'string' }, message: { type: 'string' } } },
+    leftToFix: { type: 'array', items: { type: 'string' }, description: 'With status failed: what a compensation could not undo' },
+    links: { type: 'object', properties: { self: { type: 'string' }, ui: { type: 'string', format: 'uri' } } },
+  },
+};
+const schedule = {
+  type: 'object',
+  properties: { id: { type: 'string' }, kind: { type: 'string' }, service: { type: 'string' }, environment: { type: 'string' }, every: { type: 'string' }, nextRunAt: { type: 'string', format: 'date-time' } },
+};
+const idParameter = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), { $ref: '#/components/responses/Problem' }]));
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 
@@ -54,6 +82,9 @@ export function openApiDocument(serverUrl?: string) {
         Problem: problem,
         Run: run,
         DeployRequest: z.toJSONSchema(deployRequestSchema, { io: 'input', unrepresentable: 'any' }),
+        Rotation: rotation,
+        RotationRequest: z.toJSONSchema(rotationRequestSchema, { io: 'input', unrepresentable: 'any' }),
+        Schedule: schedule,
       },
       responses: { Problem: { description: 'An error (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     },
@@ -84,6 +115,29 @@ export function openApiDocument(serverUrl?: string) {
           summary: 'Services and their environments', operationId: 'listServices',
           responses: { 200: { description: 'Services', ...json({ type: 'object', properties: { items: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, environments: { type: 'array', items: { type: 'string' } } } } } } }) }, ...errors(401, 403) },
         },
+      },
+      '/v1/rotations': {
+        post: {
+          summary: 'Start a rotation, or put it on a schedule (with schedule.every)', operationId: 'createRotation',
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/RotationRequest' }) },
+          responses: {
+            202: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) },
+            201: { description: 'The schedule', ...json({ $ref: '#/components/schemas/Schedule' }) },
+            ...errors(400, 401, 403, 404, 409, 501),
+          },
+        },
+      },
+      '/v1/rotations/{id}': {
+        get: { summary: 'A rotation', operationId: 'getRotation', parameters: idParameter, responses: { 200: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) }, ...errors(401, 403, 404) } },
+      },
+      '/v1/rotations/{id}/retry': {
+        post: { summary: 'Run the compensations that failed again', operationId: 'retryRotation', parameters: idParameter, responses: { 202: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) }, ...errors(401, 403, 404, 409) } },
+      },
+      '/v1/schedules': {
+        get: { summary: 'Scheduled rotations', operationId: 'listSchedules', responses: { 200: { description: 'Schedules', ...json({ type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Schedule' } } } }) }, ...errors(401, 403) } },
+      },
+      '/v1/schedules/{id}': {
+        delete: { summary: 'Remove a schedule', operationId: 'deleteSchedule', parameters: idParameter, responses: { 204: { description: 'Removed' }, ...errors(401, 403, 404) } },
       },
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } } },
       '/readyz': { get: { summary: 'Readiness, including the Temporal connection', security: [], responses: { 200: { description: 'Ready' }, 503: { $ref: '#/components/responses/Problem' } } } },

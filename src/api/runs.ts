@@ -1,12 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle,
-} from '@temporalio/client';
-import { emptyLedger } from '../domain/ledger.js';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { DeployPlan } from '../domain/plan.js';
 import { queuedRun, type Run, type RunStatus } from '../domain/run.js';
 import { actionUpdates, type DeployInput, type OperatorAction } from '../workflows/deploy.js';
-import { enqueueUpdate, environmentQuery, environmentWorkflowId, type EnvironmentState, type EnvironmentView } from '../workflows/environment.js';
+import { environmentQuery, environmentWorkflowId, type EnvironmentView } from '../workflows/environment.js';
+import { enqueueWithEnvironment } from '../temporal/enqueue.js';
 import { HttpProblem } from './problem.js';
 
 export interface RunsOptions {
@@ -49,17 +47,7 @@ export class Runs {
     const input: DeployInput = {
       plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, createdAt, uiUrl: this.uiLink(runId), requestHash,
     };
-    const state: EnvironmentState = { service: plan.service, environment: plan.environment, ledger: emptyLedger() };
-    const { created } = await this.client.workflow.executeUpdateWithStart(enqueueUpdate, {
-      args: [{ runId, input }],
-      startWorkflowOperation: new WithStartWorkflowOperation('environment', {
-        workflowId: environmentWorkflowId(plan.service, plan.environment),
-        taskQueue: this.options.taskQueue,
-        args: [state],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        staticSummary: `${plan.service}/${plan.environment}: lock, queue and release ledger`,
-      }),
-    });
+    const created = await enqueueWithEnvironment(this.client, this.options.taskQueue, plan.service, plan.environment, { runId, input });
     if (created) return { run: this.view(queuedRun(runId, kind, plan, createdAt)), created };
     const description = await this.client.workflow.getHandle(runId).describe();
     if (description.memo?.requestHash !== requestHash) {

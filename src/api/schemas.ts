@@ -32,3 +32,34 @@ export const rollbackRequestSchema = z.strictObject({
   sha: z.string().regex(SHA, 'expected a commit SHA of 7 to 40 hex digits').optional(),
   reason: z.string().max(500).optional(),
 });
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const GITHUB_SECRET_NAME = /^(?!GITHUB_)[A-Za-z_][A-Za-z0-9_]*$/i;
+const secretName = z.string().regex(GITHUB_SECRET_NAME, 'expected a GitHub secret name (letters, digits and "_", not starting with GITHUB_)');
+const schedule = z.strictObject({ every: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a period like 90d, 12h or 30m') }).optional();
+
+/** A new value for one variable: generated on the worker, or supplied (never echoed back). */
+const secretSource = z.union([
+  z.strictObject({ generate: z.strictObject({ bytes: z.number().int().min(16, 'at least 16 bytes').max(512), encoding: z.enum(['hex', 'base64url']) }) }),
+  z.strictObject({ value: z.string().min(1).max(4096).refine((v) => !/[\r\n\0]/.test(v), 'a value cannot contain a line break or NUL byte') }),
+], { error: 'expected { generate: { bytes, encoding } } or { value }' });
+
+const rotationBase = { service: z.string().min(1), environment: z.string().min(1), schedule };
+export const rotationRequestSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('env-secret'), ...rotationBase,
+    variables: z.record(z.string().regex(ENV_NAME, 'expected an environment variable name'), secretSource)
+      .refine((v) => Object.keys(v).length > 0, 'expected at least one variable'),
+    githubSecrets: z.record(z.string().regex(ENV_NAME, 'expected an environment variable name'), secretName).optional(),
+  }).superRefine((body, ctx) => {
+    for (const variable of Object.keys(body.githubSecrets ?? {})) {
+      if (!(variable in body.variables)) ctx.addIssue({ code: 'custom', path: ['githubSecrets', variable], message: `names ${variable}, which is not among the variables rotated` });
+    }
+  }),
+  z.strictObject({ kind: z.literal('ssh-key'), ...rotationBase, githubSecret: secretName.optional() }),
+  z.strictObject({
+    kind: z.literal('registry-token'), ...rotationBase,
+    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host'), username: z.string().min(1), token: z.string().min(1), githubSecret: secretName.optional(),
+  }),
+], { error: 'expected kind env-secret, ssh-key or registry-token' });
+export type RotationRequest = z.output<typeof rotationRequestSchema>;

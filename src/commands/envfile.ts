@@ -39,3 +39,18 @@ export function readEnvValues(content: string): Record<string, string> {
   }
   return values;
 }
+
+/**
+ * Puts `names` back as `backup` had them: the value it held, or no line at all when the backup
+ * had none. Every other line of `current` stays as it is.
+ */
+export function restoreEnvValues(current: string, backup: string, names: string[]): string {
+  const before = readEnvValues(backup);
+  const kept = names.filter((n) => Object.hasOwn(before, n));
+  const dropped = new Set(names.filter((n) => !Object.hasOwn(before, n)));
+  const withoutDropped = current.split('\n').filter((line) => {
+    const match = ASSIGNMENT.exec(line);
+    return !match || !dropped.has(match[2]!);
+  }).join('\n');
+  return rewriteEnvFile(withoutDropped, Object.fromEntries(kept.map((n) => [n, before[n]!])));
+}

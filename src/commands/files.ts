@@ -1,8 +1,28 @@
 import { quote, type HostCommand } from './shell.js';
 
-/** Prints the file, or nothing when it does not exist yet. */
+/** Prints the file, or nothing when it does not exist yet. Its output (secrets) is never shown in an error. */
 export function readFileCommand(cwd: string, file: string): HostCommand {
-  return { label: `read ${file}`, argv: [], cwd, script: `if [ -f ${quote(file)} ]; then cat ${quote(file)}; fi` };
+  return { label: `read ${file}`, argv: [], cwd, script: `if [ -f ${quote(file)} ]; then cat ${quote(file)}; fi`, sensitiveOutput: true };
+}
+
+/**
+ * Copies `file` to `backup` once: a retried step keeps the first copy, which holds what was
+ * there before anything changed. A missing file is backed up as an empty one.
+ */
+export function backupFileCommand(cwd: string, file: string, backup: string): HostCommand {
+  const f = quote(file);
+  const b = quote(backup);
+  const script = `if [ ! -e ${b} ]; then if [ -f ${f} ]; then cp -p ${f} ${b}; else (umask 077 && : > ${b}); fi; fi`;
+  return { label: `back up ${file}`, argv: [], cwd, script };
+}
+
+/** Exits 0 when `file` exists. */
+export function fileExistsCommand(cwd: string, file: string): HostCommand {
+  return { label: `look for ${file}`, argv: ['test', '-f', file], cwd };
+}
+
+export function removeFileCommand(cwd: string, file: string): HostCommand {
+  return { label: `remove ${file}`, argv: ['rm', '-f', file], cwd };
 }
 
 /**

@@ -12,6 +12,8 @@ export interface HostCommand {
   stdin?: string;
   /** A shell snippet from the operator's own config (a health or build command), run as written. */
   script?: string;
+  /** Its standard output holds secrets (a file read back): never quoted in an error. */
+  sensitiveOutput?: boolean;
 }
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;

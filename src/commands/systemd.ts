@@ -6,6 +6,7 @@ export interface SystemdRuntime {
   dir: string;
   unit: string;
   build: string[];
+  envFile: string;
 }
 
 /** `build` entries, already rendered with `{sha}` etc., each its own step in `dir`. */

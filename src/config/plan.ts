@@ -1,3 +1,4 @@
+import type { EnvSecretPlan } from '../domain/rotation.js';
 import type { DeployPlan, Target } from '../domain/plan.js';
 import type { EnvironmentConfig, RolloutOverride, ServiceConfig } from './schema.js';
 
@@ -37,5 +38,24 @@ export function buildDeployPlan(serviceName: string, service: ServiceConfig, env
       autoRollback: rollout.autoRollback, approval: rollout.approval, approvalTimeoutMs: rollout.approvalTimeout, imageTimeoutMs: rollout.imageTimeout,
     },
     reason: request.reason,
+  };
+}
+
+/** An `env-secret` rotation of `service` in `environment`, from config and the request. */
+export function buildEnvSecretPlan(serviceName: string, service: ServiceConfig, environmentName: string, env: EnvironmentConfig, request: {
+  variables: EnvSecretPlan['variables']; githubSecrets?: EnvSecretPlan['githubSecrets'] | undefined;
+}): EnvSecretPlan {
+  return {
+    kind: 'env-secret',
+    service: serviceName,
+    environment: environmentName,
+    repo: service.repo,
+    runtime: service.runtime,
+    health: { timeoutMs: service.health.timeout, intervalMs: service.health.interval, checks: service.health.checks },
+    targets: expandTargets(env),
+    canary: env.rollout.canary,
+    batchSize: env.rollout.batchSize,
+    variables: request.variables,
+    githubSecrets: request.githubSecrets ?? {},
   };
 }

@@ -114,6 +114,8 @@ const systemdRuntime = z.strictObject({
   dir: template,
   unit: template,
   build: z.array(template).default([]),
+  /** The env file that `env-secret` rotations write, read by the unit (`EnvironmentFile=`). */
+  envFile: z.string().min(1).default('.env'),
 });
 
 const imageRepository = z.string().regex(

@@ -1,4 +1,5 @@
 import type { PinnedImages } from './plan.js';
+import type { RotationStatus, RotationView } from './rotation.js';
 import type { Run, RunStatus } from './run.js';
 
 /**
@@ -14,8 +15,8 @@ export interface Release {
 
 export interface HistoryEntry {
   runId: string;
-  kind: Run['kind'];
-  status: RunStatus;
+  kind: Run['kind'] | 'rotation';
+  status: RunStatus | RotationStatus;
   sha: string | null;
   finishedAt: string;
   error?: string | undefined;
@@ -51,6 +52,12 @@ export function rollbackRelease(ledger: Ledger, sha?: string): Release | undefin
   if (sha) return ledger.knownGood.find((r) => r.sha?.startsWith(sha.toLowerCase()));
   const current = ledger.current;
   return ledger.knownGood.find((r) => !current || r.sha !== current.sha || JSON.stringify(r.images) !== JSON.stringify(current.images));
+}
+
+/** A rotation changes no version: the history notes it. */
+export function recordRotation(ledger: Ledger, rotation: RotationView, at: string): Ledger {
+  const entry: HistoryEntry = { runId: rotation.id, kind: 'rotation', status: rotation.status, sha: null, finishedAt: rotation.finishedAt ?? at, error: rotation.error?.message };
+  return { ...ledger, history: [entry, ...ledger.history].slice(0, HISTORY_LIMIT) };
 }
 
 /** A run that ended without a result (terminated, cancelled): history notes it, nothing else changes. */

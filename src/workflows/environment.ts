@@ -2,10 +2,12 @@ import {
   condition, continueAsNew, defineQuery, defineUpdate, ParentClosePolicy, setHandler, startChild, workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import { recordLostRun, recordRun, type Ledger } from '../domain/ledger.js';
+import { recordLostRun, recordRotation, recordRun, type Ledger } from '../domain/ledger.js';
+import { queuedRotation, type RotationView } from '../domain/rotation.js';
 import { queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { grantSignal, type DeployInput } from './deploy.js';
+import type { RotationInput } from './rotation.js';
 
 /**
  * One long-lived workflow per service and environment (`slipway-env/<service>/<environment>`):
@@ -35,7 +37,13 @@ export interface EnqueueRequest {
   input: DeployInput;
 }
 
-export const enqueueUpdate = defineUpdate<{ runId: string; created: boolean }, [EnqueueRequest]>('enqueue');
+/** A rotation waits for the lock like a deploy (runs queued before it have no `rotation` field). */
+export interface EnqueueRotationRequest {
+  runId: string;
+  rotation: RotationInput;
+}
+
+export const enqueueUpdate = defineUpdate<{ runId: string; created: boolean }, [EnqueueRequest | EnqueueRotationRequest]>('enqueue');
 export const environmentQuery = defineQuery<EnvironmentView>('environment');
 
 export function environmentWorkflowId(service: string, environment: string): string {
@@ -46,18 +54,38 @@ const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
 
 export async function environment(state: EnvironmentState): Promise<void> {
   let ledger = state.ledger;
-  const queue: { runId: string; handle: ChildWorkflowHandle<(input: DeployInput) => Promise<Run>> }[] = [];
+  type RunOrRotation = (input: DeployInput | RotationInput) => Promise<Run | RotationView>;
+  const queue: { runId: string; handle: ChildWorkflowHandle<RunOrRotation> }[] = [];
   const known = new Set<string>();
   let active: (typeof queue)[number] | undefined;
   let activeDone = false;
   let enqueuing = 0;
 
   setHandler(environmentQuery, () => ({ ...ledger, active: active?.runId ?? null, queue: queue.map((q) => q.runId) }));
-  setHandler(enqueueUpdate, async ({ runId, input }) => {
+  setHandler(enqueueUpdate, async (request) => {
+    const { runId } = request;
     if (known.has(runId)) return { runId, created: false };
     known.add(runId);
     enqueuing++;
     try {
+      if ('rotation' in request) {
+        const { plan, createdAt } = request.rotation;
+        const handle = await startChild('rotation', {
+          workflowId: runId,
+          args: [request.rotation],
+          parentClosePolicy: ParentClosePolicy.TERMINATE,
+          staticSummary: `${plan.kind} rotation of ${Object.keys(plan.variables).join(', ')} for ${state.service} in ${state.environment}`,
+          typedSearchAttributes: [
+            { key: SEARCH_ATTRIBUTES.service, value: state.service },
+            { key: SEARCH_ATTRIBUTES.environment, value: state.environment },
+            { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
+          ],
+          memo: { rotation: queuedRotation(runId, plan, createdAt) },
+        }) as ChildWorkflowHandle<RunOrRotation>;
+        queue.push({ runId, handle });
+        return { runId, created: true };
+      }
+      const { input } = request;
       const handle = await startChild('deploy', {
         workflowId: runId,
         args: [input],
@@ -71,7 +99,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
         ],
         // Small on purpose (payload warning at 2 KiB): the targets come from the run itself.
         memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] }, requestHash: input.requestHash },
-      }) as ChildWorkflowHandle<(input: DeployInput) => Promise<Run>>;
+      }) as ChildWorkflowHandle<RunOrRotation>;
       queue.push({ runId, handle });
       return { runId, created: true };
     } catch (error) {
@@ -91,7 +119,8 @@ export async function environment(state: EnvironmentState): Promise<void> {
       active = undefined;
       activeDone = false;
       try {
-        ledger = recordRun(ledger, await finished.handle.result(), new Date().toISOString());
+        const result = await finished.handle.result();
+        ledger = 'steps' in result ? recordRotation(ledger, result, new Date().toISOString()) : recordRun(ledger, result, new Date().toISOString());
       } catch {
         // Terminated, cancelled or failed as a workflow: the lock is released all the same.
         ledger = recordLostRun(ledger, finished.runId, new Date().toISOString());

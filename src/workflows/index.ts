@@ -1,4 +1,6 @@
 /** Every workflow the worker runs (bundled for Temporal's sandbox from this file). */
 export { deploy } from './deploy.js';
 export { environment } from './environment.js';
+export { rotation } from './rotation.js';
+export { scheduledRotation } from './scheduled-rotation.js';
 export { updateTarget } from './update-target.js';

@@ -1,49 +1,23 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { Client } from '@temporalio/client';
-import { createApi } from '../../src/api/app.js';
-import { dataConverterFor } from '../../src/codec/data-converter.js';
-import { parseConfig } from '../../src/config/load.js';
-import { createWorker } from '../../src/worker/create-worker.js';
 import { sharedFixture } from '../support/fixtures.js';
-import { GITHUB_TOKEN } from '../support/github.js';
 import { startHarness, TOKENS, type Harness } from '../support/harness.js';
-import { REGISTRY_PASSWORD } from '../support/registry.js';
-
-/** Every string and byte string in a history, bytes read as text (JSON.stringify would base64 them). */
-function allText(node: unknown, out: string[] = []): string[] {
-  if (node instanceof Uint8Array) out.push(Buffer.from(node).toString('latin1'));
-  else if (typeof node === 'string') out.push(node);
-  else if (Array.isArray(node)) for (const item of node) allText(item, out);
-  else if (node && typeof node === 'object') for (const value of Object.values(node)) allText(value, out);
-  return out;
-}
+import { allText, startSealedStack, type SealedStack } from '../support/sealed.js';
 
 /** Payload encryption: no plaintext in any history; the UI's codec server decrypts for authorised users. */
 describe('payload encryption', function () {
   this.timeout(120_000);
   let h: Harness;
   let api: string;
-  let server: Server;
-  let stopWorker: () => Promise<void>;
+  let stack: SealedStack;
   const reason = `reason-${randomBytes(6).toString('hex')}`;
 
   before(async () => {
     h = await sharedFixture('harness', startHarness, (x) => x.stop());
-    const configText = `${h.configText}\nencryption:\n  keys: [ { id: k1, key: "${randomBytes(32).toString('base64')}" } ]\n  corsOrigins: ["http://ui.example:8233"]\n`;
-    const config = parseConfig(configText, { env: { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD } });
-    const taskQueue = `sealed-${Date.now().toString(36)}`;
-    const worker = await createWorker({ connection: h.temporal.nativeConnection, namespace: h.temporal.namespace, config, taskQueue, workflowBundle: h.temporal.workflowBundle, shutdownGraceTime: '1s' });
-    const running = worker.run();
-    stopWorker = async () => { worker.shutdown(); await running; };
-    const client = new Client({ connection: h.temporal.connection, namespace: h.temporal.namespace, dataConverter: dataConverterFor(config.encryption) });
-    const app = createApi({ config, client, taskQueue, namespace: h.temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://ui.example:8233', logError: () => undefined });
-    server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
-    api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    stack = await startSealedStack(h, 'sealed');
+    api = stack.api;
   });
-  after(async () => { server.closeAllConnections(); server.close(); await stopWorker(); });
+  after(() => stack.stop());
 
   const post = (path: string, body: unknown, token: string | undefined = TOKENS.reader, headers: Record<string, string> = {}) => fetch(`${api}${path}`, {
     method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body: JSON.stringify(body),

@@ -21,7 +21,7 @@ import { testTemporal, type TestTemporal } from './temporal.js';
  * fake docker/systemctl, docker-registry behind a token server, GitHub through Prism. One
  * Slipway worker and API run in this process against a config written as a user would.
  */
-export const TOKENS = { ci: 'ci-token-5b0c1d', reader: 'reader-token-77aa01', ops: 'ops-token-9e9e9e' };
+export const TOKENS = { ci: 'ci-token-5b0c1d', reader: 'reader-token-77aa01', ops: 'ops-token-9e9e9e', rotator: 'rotator-token-31c4a0' };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export interface Harness {
@@ -68,7 +68,7 @@ export async function startHarness(): Promise<Harness> {
   writeFileSync(fleet.knownHostsPath, `${readFileSync(fleet.knownHostsPath, 'utf8')}[127.0.0.30]:${deadPort} ${other.public}\n`);
 
   for (const host of fleet.hosts) {
-    for (const service of ['shop', 'bot', 'web']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
+    for (const service of ['shop', 'bot', 'web', 'vault']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
     writeFileSync(join(host.stateDir, 'srv', 'shop', '.env.production'), '# kept by hand\nDATABASE_URL=postgres://db/shop\nBACKEND_IMAGE=old\n');
   }
   const target = (h: FleetHost, extra = '') => `{ name: ${h.name}, address: ${h.address}, port: ${h.port}, user: ${h.user}${extra} }`;
@@ -95,6 +95,7 @@ api:
     - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*"] }
     - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
     - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
+    - { name: rotator, sha256: "${sha256(TOKENS.rotator)}", scopes: ["rotate:vault/*", "read"] }
 services:
   shop:
     repo: acme/shop
@@ -166,6 +167,18 @@ services:
       approval:
         targets: [${target(web1!)}, ${target(web2!)}]
         rollout: { approval: true, approvalTimeout: 1m, imageTimeout: 3s }
+  vault:
+    repo: acme/shop
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/vault" }
+    health:
+      timeout: 1500ms
+      interval: 200ms
+      # A rotated API_KEY that starts with "reject" is one the service refuses to start with.
+      checks: [ { http: "http://{host}:8000/health" }, { command: "! grep -q '^API_KEY=reject' .env" } ]
+    environments:
+      production:
+        targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
+        rollout: { canary: 1, batchSize: 2 }
   badcreds:
     images: { backend: ${registry.host.replace('127.0.0.1', 'localhost')}/acme/shop-backend }
     runtime: { kind: compose, dir: /nonexistent, imageVars: { BACKEND_IMAGE: backend } }

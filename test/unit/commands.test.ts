@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { composeMigrate, composePull, composeUp, imageEnvironment, imagePrune, type ComposeRuntime } from '../../src/commands/compose.js';
-import { readEnvValues, rewriteEnvFile } from '../../src/commands/envfile.js';
-import { replaceFileCommand } from '../../src/commands/files.js';
+import { composeMigrate, composePull, composeRecreate, composeUp, imageEnvironment, imagePrune, type ComposeRuntime } from '../../src/commands/compose.js';
+import { readEnvValues, restoreEnvValues, rewriteEnvFile } from '../../src/commands/envfile.js';
+import { backupFileCommand, readFileCommand, replaceFileCommand } from '../../src/commands/files.js';
 import { quote, toShell, type HostCommand } from '../../src/commands/shell.js';
 import { buildSteps, restartUnit } from '../../src/commands/systemd.js';
 
@@ -79,5 +79,30 @@ describe('env file rewrite', () => {
     assert.equal(readFileSync(target, 'utf8'), 'NEW=2\n');
     assert.equal(readFileSync(`${target}.slipway-prev`, 'utf8'), 'OLD=1\n');
     assert.equal(statSync(target).mode & 0o777, 0o640);
+  });
+
+  it('restores rotated values from a backup: old values back, variables that were new removed, other lines kept', () => {
+    const backup = '# app\nDB=postgres://db\nAPI_KEY=old-key\n';
+    const current = '# app\nDB=postgres://db2\nAPI_KEY=new-key\nAPI_KEY_ID=k2\nADDED_LATER=1\n';
+    assert.equal(restoreEnvValues(current, backup, ['API_KEY', 'API_KEY_ID']), '# app\nDB=postgres://db2\nAPI_KEY=old-key\nADDED_LATER=1\n');
+    assert.equal(restoreEnvValues('A=1\n', '', ['A']), '');
+  });
+
+  it('backs a file up once, so a retried rotation keeps what was there before it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-backup-'));
+    writeFileSync(join(dir, '.env'), 'API_KEY=old\n');
+    const backup = backupFileCommand(dir, '.env', '.env.slipway-rotation-r1');
+    execFileSync('sh', ['-c', toShell(backup)]);
+    writeFileSync(join(dir, '.env'), 'API_KEY=new\n');
+    execFileSync('sh', ['-c', toShell(backup)]);
+    assert.equal(readFileSync(join(dir, '.env.slipway-rotation-r1'), 'utf8'), 'API_KEY=old\n');
+    execFileSync('sh', ['-c', toShell(backupFileCommand(dir, '.missing', '.missing.bak'))]);
+    assert.equal(readFileSync(join(dir, '.missing.bak'), 'utf8'), '', 'a missing file is backed up as empty');
+    assert.equal(statSync(join(dir, '.missing.bak')).mode & 0o777, 0o600);
+    assert.equal(readFileCommand(dir, '.env').sensitiveOutput, true, 'what a read prints never reaches an error');
+  });
+
+  it('recreates the compose services after a rotation so they read the new env file', () => {
+    assert.equal(toShell(composeRecreate(runtime, '/opt/shop')), 'cd /opt/shop && docker compose -f docker-compose.prod.yml --env-file .env.production up -d --force-recreate --remove-orphans');
   });
 });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { sharedFixture } from '../support/fixtures.js';
 import { bundleWorkflows } from '../../src/worker/create-worker.js';
+import { dataConverterFor } from '../../src/codec/data-converter.js';
+import { HISTORY_KEY } from '../support/sealed.js';
 
 /**
  * Histories recorded from real runs (scripts/record-histories.ts) replayed against today's
@@ -22,7 +24,8 @@ describe('workflow replay', function () {
     const workflowBundle = await sharedFixture('workflow-bundle', bundleWorkflows, async () => undefined);
     const histories = files.map((file) => ({ workflowId: ids[file.replace(/\.json$/, '')]!, history: JSON.parse(readFileSync(join(DIR, file), 'utf8')) as unknown }));
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
+    const dataConverter = dataConverterFor({ keys: [HISTORY_KEY], corsOrigins: [] });
+    for await (const result of Worker.runReplayHistories({ workflowBundle, dataConverter }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     assert.deepEqual(failures, []);

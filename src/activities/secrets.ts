@@ -1,0 +1,16 @@
+import { randomBytes } from 'node:crypto';
+import type { SecretSource } from '../domain/rotation.js';
+
+type Generated = Extract<SecretSource, { generate: unknown }>['generate'];
+
+export function secretActivities() {
+  return {
+    /**
+     * New random values, one per variable. They reach workflow history only as this
+     * activity's result, which the payload codec encrypts.
+     */
+    async generateSecrets(specs: Record<string, Generated>): Promise<Record<string, string>> {
+      return Object.fromEntries(Object.entries(specs).map(([name, { bytes, encoding }]) => [name, randomBytes(bytes).toString(encoding)]));
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { ScheduleNotFoundError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { parseDuration } from '../domain/duration.js';
+import type { RotationView } from '../domain/rotation.js';
+import { enqueueRotation } from '../temporal/enqueue.js';
+import { rotationQuery, rotationRetryUpdate } from '../workflows/rotation.js';
+import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
+import type { EnvSecretPlan } from '../domain/rotation.js';
+import { HttpProblem } from './problem.js';
+import type { RunsOptions } from './runs.js';
+
+export type RotationAnswer = RotationView & { links: { self: string; ui: string } };
+
+export interface ScheduleView {
+  id: string;
+  kind: string;
+  service: string;
+  environment: string;
+  every: string;
+  nextRunAt?: string | undefined;
+  links: { self: string; ui: string };
+}
+
+const SCHEDULE_PREFIX = 'slipway-rotation-';
+
+/** Rotations are Temporal workflows, started in the environment's queue, and schedules of them. */
+export class Rotations {
+  constructor(private readonly client: Client, private readonly options: RunsOptions) {}
+
+  private ui(path: string): string {
+    return `${this.options.uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(this.options.namespace)}/${path}`;
+  }
+
+  view(rotation: RotationView): RotationAnswer {
+    return { ...rotation, links: { self: `/v1/rotations/${encodeURIComponent(rotation.id)}`, ui: this.ui(`workflows/${encodeURIComponent(rotation.id)}`) } };
+  }
+
+  async start(plan: EnvSecretPlan): Promise<RotationAnswer> {
+    return this.view(await enqueueRotation(this.client, this.options.taskQueue, plan, this.options.stepTimeoutMs));
+  }
+
+  async get(id: string): Promise<RotationAnswer | undefined> {
+    const handle = this.client.workflow.getHandle(id);
+    let description;
+    try {
+      description = await handle.describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    }
+    if (description.type !== 'rotation') return undefined;
+    const stored = description.memo?.rotation as RotationView;
+    switch (description.status.name) {
+      case 'RUNNING': return this.view(await handle.query(rotationQuery).catch(() => stored));
+      case 'COMPLETED': return this.view(await handle.result() as RotationView);
+      default: return this.view({
+        ...stored, status: 'failed', finishedAt: description.closeTime?.toISOString(),
+        error: { type: 'WorkflowClosed', step: 'workflow', message: `the workflow ended as ${description.status.name}; check the hosts' env files by hand` },
+      });
+    }
+  }
+
+  /** After an operator fixed what a compensation could not: the compensation runs again. */
+  async retry(id: string): Promise<RotationAnswer> {
+    try {
+      return this.view(await this.client.workflow.getHandle(id).executeUpdate(rotationRetryUpdate));
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw new HttpProblem(409, 'Conflict', `cannot retry: ${(error.cause as Error | undefined)?.message ?? error.message}`);
+      if (error instanceof WorkflowNotFoundError || /already completed/i.test((error as Error).message)) throw new HttpProblem(409, 'Conflict', 'cannot retry: the rotation has finished');
+      throw error;
+    }
+  }
+
+  async schedule(input: ScheduledRotationInput, every: string): Promise<ScheduleView> {
+    const id = `${SCHEDULE_PREFIX}${input.service}-${input.environment}-${randomBytes(4).toString('hex')}`;
+    const memo = { kind: input.request.kind, service: input.service, environment: input.environment, every };
+    const handle = await this.client.schedule.create({
+      scheduleId: id,
+      spec: { intervals: [{ every: parseDuration(every)! }] },
+      action: { type: 'startWorkflow', workflowType: 'scheduledRotation', args: [input], taskQueue: this.options.taskQueue, workflowId: `${id}-run` },
+      memo,
+      policies: { overlap: 'SKIP' },
+    });
+    const described = await handle.describe();
+    return this.scheduleView(id, memo, described.info.nextActionTimes[0]);
+  }
+
+  async listSchedules(): Promise<ScheduleView[]> {
+    const items: ScheduleView[] = [];
+    for await (const schedule of this.client.schedule.list()) {
+      if (!schedule.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
+      items.push(this.scheduleView(schedule.scheduleId, schedule.memo as Omit<ScheduleView, 'id' | 'links'>, schedule.info?.nextActionTimes[0]));
+    }
+    return items;
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    if (!id.startsWith(SCHEDULE_PREFIX)) return false;
+    try {
+      await this.client.schedule.getHandle(id).delete();
+      return true;
+    } catch (error) {
+      if (error instanceof ScheduleNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  private scheduleView(id: string, memo: Omit<ScheduleView, 'id' | 'links'> | undefined, next: Date | undefined): ScheduleView {
+    return {
+      id, kind: memo?.kind ?? 'unknown', service: memo?.service ?? 'unknown', environment: memo?.environment ?? 'unknown', every: memo?.every ?? 'unknown',
+      ...(next ? { nextRunAt: next.toISOString() } : {}),
+      links: { self: `/v1/schedules/${encodeURIComponent(id)}`, ui: this.ui(`schedules/${encodeURIComponent(id)}`) },
+    };
+  }
+}

@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { emptyLedger } from '../domain/ledger.js';
+import { queuedRotation, type EnvSecretPlan, type RotationView } from '../domain/rotation.js';
+import {
+  enqueueUpdate, environmentWorkflowId, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState,
+} from '../workflows/environment.js';
+
+/**
+ * Hands a run or a rotation to its environment's workflow, starting that workflow if need be;
+ * false when the run id was enqueued before (a repeated request).
+ */
+export async function enqueueWithEnvironment(client: Client, taskQueue: string, service: string, environment: string, request: EnqueueRequest | EnqueueRotationRequest): Promise<boolean> {
+  const state: EnvironmentState = { service, environment, ledger: emptyLedger() };
+  const { created } = await client.workflow.executeUpdateWithStart(enqueueUpdate, {
+    args: [request],
+    startWorkflowOperation: new WithStartWorkflowOperation('environment', {
+      workflowId: environmentWorkflowId(service, environment),
+      taskQueue,
+      args: [state],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `${service}/${environment}: lock, queue and release ledger`,
+    }),
+  });
+  return created;
+}
+
+/** Queues a rotation behind the environment's other runs; the API and scheduled rotations both start them here. */
+export async function enqueueRotation(client: Client, taskQueue: string, plan: EnvSecretPlan, stepTimeoutMs: number): Promise<RotationView> {
+  const runId = `rotation-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const createdAt = new Date().toISOString();
+  await enqueueWithEnvironment(client, taskQueue, plan.service, plan.environment, { runId, rotation: { plan, createdAt, stepTimeoutMs } });
+  return queuedRotation(runId, plan, createdAt);
+}

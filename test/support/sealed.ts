@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Client } from '@temporalio/client';
+import { createApi } from '../../src/api/app.js';
+import { dataConverterFor } from '../../src/codec/data-converter.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { SlipwayConfig } from '../../src/config/schema.js';
+import { createWorker } from '../../src/worker/create-worker.js';
+import { GITHUB_TOKEN } from './github.js';
+import type { Harness } from './harness.js';
+import { REGISTRY_PASSWORD } from './registry.js';
+
+/**
+ * The harness's config with payload encryption on: its own worker (own task queue) and API,
+ * as `npm start` runs them. Histories are read raw through `h.temporal`, which has no codec.
+ */
+export interface SealedStack {
+  config: SlipwayConfig;
+  api: string;
+  taskQueue: string;
+  /** A client with the codec, as the API has it. */
+  client: Client;
+  stop(): Promise<void>;
+}
+
+/**
+ * The key of the recorded histories (test/histories/): those runs carry only test values, and
+ * the replay test needs the key to read them.
+ */
+export const HISTORY_KEY = { id: 'recorded-histories', key: 'c2xpcHdheSByZWNvcmRlZCBoaXN0b3JpZXMga2V5IDE=' };
+
+export async function startSealedStack(h: Harness, name: string, key = { id: 'k1', key: randomBytes(32).toString('base64') }): Promise<SealedStack> {
+  const configText = `${h.configText}\nencryption:\n  keys: [ { id: ${key.id}, key: "${key.key}" } ]\n  corsOrigins: ["http://ui.example:8233"]\n`;
+  const config = parseConfig(configText, { env: { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD } });
+  const taskQueue = `${name}-${Date.now().toString(36)}`;
+  const worker = await createWorker({
+    connection: h.temporal.nativeConnection, namespace: h.temporal.namespace, config, taskQueue, workflowBundle: h.temporal.workflowBundle,
+    activityOptions: { imagePollMs: 200, checksPollMs: 200 }, shutdownGraceTime: '1s',
+  });
+  const running = worker.run();
+  const client = new Client({ connection: h.temporal.connection, namespace: h.temporal.namespace, dataConverter: dataConverterFor(config.encryption) });
+  const app = createApi({ config, client, taskQueue, namespace: h.temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://ui.example:8233', logError: () => undefined });
+  const server: Server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  return {
+    config, taskQueue, client,
+    api: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async stop() {
+      server.closeAllConnections();
+      server.close();
+      worker.shutdown();
+      await running;
+    },
+  };
+}
+
+/** Every string and byte string in a history, bytes read as text (JSON.stringify would base64 them). */
+export function allText(node: unknown, out: string[] = []): string[] {
+  if (node instanceof Uint8Array) out.push(Buffer.from(node).toString('latin1'));
+  else if (typeof node === 'string') out.push(node);
+  else if (Array.isArray(node)) for (const item of node) allText(item, out);
+  else if (node && typeof node === 'object') for (const value of Object.values(node)) allText(value, out);
+  return out;
+}
+
+/** A workflow's history as the server stores it (no codec), as one text to search. */
+export async function rawHistoryText(h: Harness, workflowId: string): Promise<string> {
+  const { history } = await h.temporal.connection.workflowService.getWorkflowExecutionHistory({ namespace: h.temporal.namespace, execution: { workflowId } });
+  return allText(history).join('\n');
+}
