@@ -7,7 +7,7 @@ import { rotationQuery, rotationRetryUpdate } from '../workflows/rotation.js';
 import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
 import type { EnvSecretPlan } from '../domain/rotation.js';
 import { HttpProblem } from './problem.js';
-import type { RunsOptions } from './runs.js';
+import { describeOfType, type RunsOptions } from './runs.js';
 
 export type RotationAnswer = RotationView & { links: { self: string; ui: string } };
 
@@ -41,14 +41,8 @@ export class Rotations {
 
   async get(id: string): Promise<RotationAnswer | undefined> {
     const handle = this.client.workflow.getHandle(id);
-    let description;
-    try {
-      description = await handle.describe();
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
-    }
-    if (description.type !== 'rotation') return undefined;
+    const description = await describeOfType(handle, 'rotation');
+    if (!description) return undefined;
     const stored = description.memo?.rotation as RotationView;
     switch (description.status.name) {
       case 'RUNNING': return this.view(await handle.query(rotationQuery).catch(() => stored));

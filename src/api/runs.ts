@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import type { DeployPlan } from '../domain/plan.js';
 import { queuedRun, type Run, type RunStatus } from '../domain/run.js';
 import { actionUpdates, type DeployInput, type OperatorAction } from '../workflows/deploy.js';
@@ -82,14 +82,8 @@ export class Runs {
 
   async get(id: string): Promise<RunView | undefined> {
     const handle: WorkflowHandle = this.client.workflow.getHandle(id);
-    let description;
-    try {
-      description = await handle.describe();
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
-    }
-    if (description.type !== 'deploy') return undefined;
+    const description = await describeOfType(handle, 'deploy');
+    if (!description) return undefined;
     const stored = description.memo?.run as Run | undefined;
     const fallback = (status: RunStatus, message?: string): RunView => this.view({
       ...stored!,
@@ -130,6 +124,17 @@ export class Runs {
     const items = (await Promise.all(ids.map((id) => this.get(id)))).filter((r): r is RunView => !!r);
     const token = answer.nextPageToken?.length ? Buffer.from(answer.nextPageToken).toString('base64url') : undefined;
     return token ? { items, next: token } : { items };
+  }
+}
+
+/** The workflow's description, or undefined when there is none, or it is another kind of workflow. */
+export async function describeOfType(handle: WorkflowHandle, type: string): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    const description = await handle.describe();
+    return description.type === type ? description : undefined;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
   }
 }
 

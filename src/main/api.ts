@@ -2,6 +2,7 @@
 import { temporalSettings } from '../temporal/connection.js';
 import { configPath, loadConfigOrExit } from './config.js';
 import { logger } from './logger.js';
+import { onStopSignal } from './signals.js';
 import { startApi } from './run-api.js';
 
 const config = loadConfigOrExit(configPath());
@@ -9,10 +10,8 @@ const server = await startApi(config, temporalSettings(), {
   port: Number(process.env.PORT ?? 3000),
   uiUrl: process.env.SLIPWAY_TEMPORAL_UI_URL ?? 'http://localhost:8233',
 });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, 'API stopping');
-    server.close(() => process.exit(0));
-    server.closeIdleConnections();
-  });
-}
+onStopSignal((signal) => {
+  logger.info({ signal }, 'API stopping');
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+});

@@ -10,6 +10,7 @@ import { startDevServer, waitForPort, type DevServer } from '../temporal/dev-ser
 import { configPath, loadConfigOrExit } from './config.js';
 import { localEncryption } from './local-key.js';
 import { logger } from './logger.js';
+import { onStopSignal } from './signals.js';
 import { startApi } from './run-api.js';
 import { startWorker } from './run-worker.js';
 
@@ -62,9 +63,7 @@ if (demo) {
 }
 console.log(lines.join('\n'));
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => logger.info({ signal }, 'stopping: the worker finishes its steps in flight first'));
-}
+onStopSignal((signal) => logger.info({ signal }, 'stopping: the worker finishes its steps in flight first'));
 try {
   await running;
 } catch (error) {

@@ -2,11 +2,13 @@
 import { temporalSettings } from '../temporal/connection.js';
 import { configPath, loadConfigOrExit } from './config.js';
 import { logger } from './logger.js';
+import { onStopSignal } from './signals.js';
 import { startWorker } from './run-worker.js';
 
 const config = loadConfigOrExit(configPath());
 const worker = await startWorker(config, temporalSettings());
 // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown: polling stops, steps in
 // flight get `shutdownGraceTime` to finish, then are cancelled (their SSH sessions closed).
+onStopSignal((signal) => logger.info({ signal }, 'stopping: steps in flight finish first'));
 await worker.run();
 logger.info('worker stopped');

@@ -55,6 +55,9 @@ describe('commands', function () {
       // SIGTERM to the whole process group, as Ctrl-C or a service manager would send it. The
       // tsx wrapper may exit before the process it runs has finished: wait for the last line.
       process.kill(-child.pid!, 'SIGTERM');
+      // A second one, as npm or tsx relaying it (or an impatient operator) sends: the shutdown goes on.
+      await new Promise((r) => setTimeout(r, 300));
+      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* already gone */ }
       for (let i = 0; i < 450 && !/"msg":"stopped"/.test(output); i++) await new Promise((r) => setTimeout(r, 100));
       await stopManaged(child, 1_000);
     }
