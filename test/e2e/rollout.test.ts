@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emptyLedger } from '../../src/domain/ledger.js';
 import { hostCalls } from '../../src/sandbox/fleet.js';
@@ -71,7 +71,11 @@ describe('progressive delivery', function () {
     // Errors keep counting on the canary once it runs the new version.
     await waitFor(started.id, (r) => r.phase === 'bake', 'baking');
     let errors = 0;
-    const counting = setInterval(() => writeFileSync(file('web-1', 'metrics'), `app_errors_total{code="500"} ${errors += 7}\n`), 100);
+    // Written aside and renamed: the fake app must never serve a half-written file.
+    const counting = setInterval(() => {
+      writeFileSync(file('web-1', 'metrics.tmp'), `app_errors_total{code="500"} ${errors += 7}\n`);
+      renameSync(file('web-1', 'metrics.tmp'), file('web-1', 'metrics'));
+    }, 100);
     const run = await h.waitForRun(started.id).finally(() => clearInterval(counting));
     assert.equal(run.status, 'rolled_back');
     assert.equal(run.error.type, 'AnalysisFailed');
