@@ -26,6 +26,8 @@ export const rotationRetryUpdate = defineUpdate<RotationView>('retry');
 
 /** One undo of the saga, run in reverse order of the steps that made it necessary. */
 interface Compensation {
+  /** Undone in this order: GitHub first, then the files, then the restarts on the old values. */
+  undoes: 'github' | 'file' | 'restart';
   step: RotationStep;
   undo: () => Promise<void>;
   /** Said to the operator when the undo fails. */
@@ -116,6 +118,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
 
     for (const { t, step } of writes) {
       compensations.push({
+        undoes: 'file',
         step,
         undo: () => steps.restoreEnvSecrets.executeWithOptions(summary(`${t.hostName}: restore ${names.join(', ')} in ${envFile}`), [t.host, dirOf(t), envFile, backup, names]).then(() => undefined),
         byHand: `restore ${names.join(', ')} in ${dirOf(t)}/${envFile} on ${t.hostName} from ${backup}`,
@@ -133,6 +136,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
     const source = hosts[0]!;
     for (const { variable, secret, step } of secrets) {
       compensations.push({
+        undoes: 'github',
         step,
         undo: () => apiSteps.restoreGithubSecret.executeWithOptions(summary(`restore GitHub secret ${secret}`), [plan.repo!, secret, source.host, dirOf(source), backup, variable]).then(() => undefined),
         byHand: `set the GitHub Actions secret ${secret} of ${plan.repo} back to the old ${variable} (in ${backup} on ${source.hostName})`,
@@ -153,14 +157,12 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   setStatus('compensating');
   for (const t of [...restarted].reverse()) {
     const step = view.steps.find((s) => s.name === 'restart and check health' && s.target === t.name)!;
-    compensations.push({ step, undo: () => restart(t), byHand: `restart ${t.name} once its env file holds the old values` });
+    compensations.push({ undoes: 'restart', step, undo: () => restart(t), byHand: `restart ${t.name} once its env file holds the old values` });
   }
-  const hostUndos = compensations.filter((c) => c.step.name.startsWith('write '));
-  const ordered = [
-    ...compensations.filter((c) => c.step.name.startsWith('update GitHub secret')).reverse(),
-    ...hostUndos.reverse(),
-    ...compensations.filter((c) => c.step.name === 'restart and check health'),
-  ];
+  const ordered = (['github', 'file', 'restart'] as const).flatMap((undoes) => {
+    const these = compensations.filter((c) => c.undoes === undoes);
+    return undoes === 'restart' ? these : these.reverse();
+  });
   let pending = ordered.filter((c) => c.step.status !== 'pending');
   for (;;) {
     const failedUndos: Compensation[] = [];
