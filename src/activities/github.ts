@@ -1,7 +1,6 @@
 import { FailureType } from '../domain/failures.js';
 import { GithubClient, GithubError, type DeploymentState } from '../github/client.js';
 import { readEnvValues } from '../commands/envfile.js';
-import { readFileCommand } from '../commands/files.js';
 import type { HostRef } from '../domain/plan.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
 import type { HostRunner } from './ssh.js';
@@ -91,7 +90,7 @@ export function githubActivities({ github, runner, checksPollMs }: GithubDeps) {
      * read from the rotation's backup on a host, so the old value never passes through history.
      */
     async restoreGithubSecret(repo: string, name: string, host: HostRef, dir: string, backup: string, variable: string): Promise<{ restored: boolean }> {
-      const text = await runner.withSession(host, async (session, signal) => (await runner.run(session, readFileCommand(dir, backup), signal, 1024 * 1024)).stdout ?? '');
+      const text = await runner.withSession(host, (session, signal) => runner.readText(session, dir, backup, signal));
       const old = readEnvValues(text)[variable];
       if (old === undefined) return { restored: false };
       await putSecret(repo, name, old);

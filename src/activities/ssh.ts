@@ -78,6 +78,13 @@ export class HostRunner {
     return ensureSucceeded(command, session.host, result);
   }
 
+  /** A text file on the host (an env file, a backup); empty when it does not exist. */
+  async readText(session: SshSession, dir: string, file: string, signal?: AbortSignal): Promise<string> {
+    const text = (await this.run(session, readFileCommand(dir, file), signal, MAX_READ_BYTES)).stdout ?? '';
+    if (text.includes('\0')) throw permanentFailure(FailureType.HostOutputInvalid, `${file} on ${describeHost(session.host)} is not a text file`);
+    return text;
+  }
+
   /** Runs a command whose exit code the caller judges (a health check). */
   attempt(session: SshSession, command: HostCommand, signal?: AbortSignal, captureStdout?: number): Promise<CommandResult> {
     return session.run(command, {
@@ -103,7 +110,7 @@ export function sshActivities({ runner }: { runner: HostRunner }) {  return {
      */
     async updateEnvFile(host: HostRef, dir: string, file: string, values: Record<string, string>): Promise<{ changed: boolean }> {
       return runner.withSession(host, async (session, signal) => {
-        const current = await readText(session, dir, file, signal);
+        const current = await runner.readText(session, dir, file, signal);
         const next = rewriteEnvFile(current, values);
         const existing = readEnvValues(current);
         if (next === current && Object.entries(values).every(([k, v]) => existing[k] === v)) return { changed: false };
@@ -119,7 +126,7 @@ export function sshActivities({ runner }: { runner: HostRunner }) {  return {
     async writeEnvSecrets(host: HostRef, dir: string, file: string, backup: string, values: Record<string, string>): Promise<{ changed: boolean }> {
       return hidingSecrets(Object.values(values), () => runner.withSession(host, async (session, signal) => {
         await runner.run(session, backupFileCommand(dir, file, backup), signal);
-        const current = await readText(session, dir, file, signal);
+        const current = await runner.readText(session, dir, file, signal);
         const next = rewriteEnvFile(current, values);
         if (next === current) return { changed: false };
         await runner.run(session, replaceFileCommand(dir, file, next), signal);
@@ -132,8 +139,8 @@ export function sshActivities({ runner }: { runner: HostRunner }) {  return {
       return runner.withSession(host, async (session, signal) => {
         // No backup: the rotation never got to write this host (it backs up first).
         if ((await runner.attempt(session, fileExistsCommand(dir, backup), signal)).exitCode !== 0) return { changed: false };
-        const before = await readText(session, dir, backup, signal);
-        const current = await readText(session, dir, file, signal);
+        const before = await runner.readText(session, dir, backup, signal);
+        const current = await runner.readText(session, dir, file, signal);
         const next = restoreEnvValues(current, before, names);
         if (next === current) return { changed: false };
         await hidingSecrets(Object.values(readEnvValues(before)), () => runner.run(session, replaceFileCommand(dir, file, next), signal));
@@ -145,10 +152,4 @@ export function sshActivities({ runner }: { runner: HostRunner }) {  return {
       await runner.withSession(host, (session, signal) => runner.run(session, removeFileCommand(dir, file), signal));
     },
   };
-
-  async function readText(session: SshSession, dir: string, file: string, signal?: AbortSignal): Promise<string> {
-    const text = (await runner.run(session, readFileCommand(dir, file), signal, MAX_READ_BYTES)).stdout ?? '';
-    if (text.includes('\0')) throw permanentFailure(FailureType.HostOutputInvalid, `${file} on ${describeHost(session.host)} is not a text file`);
-    return text;
-  }
 }

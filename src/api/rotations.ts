@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { ScheduleNotFoundError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parseDuration } from '../domain/duration.js';
-import type { RotationView } from '../domain/rotation.js';
+import type { EnvSecretPlan, RotationView } from '../domain/rotation.js';
 import { enqueueRotation } from '../temporal/enqueue.js';
 import { rotationQuery, rotationRetryUpdate } from '../workflows/rotation.js';
 import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
-import type { EnvSecretPlan } from '../domain/rotation.js';
-import { HttpProblem } from './problem.js';
-import { describeOfType, type RunsOptions } from './runs.js';
+import { describeOfType, refusedUpdateAsConflict, temporalUiLink, type RunsOptions } from './runs.js';
 
 export type RotationAnswer = RotationView & { links: { self: string; ui: string } };
 
@@ -27,12 +25,8 @@ const SCHEDULE_PREFIX = 'slipway-rotation-';
 export class Rotations {
   constructor(private readonly client: Client, private readonly options: RunsOptions) {}
 
-  private ui(path: string): string {
-    return `${this.options.uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(this.options.namespace)}/${path}`;
-  }
-
   view(rotation: RotationView): RotationAnswer {
-    return { ...rotation, links: { self: `/v1/rotations/${encodeURIComponent(rotation.id)}`, ui: this.ui(`workflows/${encodeURIComponent(rotation.id)}`) } };
+    return { ...rotation, links: { self: `/v1/rotations/${encodeURIComponent(rotation.id)}`, ui: temporalUiLink(this.options, `workflows/${encodeURIComponent(rotation.id)}`) } };
   }
 
   async start(plan: EnvSecretPlan): Promise<RotationAnswer> {
@@ -59,9 +53,7 @@ export class Rotations {
     try {
       return this.view(await this.client.workflow.getHandle(id).executeUpdate(rotationRetryUpdate));
     } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) throw new HttpProblem(409, 'Conflict', `cannot retry: ${(error.cause as Error | undefined)?.message ?? error.message}`);
-      if (error instanceof WorkflowNotFoundError || /already completed/i.test((error as Error).message)) throw new HttpProblem(409, 'Conflict', 'cannot retry: the rotation has finished');
-      throw error;
+      throw refusedUpdateAsConflict(error, 'retry', 'rotation');
     }
   }
 
@@ -103,7 +95,7 @@ export class Rotations {
     return {
       id, kind: memo?.kind ?? 'unknown', service: memo?.service ?? 'unknown', environment: memo?.environment ?? 'unknown', every: memo?.every ?? 'unknown',
       ...(next ? { nextRunAt: next.toISOString() } : {}),
-      links: { self: `/v1/schedules/${encodeURIComponent(id)}`, ui: this.ui(`schedules/${encodeURIComponent(id)}`) },
+      links: { self: `/v1/schedules/${encodeURIComponent(id)}`, ui: temporalUiLink(this.options, `schedules/${encodeURIComponent(id)}`) },
     };
   }
 }

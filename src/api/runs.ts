@@ -26,7 +26,7 @@ export class Runs {
   constructor(private readonly client: Client, private readonly options: RunsOptions) {}
 
   uiLink(id: string): string {
-    return `${this.options.uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(this.options.namespace)}/workflows/${encodeURIComponent(id)}`;
+    return temporalUiLink(this.options, `workflows/${encodeURIComponent(id)}`);
   }
 
   view(run: Run): RunView {
@@ -61,13 +61,7 @@ export class Runs {
     try {
       return this.view(await this.client.workflow.getHandle(id).executeUpdate(actionUpdates[action]));
     } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) {
-        throw new HttpProblem(409, 'Conflict', `cannot ${action}: ${(error.cause as Error | undefined)?.message ?? error.message}`);
-      }
-      if (error instanceof WorkflowNotFoundError || /already completed|not found/i.test((error as Error).message)) {
-        throw new HttpProblem(409, 'Conflict', `cannot ${action}: the run has finished`);
-      }
-      throw error;
+      throw refusedUpdateAsConflict(error, action, 'run');
     }
   }
 
@@ -125,6 +119,22 @@ export class Runs {
     const token = answer.nextPageToken?.length ? Buffer.from(answer.nextPageToken).toString('base64url') : undefined;
     return token ? { items, next: token } : { items };
   }
+}
+
+/** Where a workflow or schedule (`path` under the namespace) opens in the Temporal UI. */
+export function temporalUiLink(options: Pick<RunsOptions, 'uiUrl' | 'namespace'>, path: string): string {
+  return `${options.uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(options.namespace)}/${path}`;
+}
+
+/** An operator's update that the workflow's state refused, or that came after it ended: `409` with the reason. */
+export function refusedUpdateAsConflict(error: unknown, action: string, what: string): unknown {
+  if (error instanceof WorkflowUpdateFailedError) {
+    return new HttpProblem(409, 'Conflict', `cannot ${action}: ${(error.cause as Error | undefined)?.message ?? error.message}`);
+  }
+  if (error instanceof WorkflowNotFoundError || /already completed|not found/i.test((error as Error).message)) {
+    return new HttpProblem(409, 'Conflict', `cannot ${action}: the ${what} has finished`);
+  }
+  return error;
 }
 
 /** The workflow's description, or undefined when there is none, or it is another kind of workflow. */

@@ -1,5 +1,5 @@
 import type { EnvSecretPlan } from '../domain/rotation.js';
-import type { DeployPlan, Target } from '../domain/plan.js';
+import type { DeployPlan, HealthPlan, Target } from '../domain/plan.js';
 import type { EnvironmentConfig, RolloutOverride, ServiceConfig } from './schema.js';
 
 /** Targets of an environment: one per host, or one per instance on a host for systemd. */
@@ -9,6 +9,10 @@ export function expandTargets(env: EnvironmentConfig): Target[] {
     if (!t.instances) return [{ id: t.name, name: t.name, hostName: t.name, host }];
     return t.instances.map((instance) => ({ id: `${t.name}-${instance}`, name: `${t.name}#${instance}`, hostName: t.name, host, instance: String(instance) }));
   });
+}
+
+function healthPlan(service: ServiceConfig): HealthPlan {
+  return { timeoutMs: service.health.timeout, intervalMs: service.health.interval, checks: service.health.checks };
 }
 
 export interface DeployRequestRef {
@@ -30,7 +34,7 @@ export function buildDeployPlan(serviceName: string, service: ServiceConfig, env
     images: Object.entries(service.images).map(([name, repository]) => ({ name, repository, tag: '' })),
     tagTemplate: service.tag,
     runtime: service.runtime,
-    health: { timeoutMs: service.health.timeout, intervalMs: service.health.interval, checks: service.health.checks },
+    health: healthPlan(service),
     analysis: service.analysis,
     targets: expandTargets(env),
     rollout: {
@@ -51,7 +55,7 @@ export function buildEnvSecretPlan(serviceName: string, service: ServiceConfig, 
     environment: environmentName,
     repo: service.repo,
     runtime: service.runtime,
-    health: { timeoutMs: service.health.timeout, intervalMs: service.health.interval, checks: service.health.checks },
+    health: healthPlan(service),
     targets: expandTargets(env),
     canary: env.rollout.canary,
     batchSize: env.rollout.batchSize,

@@ -36,7 +36,7 @@ export const emptyLedger = (): Ledger => ({ current: null, knownGood: [], histor
 /** The ledger after a run: a succeeded run's version becomes current and known-good. */
 export function recordRun(ledger: Ledger, run: Run, at: string): Ledger {
   const entry: HistoryEntry = { runId: run.id, kind: run.kind, status: run.status, sha: run.version.sha, finishedAt: run.finishedAt ?? at, error: run.error?.message };
-  const history = [entry, ...ledger.history].slice(0, HISTORY_LIMIT);
+  const { history } = withEntry(ledger, entry);
   if (run.status !== 'succeeded') return { ...ledger, history };
   const release: Release = { sha: run.version.sha, images: run.version.images, runId: run.id, deployedAt: run.finishedAt ?? at };
   const sameVersion = (r: Release) => r.sha === release.sha && JSON.stringify(r.images) === JSON.stringify(release.images);
@@ -56,12 +56,15 @@ export function rollbackRelease(ledger: Ledger, sha?: string): Release | undefin
 
 /** A rotation changes no version: the history notes it. */
 export function recordRotation(ledger: Ledger, rotation: RotationView, at: string): Ledger {
-  const entry: HistoryEntry = { runId: rotation.id, kind: 'rotation', status: rotation.status, sha: null, finishedAt: rotation.finishedAt ?? at, error: rotation.error?.message };
-  return { ...ledger, history: [entry, ...ledger.history].slice(0, HISTORY_LIMIT) };
+  return withEntry(ledger, { runId: rotation.id, kind: 'rotation', status: rotation.status, sha: null, finishedAt: rotation.finishedAt ?? at, error: rotation.error?.message });
 }
 
 /** A run that ended without a result (terminated, cancelled): history notes it, nothing else changes. */
 export function recordLostRun(ledger: Ledger, runId: string, at: string): Ledger {
-  const entry: HistoryEntry = { runId, kind: 'deploy', status: 'aborted', sha: null, finishedAt: at, error: 'the run ended without finishing (terminated or cancelled)' };
+  return withEntry(ledger, { runId, kind: 'deploy', status: 'aborted', sha: null, finishedAt: at, error: 'the run ended without finishing (terminated or cancelled)' });
+}
+
+/** The newest entry first; the oldest go past HISTORY_LIMIT. */
+function withEntry(ledger: Ledger, entry: HistoryEntry): Ledger {
   return { ...ledger, history: [entry, ...ledger.history].slice(0, HISTORY_LIMIT) };
 }

@@ -11,8 +11,6 @@ import type { RunError } from './run.js';
 export type RotationStatus = 'queued' | 'running' | 'succeeded' | 'compensating' | 'compensated' | 'failed';
 export type RotationStepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'compensating' | 'compensated';
 
-export const FINISHED_ROTATION_STATUSES: RotationStatus[] = ['succeeded', 'compensated'];
-
 export interface RotationStep {
   name: string;
   target?: string | undefined;

@@ -17,6 +17,11 @@ export function unknownTemplateVariables(template: string): string[] {
   return templateVariablesIn(template).filter((v) => !(TEMPLATE_VARIABLES as readonly string[]).includes(v));
 }
 
+/** The values of one target: its host, its name in config and its instance, over `base`. */
+export function targetTemplateValues(target: { host: { address: string }; hostName: string; instance?: string | undefined }, base: TemplateValues): TemplateValues {
+  return { ...base, host: target.host.address, name: target.hostName, ...(target.instance !== undefined ? { instance: target.instance } : {}) };
+}
+
 export function renderTemplate(template: string, values: TemplateValues): string {
   return template.replace(PLACEHOLDER, (whole, name: string) => {
     const value = values[name as TemplateVariable];

@@ -8,7 +8,7 @@ import type { DeployPlan, ImageSpec, PinnedImages, Target } from '../domain/plan
 import { planBatches } from '../domain/rollout.js';
 import { FINISHED_STATUSES, type Run, type RunError, type RunStatus } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
-import { renderTemplate, type TemplateValues } from '../domain/templates.js';
+import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
 import { apiSteps, hostSteps, summary, waitingSteps } from './activity-options.js';
 import { describeFailure } from './failure-details.js';
 import { updateTarget } from './update-target.js';
@@ -155,9 +155,6 @@ export async function deploy(input: DeployInput): Promise<Run> {
   }
 
   const failedTarget = () => run.targets.find((t) => t.status === 'failed')?.name;
-  const targetValues = (t: Target, base: TemplateValues): TemplateValues => ({
-    ...base, host: t.host.address, name: t.hostName, ...(t.instance !== undefined ? { instance: t.instance } : {}),
-  });
   const attempts = new Map<string, number>();
   const builtHosts = new Set<string>();
   const hostKey = (t: Target) => `${t.host.user}@${t.host.address}:${t.host.port}`;
@@ -178,7 +175,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
         await executeChild(updateTarget, {
           workflowId: `${run.id}/${t.id}${attempt > 1 ? `#${attempt}` : ''}`,
           staticSummary: `${plan.service}/${plan.environment}: update ${t.name}`,
-          args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned, values: targetValues(t, values), migrate: t === migrateOn, build, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
+          args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned, values: targetTemplateValues(t, values), migrate: t === migrateOn, build, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
         });
         state.status = 'healthy';
         state.version = run.version.sha ?? Object.values(pinned)[0];
@@ -194,13 +191,13 @@ export async function deploy(input: DeployInput): Promise<Run> {
   }
 
   async function bake(canary: Target[]): Promise<void> {
-    const dirFor = (t: Target) => renderTemplate(plan.runtime.dir, targetValues(t, values));
+    const dirFor = (t: Target) => renderTemplate(plan.runtime.dir, targetTemplateValues(t, values));
     const targets = canary.map((t) => ({
-      target: t, dir: dirFor(t), health: renderHealth(plan.health, targetValues(t, values)),
+      target: t, dir: dirFor(t), health: renderHealth(plan.health, targetTemplateValues(t, values)),
       gates: plan.analysis.map((g) => ({
         ...g,
-        scrape: g.scrape ? { ...g.scrape, url: renderTemplate(g.scrape.url, targetValues(t, values)) } : undefined,
-        prometheus: g.prometheus ? { ...g.prometheus, query: renderTemplate(g.prometheus.query, targetValues(t, values)) } : undefined,
+        scrape: g.scrape ? { ...g.scrape, url: renderTemplate(g.scrape.url, targetTemplateValues(t, values)) } : undefined,
+        prometheus: g.prometheus ? { ...g.prometheus, query: renderTemplate(g.prometheus.query, targetTemplateValues(t, values)) } : undefined,
       })),
     }));
     const interval = Math.max(plan.health.intervalMs, 500);
@@ -219,7 +216,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
       await executeChild(updateTarget, {
         workflowId: `${run.id}/rollback/${t.id}`,
         staticSummary: `${plan.service}/${plan.environment}: roll ${t.name} back to ${release.sha?.slice(0, 7) ?? 'the previous images'}`,
-        args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
+        args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetTemplateValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
       });
       state.status = 'rolled_back';
       state.version = release.sha ?? Object.values(release.images)[0];

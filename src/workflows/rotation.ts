@@ -1,17 +1,17 @@
 import { condition, defineQuery, defineUpdate, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { composeRecreate } from '../commands/compose.js';
 import { restartUnit } from '../commands/systemd.js';
-import { renderHealth } from '../domain/health.js';
 import type { Target } from '../domain/plan.js';
 import {
   queuedRotation, type EnvSecretPlan, type RotationStatus, type RotationStep, type RotationView, type SecretSource,
 } from '../domain/rotation.js';
 import { planBatches } from '../domain/rollout.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
-import { renderTemplate, type TemplateValues } from '../domain/templates.js';
+import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
 import { apiSteps, hostSteps, summary } from './activity-options.js';
 import { grantSignal } from './deploy.js';
 import { describeFailure } from './failure-details.js';
+import { checkHealth } from './update-target.js';
 
 export interface RotationInput {
   plan: EnvSecretPlan;
@@ -79,7 +79,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
 
   const steps = hostSteps(input.stepTimeoutMs, input.heartbeatTimeoutMs);
   const base: TemplateValues = { service: plan.service, environment: plan.environment };
-  const valuesFor = (t: Target): TemplateValues => ({ ...base, host: t.host.address, name: t.hostName, ...(t.instance !== undefined ? { instance: t.instance } : {}) });
+  const valuesFor = (t: Target) => targetTemplateValues(t, base);
   const dirOf = (t: Target) => renderTemplate(plan.runtime.dir, valuesFor(t));
   const envFile = plan.runtime.envFile;
   const backup = `${envFile}.slipway-rotation-${view.id.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
@@ -91,11 +91,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
     const dir = dirOf(t);
     const command = plan.runtime.kind === 'compose' ? composeRecreate(plan.runtime, dir) : restartUnit(dir, renderTemplate(plan.runtime.unit, valuesFor(t)));
     await steps.runOnHost.executeWithOptions(summary(`${t.name}: ${command.label}`), [t.host, command]);
-    const health = renderHealth(plan.health, valuesFor(t));
-    if (health.checks.length) {
-      await hostSteps(Math.max(input.stepTimeoutMs, health.timeoutMs), input.heartbeatTimeoutMs).awaitHealthy
-        .executeWithOptions(summary(`${t.name}: health checks (${health.checks.length})`), [t, dir, health]);
-    }
+    await checkHealth(t, dir, plan.health, valuesFor(t), input.stepTimeoutMs, input.heartbeatTimeoutMs);
   };
 
   await condition(() => granted);

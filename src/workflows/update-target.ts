@@ -46,8 +46,13 @@ export async function updateTarget(input: UpdateTargetInput): Promise<void> {
     await run(restartUnit(dir, renderTemplate(runtime.unit, values)));
   }
 
-  const health = renderHealth(input.health, values);
-  if (health.checks.length) {
-    await hostSteps(Math.max(input.stepTimeoutMs, health.timeoutMs), input.heartbeatTimeoutMs).awaitHealthy.executeWithOptions(summary(`${target.name}: health checks (${health.checks.length})`), [target, dir, health]);
-  }
+  await checkHealth(target, dir, input.health, values, input.stepTimeoutMs, input.heartbeatTimeoutMs);
+}
+
+/** Waits until the target passes every health check (a step of its own; none when there are no checks). */
+export async function checkHealth(target: Target, dir: string, plan: HealthPlan, values: TemplateValues, stepTimeoutMs: number, heartbeatTimeoutMs?: number): Promise<void> {
+  const health = renderHealth(plan, values);
+  if (!health.checks.length) return;
+  await hostSteps(Math.max(stepTimeoutMs, health.timeoutMs), heartbeatTimeoutMs).awaitHealthy
+    .executeWithOptions(summary(`${target.name}: health checks (${health.checks.length})`), [target, dir, health]);
 }
