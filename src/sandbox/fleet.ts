@@ -2,9 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ssh2 from 'ssh2';
-
-const { utils } = ssh2;
+import { generateEd25519KeyPair, type KeyPair } from '../ssh/keygen.js';
 
 /**
  * A sandbox fleet: fake hosts on 127.0.0.N, each with its own state directory and the fake
@@ -63,24 +61,19 @@ export function fakeHostEnv(host: FleetHost): Record<string, string> {
   };
 }
 
-export interface KeyPair {
-  private: string;
-  public: string;
-}
-
 export async function createFleetLayout(options: {
   dir: string; names: string[]; firstOctet: number; user: string;
   /** How host keys are made (the OpenSSH fleet has ssh-keygen make its own). */
   hostKey?: (path: string) => KeyPair;
 }): Promise<FleetLayout> {
   mkdirSync(options.dir, { recursive: true });
-  const clientKey = utils.generateKeyPairSync('ed25519', { comment: 'slipway-sandbox' });
+  const clientKey = generateEd25519KeyPair('slipway-sandbox');
   const hosts: FleetHost[] = [];
   for (const [i, name] of options.names.entries()) {
     const address = `127.0.0.${options.firstOctet + i}`;
     const stateDir = join(options.dir, 'hosts', name);
     mkdirSync(stateDir, { recursive: true });
-    const hostKey = options.hostKey ? options.hostKey(join(stateDir, 'ssh_host_ed25519_key')) : utils.generateKeyPairSync('ed25519');
+    const hostKey = options.hostKey ? options.hostKey(join(stateDir, 'ssh_host_ed25519_key')) : generateEd25519KeyPair();
     hosts.push({ name, address, port: await freePort(address), user: options.user, stateDir, hostKey });
   }
   const knownHostsPath = join(options.dir, 'known_hosts');

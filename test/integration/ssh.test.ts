@@ -4,10 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { HostRunner } from '../../src/activities/ssh.js';
 import { createFleetLayout, freePort, type FleetLayout } from '../../src/sandbox/fleet.js';
 import { startSandboxSshHost, type SandboxSshHost } from '../../src/sandbox/ssh-server.js';
+import { generateEd25519KeyPair } from '../../src/ssh/keygen.js';
 import { SshError, SshSession, type SshSettings } from '../../src/ssh/session.js';
 import type { SshConfig } from '../../src/config/schema.js';
 import { sharedFixture } from '../support/fixtures.js';
@@ -80,7 +80,7 @@ describe('SSH against real OpenSSH', function () {
     writeFileSync(join(dir, 'empty'), '');
     await assert.rejects(SshSession.connect(host(), settingsFor(fleet, { knownHostsPath: join(dir, 'empty') })),
       (e: SshError) => e.kind === 'host-key-unknown' && /is not in .*empty: add its key/.test(e.message));
-    const stranger = ssh2.utils.generateKeyPairSync('ed25519');
+    const stranger = generateEd25519KeyPair();
     await assert.rejects(SshSession.connect(host(), settingsFor(fleet, { privateKey: stranger.private })),
       (e: SshError) => e.kind === 'auth' && /authentication on .*@.* failed/.test(e.message) && !e.message.includes('PRIVATE'));
   });

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import { generateEd25519KeyPair } from '../../src/ssh/keygen.js';
 import { createApi } from '../../src/api/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { SlipwayConfig } from '../../src/config/schema.js';
@@ -61,7 +61,7 @@ export async function startHarness(): Promise<Harness> {
   const fleet = await startOpenSshFleet(['web-1', 'web-2', 'web-3', 'bot-1', 'rogue'], 20);
   // `rogue` presents a host key other than the one known_hosts pins.
   const rogue = fleet.hosts.find((h) => h.name === 'rogue')!;
-  const other = ssh2.utils.generateKeyPairSync('ed25519');
+  const other = generateEd25519KeyPair();
   writeFileSync(fleet.knownHostsPath, readFileSync(fleet.knownHostsPath, 'utf8').replace(rogue.hostKey.public, other.public));
   // Nothing listens at `dead`, but known_hosts has it, so the connection is what fails.
   const deadPort = await freePort('127.0.0.30');
