@@ -1,4 +1,5 @@
 import type { SlipwayConfig } from '../config/schema.js';
+import { CredentialStore } from '../credentials/store.js';
 import { GithubClient } from '../github/client.js';
 import { RegistryClient } from '../registry/client.js';
 import { bakeActivities } from './bake.js';
@@ -17,8 +18,9 @@ export interface ActivityOptions {
 
 /** Every activity the worker registers, bound to the worker's config (which holds the secrets). */
 export function createActivities(config: SlipwayConfig, options: ActivityOptions = {}) {
-  const runner = new HostRunner(config.ssh);
-  const registry = new RegistryClient((host) => config.registries[host]);
+  const store = config.credentialStore ? new CredentialStore(config.credentialStore) : undefined;
+  const runner = new HostRunner(config.ssh, store);
+  const registry = new RegistryClient((host) => ({ ...config.registries[host], ...store?.registryCredential(host) }));
   const github = config.github ? new GithubClient(config.github) : undefined;
   return {
     ...sshActivities({ runner }),

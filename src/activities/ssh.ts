@@ -2,6 +2,7 @@ import { readEnvValues, restoreEnvValues, rewriteEnvFile } from '../commands/env
 import { backupFileCommand, fileExistsCommand, readFileCommand, removeFileCommand, replaceFileCommand } from '../commands/files.js';
 import type { HostCommand } from '../commands/shell.js';
 import type { SshConfig } from '../config/schema.js';
+import type { CredentialStore } from '../credentials/store.js';
 import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
 import { lastLines } from '../ssh/tail.js';
@@ -47,17 +48,26 @@ function ensureSucceeded(command: HostCommand, host: HostRef, result: CommandRes
 
 /** Connects to hosts and runs commands for activities, turning faults into typed failures. */
 export class HostRunner {
-  constructor(private readonly ssh: SshConfig) {}
+  constructor(private readonly ssh: SshConfig, private readonly store?: CredentialStore) {}
 
-  /** One connection for everything `use` runs on the host, closed afterwards. */
-  async withSession<T>(host: HostRef, use: (session: SshSession, signal?: AbortSignal) => Promise<T>): Promise<T> {
+  /** The private key Slipway logs in to this host with: a rotated one, else the config's. */
+  keyFor(host: HostRef): { privateKey: string; passphrase?: string | undefined } {
+    const rotated = this.store?.sshKey(host);
+    return rotated ? { privateKey: rotated } : { privateKey: this.ssh.privateKey, passphrase: this.ssh.passphrase };
+  }
+
+  /**
+   * One connection for everything `use` runs on the host, closed afterwards; with `key`,
+   * logged in with that key instead of the one Slipway uses (a rotation verifying a new key).
+   */
+  async withSession<T>(host: HostRef, use: (session: SshSession, signal?: AbortSignal) => Promise<T>, key?: { privateKey: string }): Promise<T> {
     const firstAttemptMs = firstScheduledMs();
     const signal = cancellationSignal();
     const ssh = this.ssh;
     let session: SshSession | undefined;
     try {
       session = await SshSession.connect(host, {
-        privateKey: ssh.privateKey, passphrase: ssh.passphrase, knownHostsPath: ssh.knownHosts,
+        ...(key ?? this.keyFor(host)), knownHostsPath: ssh.knownHosts,
         connectTimeoutMs: ssh.connectTimeout, keepaliveIntervalMs: ssh.keepaliveInterval,
       }, signal);
       return await use(session, signal);

@@ -200,6 +200,8 @@ export const configSchema = z.strictObject({
   encryption: encryptionSchema.optional(),
   registries: z.record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host'), registrySchema).default({}),
   ssh: sshSchema,
+  /** Where rotated credentials are kept (src/credentials/store.ts); every worker must see the same directory. */
+  credentialStore: z.string().min(1).optional(),
   api: apiSchema.prefault({}),
   services: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected a service name of letters, digits, "_" or "-"'), serviceSchema),
 }).superRefine((cfg, ctx) => {

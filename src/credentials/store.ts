@@ -1,0 +1,134 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Credentials Slipway rotated, kept on the worker's disk and preferred over the config's:
+ * the SSH key it uses per host and user, and its token per registry. Every worker must see
+ * the same directory (one machine, or shared storage): a worker that never saw a rotated key
+ * would be locked out once the old key is removed from the hosts.
+ *
+ *   <dir>/                                  0700
+ *     ssh/<user>@<address>:<port>           the private key (OpenSSH format), 0600
+ *     registries/<registry>.json            {"username", "token"}, 0600
+ *     staged/<rotation>                     a new key between its generation and the switch
+ *     …/<entry>.before-<rotation>           what an entry held before a rotation switched it
+ *
+ * Files are replaced by rename, so a reader sees the old credential or the new one, never half.
+ */
+export type CredentialEntry = { kind: 'ssh'; address: string; port: number; user: string } | { kind: 'registry'; registry: string };
+
+const registryCredential = z.strictObject({ username: z.string().min(1), token: z.string().min(1) });
+export type RegistryCredential = z.output<typeof registryCredential>;
+
+/** Written into a snapshot when the entry did not exist (the config's credential was in use). */
+const ABSENT = 'slipway:absent\n';
+
+const safeName = (name: string) => name.replace(/[^A-Za-z0-9_.:@-]/g, '_');
+
+export class CredentialStore {
+  constructor(readonly dir: string) {}
+
+  private path(entry: CredentialEntry): string {
+    return entry.kind === 'ssh'
+      ? join(this.dir, 'ssh', safeName(`${entry.user}@${entry.address}:${entry.port}`))
+      : join(this.dir, 'registries', `${safeName(entry.registry)}.json`);
+  }
+
+  private snapshotPath(entry: CredentialEntry, rotationId: string): string {
+    return `${this.path(entry)}.before-${safeName(rotationId)}`;
+  }
+
+  private stagedPath(rotationId: string): string {
+    return join(this.dir, 'staged', safeName(rotationId));
+  }
+
+  private writeFile(path: string, text: string): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    chmodSync(this.dir, 0o700);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, text, { mode: 0o600 });
+    renameSync(tmp, path);
+  }
+
+  private readFile(path: string): string | undefined {
+    return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  }
+
+  /** The SSH private key Slipway uses for this host and user, when a rotation set one. */
+  sshKey(host: { address: string; port: number; user: string }): string | undefined {
+    return this.readFile(this.path({ kind: 'ssh', ...host }));
+  }
+
+  /** The registry credential a rotation set, when one did. */
+  registryCredential(registry: string): RegistryCredential | undefined {
+    const path = this.path({ kind: 'registry', registry });
+    const text = this.readFile(path);
+    return text === undefined ? undefined : parseRegistryCredential(text, path);
+  }
+
+  read(entry: CredentialEntry): string | undefined {
+    return this.readFile(this.path(entry));
+  }
+
+  write(entry: CredentialEntry, text: string): void {
+    this.writeFile(this.path(entry), text);
+  }
+
+  /** Keeps what the entry holds now, once per rotation, so a retried switch keeps the first. */
+  snapshot(entry: CredentialEntry, rotationId: string): void {
+    const path = this.snapshotPath(entry, rotationId);
+    if (!existsSync(path)) this.writeFile(path, this.read(entry) ?? ABSENT);
+  }
+
+  /** What the entry held before the rotation switched it: null when it did not exist, undefined without a snapshot. */
+  before(entry: CredentialEntry, rotationId: string): string | null | undefined {
+    const text = this.readFile(this.snapshotPath(entry, rotationId));
+    return text === ABSENT ? null : text;
+  }
+
+  /** Puts the entry back as the snapshot has it (a compensation); no snapshot, nothing to undo. */
+  restore(entry: CredentialEntry, rotationId: string): void {
+    const before = this.before(entry, rotationId);
+    if (before === undefined) return;
+    if (before === null) rmSync(this.path(entry), { force: true });
+    else this.write(entry, before);
+  }
+
+  /** A rotation has ended: its snapshots and staged key go (they hold old or unused secrets). */
+  forget(rotationId: string): void {
+    const suffix = `.before-${safeName(rotationId)}`;
+    for (const sub of ['ssh', 'registries']) {
+      const dir = join(this.dir, sub);
+      if (!existsSync(dir)) continue;
+      for (const file of readdirSync(dir).filter((f) => f.endsWith(suffix))) rmSync(join(dir, file), { force: true });
+    }
+    rmSync(this.stagedPath(rotationId), { force: true });
+  }
+
+  /** The rotation's new secret, made by `make` on the first call and the same on every retry. */
+  stage(rotationId: string, make: () => string): string {
+    const existing = this.staged(rotationId);
+    if (existing !== undefined) return existing;
+    const made = make();
+    this.writeFile(this.stagedPath(rotationId), made);
+    return made;
+  }
+
+  staged(rotationId: string): string | undefined {
+    return this.readFile(this.stagedPath(rotationId));
+  }
+}
+
+export function parseRegistryCredential(text: string, where: string): RegistryCredential {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${where} is not JSON: expected {"username", "token"}`);
+  }
+  const parsed = registryCredential.safeParse(json);
+  if (!parsed.success) throw new Error(`${where}: expected {"username", "token"} (${parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')})`);
+  return parsed.data;
+}
