@@ -3,6 +3,7 @@ import { GithubClient, GithubError, type DeploymentState } from '../github/clien
 import { readEnvValues } from '../commands/envfile.js';
 import type { HostRef } from '../domain/plan.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
+import type { RotatedCredentials, StoredSecret } from './credentials.js';
 import type { HostRunner } from './ssh.js';
 import { firstScheduledMs, heartbeat, pause } from './context.js';
 
@@ -10,6 +11,7 @@ export interface GithubDeps {
   github: GithubClient | undefined;
   /** Reads a rotation's backup on a host, to put a GitHub secret back to its old value. */
   runner: HostRunner;
+  credentials: RotatedCredentials;
   /** How often to look again at checks that are still running. */
   checksPollMs: number;
 }
@@ -25,7 +27,7 @@ function classify(error: unknown, notFound: () => Error): Error {
   }
 }
 
-export function githubActivities({ github, runner, checksPollMs }: GithubDeps) {
+export function githubActivities({ github, runner, credentials, checksPollMs }: GithubDeps) {
   const client = () => {
     if (!github) throw permanentFailure(FailureType.InvalidInput, 'this service names a GitHub repo, but the worker has no github section in its config');
     return github;
@@ -83,6 +85,11 @@ export function githubActivities({ github, runner, checksPollMs }: GithubDeps) {
     /** Sets a GitHub Actions secret of the repository (sealed to its public key). */
     async setGithubSecret(repo: string, name: string, value: string): Promise<void> {
       await putSecret(repo, name, value);
+    },
+
+    /** Sets a secret to a credential read on the worker (a new SSH key, an old token), never passed through history. */
+    async setGithubSecretFromStore(repo: string, name: string, source: StoredSecret): Promise<void> {
+      await putSecret(repo, name, credentials.secret(source));
     },
 
     /**

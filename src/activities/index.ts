@@ -1,7 +1,8 @@
 import type { SlipwayConfig } from '../config/schema.js';
 import { CredentialStore } from '../credentials/store.js';
 import { GithubClient } from '../github/client.js';
-import { RegistryClient } from '../registry/client.js';
+import { RegistryClient, type RegistryAuth } from '../registry/client.js';
+import { credentialActivities, RotatedCredentials } from './credentials.js';
 import { bakeActivities } from './bake.js';
 import { githubActivities } from './github.js';
 import { healthActivities } from './health.js';
@@ -21,13 +22,16 @@ export function createActivities(config: SlipwayConfig, options: ActivityOptions
   const store = config.credentialStore ? new CredentialStore(config.credentialStore) : undefined;
   const runner = new HostRunner(config.ssh, store);
   const registry = new RegistryClient((host) => ({ ...config.registries[host], ...store?.registryCredential(host) }));
+  const clientWith = (credentials: RegistryAuth) => new RegistryClient((host) => ({ insecure: config.registries[host]?.insecure, ...credentials }));
+  const credentialDeps = { config, store, runner };
   const github = config.github ? new GithubClient(config.github) : undefined;
   return {
     ...sshActivities({ runner }),
     ...healthActivities({ runner }),
     ...bakeActivities({ runner }),
-    ...registryActivities({ registry, imagePollMs: options.imagePollMs ?? 5_000 }),
-    ...githubActivities({ github, runner, checksPollMs: options.checksPollMs ?? 10_000 }),
+    ...registryActivities({ registry, clientWith, imagePollMs: options.imagePollMs ?? 5_000 }),
+    ...githubActivities({ github, runner, credentials: new RotatedCredentials(credentialDeps), checksPollMs: options.checksPollMs ?? 10_000 }),
+    ...credentialActivities(credentialDeps),
     ...secretActivities(),
     ...temporalActivities({ config }),
   };

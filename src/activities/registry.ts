@@ -1,11 +1,13 @@
 import { FailureType } from '../domain/failures.js';
 import type { ImageSpec, PinnedImages } from '../domain/plan.js';
-import { pinnedReference, RegistryClient, RegistryError } from '../registry/client.js';
-import { permanentFailure, transientFailure } from './failure.js';
+import { pinnedReference, RegistryClient, RegistryError, type RegistryAuth } from '../registry/client.js';
+import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
 import { firstScheduledMs, heartbeat, pause } from './context.js';
 
 export interface RegistryDeps {
   registry: RegistryClient;
+  /** A client with other credentials than Slipway's (a token being rotated in). */
+  clientWith: (credentials: RegistryAuth) => RegistryClient;
   /** How often to look again for an image that is not pushed yet. */
   imagePollMs: number;
 }
@@ -17,8 +19,19 @@ function classify(error: unknown): Error {
   return transientFailure('RegistryUnavailable', error.message);
 }
 
-export function registryActivities({ registry, imagePollMs }: RegistryDeps) {
+export function registryActivities({ registry, clientWith, imagePollMs }: RegistryDeps) {
   return {
+    /** A `registry-token` rotation's first step: the registry's token endpoint accepts the new token. */
+    async verifyRegistryToken(repository: string, username: string, token: string): Promise<void> {
+      await hidingSecrets([token], async () => {
+        try {
+          await clientWith({ username, token }).verifyAccess(repository);
+        } catch (error) {
+          throw classify(error);
+        }
+      });
+    },
+
     /**
      * Pins every image of the deploy to `repository:tag@digest`, waiting (with heartbeats)
      * for images CI has not pushed yet, up to `imageTimeoutMs` from the first attempt.

@@ -157,6 +157,16 @@ export class RegistryClient {
     return digest;
   }
 
+  /**
+   * Proves the credentials work: the registry's token endpoint must grant them pull on
+   * `repository`, and the registry must accept the token it gave.
+   */
+  async verifyAccess(repository: string): Promise<void> {
+    const { registry, path } = parseRepository(repository);
+    const response = await this.request(registry, '/v2/', `repository:${path}:pull`);
+    if (!response.ok) throw new RegistryError('invalid', `${registry} answered ${describeStatus(response.status)} for /v2/`, response.status);
+  }
+
   /** Every tag of a repository, following `Link` pagination. */
   async listTags(repository: string, pageSize = 100): Promise<string[]> {
     const { registry, path } = parseRepository(repository);

@@ -3,7 +3,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { recordLostRun, recordRotation, recordRun, type Ledger } from '../domain/ledger.js';
-import { queuedRotation, type RotationView } from '../domain/rotation.js';
+import { describeRotation, queuedRotation, type RotationView } from '../domain/rotation.js';
 import { queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { grantSignal, type DeployInput } from './deploy.js';
@@ -74,7 +74,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
           workflowId: runId,
           args: [request.rotation],
           parentClosePolicy: ParentClosePolicy.TERMINATE,
-          staticSummary: `${plan.kind} rotation of ${Object.keys(plan.variables).join(', ')} for ${state.service} in ${state.environment}`,
+          staticSummary: `${describeRotation(plan)} for ${state.service} in ${state.environment}`,
           typedSearchAttributes: [
             { key: SEARCH_ATTRIBUTES.service, value: state.service },
             { key: SEARCH_ATTRIBUTES.environment, value: state.environment },

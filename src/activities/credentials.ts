@@ -1,0 +1,136 @@
+import ssh2 from 'ssh2';
+import { dockerLoginCommand } from '../commands/docker.js';
+import type { SlipwayConfig } from '../config/schema.js';
+import { parseRegistryCredential, type CredentialStore, type RegistryCredential } from '../credentials/store.js';
+import { FailureType } from '../domain/failures.js';
+import type { HostRef } from '../domain/plan.js';
+import { generateEd25519KeyPair } from '../ssh/keygen.js';
+import { hidingSecrets, permanentFailure } from './failure.js';
+import type { HostRunner } from './ssh.js';
+
+/** A secret a GitHub step sets without it passing through history: named, then read on the worker. */
+export type StoredSecret =
+  | { kind: 'new-ssh-key'; rotationId: string }
+  | { kind: 'old-ssh-key'; host: HostRef; rotationId: string }
+  | { kind: 'old-registry-token'; registry: string; rotationId: string };
+
+export interface CredentialDeps {
+  config: SlipwayConfig;
+  store: CredentialStore | undefined;
+  runner: HostRunner;
+}
+
+/** `ssh-ed25519 AAAA…` of a private key (the config's may have a passphrase). */
+export function publicKeyOf(privateKey: string, passphrase?: string): string {
+  const parsed = ssh2.utils.parseKey(privateKey, passphrase);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key instanceof Error) throw permanentFailure(FailureType.InvalidInput, 'the SSH private key in use cannot be read');
+  return `${key.type} ${key.getPublicSSH().toString('base64')}`;
+}
+
+/** Reads credentials for rotations: the staged new key, and what Slipway used before a switch. */
+export class RotatedCredentials {
+  constructor(private readonly deps: CredentialDeps) {}
+
+  get store(): CredentialStore {
+    if (!this.deps.store) throw permanentFailure(FailureType.InvalidInput, 'credentialStore is not configured: rotated credentials need a place to live');
+    return this.deps.store;
+  }
+
+  newSshKey(rotationId: string): string {
+    const key = this.store.staged(rotationId);
+    if (key === undefined) throw permanentFailure(FailureType.InvalidInput, `the new key of ${rotationId} is not in ${this.store.dir}: does every worker see the same credentialStore?`);
+    return key;
+  }
+
+  /** The key Slipway logged in to `host` with before the rotation switched it (the config's, if none was stored). */
+  oldSshKey(host: HostRef, rotationId: string): { privateKey: string; passphrase?: string | undefined } {
+    const before = this.store.before({ kind: 'ssh', ...host }, rotationId);
+    if (before === undefined) return this.deps.runner.keyFor(host);
+    return before === null ? { privateKey: this.deps.config.ssh.privateKey, passphrase: this.deps.config.ssh.passphrase } : { privateKey: before };
+  }
+
+  /** The registry credential Slipway had before the rotation switched it. */
+  oldRegistryCredential(registry: string, rotationId: string): RegistryCredential {
+    const before = this.store.before({ kind: 'registry', registry }, rotationId);
+    if (typeof before === 'string') return parseRegistryCredential(before, `the ${registry} snapshot of ${rotationId}`);
+    const current = before === undefined ? this.store.registryCredential(registry) : undefined;
+    const configured = this.deps.config.registries[registry];
+    const credential = current ?? (configured?.username && configured.token ? { username: configured.username, token: configured.token } : undefined);
+    if (!credential) throw permanentFailure(FailureType.InvalidInput, `Slipway has no credential for ${registry} to go back to`);
+    return credential;
+  }
+
+  secret(source: StoredSecret): string {
+    switch (source.kind) {
+      case 'new-ssh-key': return this.newSshKey(source.rotationId);
+      case 'old-ssh-key': return this.oldSshKey(source.host, source.rotationId).privateKey;
+      case 'old-registry-token': return this.oldRegistryCredential(source.registry, source.rotationId).token;
+    }
+  }
+}
+
+/** The steps of `ssh-key` and `registry-token` rotations that touch the credential store (and log in with it). */
+export function credentialActivities(deps: CredentialDeps) {
+  const { runner } = deps;
+  const rotated = new RotatedCredentials(deps);
+  const sshEntry = (host: HostRef) => ({ kind: 'ssh' as const, address: host.address, port: host.port, user: host.user });
+  return {
+    /** The rotation's new key pair, made once (a retry gets the same); only its public half leaves the worker. */
+    async stageSshKey(rotationId: string): Promise<{ publicKey: string }> {
+      const privateKey = rotated.store.stage(rotationId, () => generateEd25519KeyPair(`slipway-${new Date().toISOString().slice(0, 10)}`).private);
+      return { publicKey: publicKeyOf(privateKey) };
+    },
+
+    /** The public half of the key Slipway logs in to `host` with now. */
+    async sshPublicKeyInUse(host: HostRef): Promise<{ publicKey: string }> {
+      const { privateKey, passphrase } = runner.keyFor(host);
+      return { publicKey: publicKeyOf(privateKey, passphrase) };
+    },
+
+    /** Logs in to `host` with the staged key: the switch waits until this worked on every host. */
+    async verifySshLogin(host: HostRef, rotationId: string): Promise<void> {
+      const privateKey = rotated.newSshKey(rotationId);
+      await runner.withSession(host, (session, signal) => runner.run(session, { label: 'log in with the new key', argv: ['true'] }, signal), { privateKey });
+    },
+
+    /** Slipway uses the staged key for these hosts from now on; what each used before is kept for a compensation. */
+    async switchSshKey(hosts: HostRef[], rotationId: string): Promise<void> {
+      const privateKey = rotated.newSshKey(rotationId);
+      for (const host of hosts) {
+        rotated.store.snapshot(sshEntry(host), rotationId);
+        rotated.store.write(sshEntry(host), privateKey);
+      }
+    },
+
+    async restoreSshKey(hosts: HostRef[], rotationId: string): Promise<void> {
+      for (const host of hosts) rotated.store.restore(sshEntry(host), rotationId);
+    },
+
+    /** Slipway's own registry credential becomes the new token (registry API calls use it from now on). */
+    async switchRegistryCredential(registry: string, username: string, token: string, rotationId: string): Promise<void> {
+      const entry = { kind: 'registry' as const, registry };
+      rotated.store.snapshot(entry, rotationId);
+      rotated.store.write(entry, JSON.stringify({ username, token }));
+    },
+
+    async restoreRegistryCredential(registry: string, rotationId: string): Promise<void> {
+      rotated.store.restore({ kind: 'registry', registry }, rotationId);
+    },
+
+    /** The rotation has ended: its snapshots and staged key are removed from the store. */
+    async forgetRotation(rotationId: string): Promise<void> {
+      deps.store?.forget(rotationId);
+    },
+
+    async registryLogin(host: HostRef, registry: string, username: string, token: string): Promise<void> {
+      await hidingSecrets([token], () => runner.withSession(host, (session, signal) => runner.run(session, dockerLoginCommand(registry, username, token), signal)));
+    },
+
+    /** A compensation: the host logs in again with the credential Slipway had before the rotation. */
+    async registryLoginAsBefore(host: HostRef, registry: string, rotationId: string): Promise<void> {
+      const { username, token } = rotated.oldRegistryCredential(registry, rotationId);
+      await hidingSecrets([token], () => runner.withSession(host, (session, signal) => runner.run(session, dockerLoginCommand(registry, username, token), signal)));
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { Ledger } from '../../domain/ledger.js';
+import type { RotationStep } from '../../domain/rotation.js';
+
+/** One undo of the saga. It runs only when its step got past `pending`. */
+export interface Compensation {
+  step: RotationStep;
+  undo: () => Promise<unknown>;
+  /** Said to the operator when the undo fails. */
+  byHand: string;
+}
+
+/** What the rotation workflow lends each kind of rotation: its steps, shown as the API shows them. */
+export interface Saga {
+  id: string;
+  /** The environment's ledger as the lock was granted (the release running now). */
+  ledger: Ledger;
+  stepTimeoutMs: number;
+  heartbeatTimeoutMs?: number | undefined;
+  addStep(name: string, target?: string): RotationStep;
+  /** Runs `work` as `step`, marking it running, then succeeded or failed (and rethrowing). */
+  perform(step: RotationStep, work: () => Promise<unknown>): Promise<void>;
+}
+
+/** One kind of rotation: its forward steps, how they unwind, and what goes once it has ended either way. */
+export interface RotationSaga {
+  run(): Promise<void>;
+  /** After a failure: the compensations in the order they must run. */
+  unwind(): Compensation[];
+  cleanup(): Promise<void>;
+}

@@ -1,0 +1,84 @@
+import { authorizeKeyCommand, forgetRevokedKeysCommand, restoreRevokedKeysCommand, revokeKeyCommand } from '../../commands/authorized-keys.js';
+import type { HostRef, Target } from '../../domain/plan.js';
+import type { SshKeyPlan } from '../../domain/rotation.js';
+import { apiSteps, hostSteps, summary } from '../activity-options.js';
+import type { Compensation, RotationSaga, Saga } from './saga.js';
+
+/** Each login (host, port and user) once: systemd instances on one host share it. */
+export function distinctLogins(targets: Target[]): { name: string; host: HostRef }[] {
+  const seen = new Map<string, { name: string; host: HostRef }>();
+  for (const t of targets) {
+    const key = `${t.host.user}@${t.host.address}:${t.host.port}`;
+    if (!seen.has(key)) seen.set(key, { name: t.hostName, host: t.host });
+  }
+  return [...seen.values()];
+}
+
+/**
+ * `ssh-key` (SPEC §4): a new Ed25519 key, authorized on every host, a login with it proved on
+ * every host, then Slipway switches to it (in its credential store, per host and user), the
+ * GitHub secret gets it, and only then is the old key removed from every host. Any failure
+ * unwinds in reverse: old key lines back, GitHub secret and Slipway's key back, new key removed.
+ */
+export function sshKeyRotation(plan: SshKeyPlan, saga: Saga): RotationSaga {
+  const steps = hostSteps(saga.stepTimeoutMs, saga.heartbeatTimeoutMs);
+  const logins = distinctLogins(plan.targets);
+  const hosts = logins.map((l) => l.host);
+  const keepAs = `authorized_keys.slipway-revoked-${saga.id.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  const undos: Compensation[] = [];
+  const onHost = (name: string, host: HostRef, command: ReturnType<typeof authorizeKeyCommand>) =>
+    steps.runOnHost.executeWithOptions(summary(`${name}: ${command.label}`), [host, command]);
+
+  return {
+    async run() {
+      let newKey = '';
+      await saga.perform(saga.addStep('generate a new Ed25519 key'), async () => {
+        newKey = (await apiSteps.stageSshKey.executeWithOptions(summary('generate a new Ed25519 key'), [saga.id])).publicKey;
+      });
+      const oldKeys = new Map<string, string>();
+      for (const { name, host } of logins) {
+        const step = saga.addStep('add the new key to authorized_keys', name);
+        undos.push({ step, undo: () => onHost(name, host, revokeKeyCommand(newKey)), byHand: `remove the key ${newKey} from ~/.ssh/authorized_keys of ${host.user} on ${name}` });
+        await saga.perform(step, async () => {
+          oldKeys.set(name, (await apiSteps.sshPublicKeyInUse.executeWithOptions(summary(`${name}: the key Slipway logs in with`), [host])).publicKey);
+          await onHost(name, host, authorizeKeyCommand(newKey));
+        });
+      }
+      for (const { name, host } of logins) {
+        await saga.perform(saga.addStep('log in with the new key', name), () => steps.verifySshLogin.executeWithOptions(summary(`${name}: log in with the new key`), [host, saga.id]));
+      }
+      const switchStep = saga.addStep('switch Slipway to the new key');
+      undos.push({ step: switchStep, undo: () => apiSteps.restoreSshKey.executeWithOptions(summary('switch Slipway back to the old key'), [hosts, saga.id]), byHand: `put back the keys in Slipway's credentialStore for ${logins.map((l) => l.name).join(', ')}` });
+      await saga.perform(switchStep, () => apiSteps.switchSshKey.executeWithOptions(summary('switch Slipway to the new key'), [hosts, saga.id]));
+      if (plan.githubSecret) {
+        const secret = plan.githubSecret;
+        const step = saga.addStep(`update GitHub secret ${secret}`);
+        undos.push({
+          step,
+          undo: () => apiSteps.setGithubSecretFromStore.executeWithOptions(summary(`restore GitHub secret ${secret}`), [plan.repo!, secret, { kind: 'old-ssh-key', host: hosts[0]!, rotationId: saga.id }]),
+          byHand: `set the GitHub Actions secret ${secret} of ${plan.repo} back to the old deploy key`,
+        });
+        await saga.perform(step, () => apiSteps.setGithubSecretFromStore.executeWithOptions(summary(`update GitHub secret ${secret}`), [plan.repo!, secret, { kind: 'new-ssh-key', rotationId: saga.id }]));
+      }
+      for (const { name, host } of logins) {
+        const step = saga.addStep('remove the old key from authorized_keys', name);
+        undos.push({ step, undo: () => onHost(name, host, restoreRevokedKeysCommand(keepAs)), byHand: `put the lines of ~/.ssh/${keepAs} back into ~/.ssh/authorized_keys of ${host.user} on ${name}` });
+        await saga.perform(step, () => onHost(name, host, revokeKeyCommand(oldKeys.get(name)!, keepAs)));
+      }
+    },
+
+    unwind: () => [...undos].reverse(),
+
+    /** The removed lines kept on each host and the staged key and snapshots go once the rotation has ended. */
+    async cleanup() {
+      for (const { name, host } of logins) {
+        try {
+          await steps.runOnHost.executeWithOptions({ ...summary(`${name}: remove ~/.ssh/${keepAs}`), retry: { maximumAttempts: 3 } }, [host, forgetRevokedKeysCommand(keepAs)]);
+        } catch {
+          // Public keys only: harmless when a host cannot be reached.
+        }
+      }
+      await apiSteps.forgetRotation.executeWithOptions(summary('forget the staged key and snapshots'), [saga.id]).catch(() => undefined);
+    },
+  };
+}
