@@ -1,4 +1,4 @@
-import { buildEnvSecretPlan } from '../config/plan.js';
+import { buildRotationPlan } from '../config/plan.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../domain/failures.js';
 import { enqueueRotation } from '../temporal/enqueue.js';
@@ -13,7 +13,7 @@ export function temporalActivities({ config }: { config: SlipwayConfig }) {
       const svc = config.services[service];
       const env = svc?.environments[environment];
       if (!svc || !env) throw permanentFailure(FailureType.InvalidInput, `the schedule names ${service}/${environment}, which the config no longer has; delete the schedule`);
-      const plan = buildEnvSecretPlan(service, svc, environment, env, request);
+      const plan = buildRotationPlan(service, svc, environment, env, request);
       return (await enqueueRotation(temporalClient(), workerTaskQueue(), plan, config.ssh.commandTimeout)).id;
     },
   };

@@ -44,11 +44,12 @@ const rotation = {
   required: ['id', 'kind', 'service', 'environment', 'status', 'steps', 'links'],
   properties: {
     id: { type: 'string', description: 'The Temporal workflow id' },
-    kind: { enum: ['env-secret'] },
+    kind: { enum: ['env-secret', 'ssh-key', 'registry-token'] },
     service: { type: 'string' },
     environment: { type: 'string' },
     status: { enum: ['queued', 'running', 'succeeded', 'compensating', 'compensated', 'failed'] },
-    variables: { type: 'array', items: { type: 'string' }, description: 'Names only: no value is ever answered' },
+    variables: { type: 'array', items: { type: 'string' }, description: 'env-secret: names only, no value is ever answered' },
+    registry: { type: 'string', description: 'registry-token: the registry whose token is rotated' },
     steps: {
       type: 'array',
       items: {
@@ -123,7 +124,7 @@ export function openApiDocument(serverUrl?: string) {
           responses: {
             202: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) },
             201: { description: 'The schedule', ...json({ $ref: '#/components/schemas/Schedule' }) },
-            ...errors(400, 401, 403, 404, 409, 501),
+            ...errors(400, 401, 403, 404, 409),
           },
         },
       },

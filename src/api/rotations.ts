@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parseDuration } from '../domain/duration.js';
-import type { EnvSecretPlan, RotationView } from '../domain/rotation.js';
+import type { RotationPlan, RotationView } from '../domain/rotation.js';
 import { enqueueRotation } from '../temporal/enqueue.js';
 import { rotationQuery, rotationRetryUpdate } from '../workflows/rotation.js';
 import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
@@ -29,7 +29,7 @@ export class Rotations {
     return { ...rotation, links: { self: `/v1/rotations/${encodeURIComponent(rotation.id)}`, ui: temporalUiLink(this.options, `workflows/${encodeURIComponent(rotation.id)}`) } };
   }
 
-  async start(plan: EnvSecretPlan): Promise<RotationAnswer> {
+  async start(plan: RotationPlan): Promise<RotationAnswer> {
     return this.view(await enqueueRotation(this.client, this.options.taskQueue, plan, this.options.stepTimeoutMs));
   }
 
@@ -43,7 +43,7 @@ export class Rotations {
       case 'COMPLETED': return this.view(await handle.result() as RotationView);
       default: return this.view({
         ...stored, status: 'failed', finishedAt: description.closeTime?.toISOString(),
-        error: { type: 'WorkflowClosed', step: 'workflow', message: `the workflow ended as ${description.status.name}; check the hosts' env files by hand` },
+        error: { type: 'WorkflowClosed', step: 'workflow', message: `the workflow ended as ${description.status.name}; check the hosts by hand` },
       });
     }
   }

@@ -1,4 +1,4 @@
-import type { EnvSecretPlan } from '../domain/rotation.js';
+import type { EnvSecretPlan, RotationPlan } from '../domain/rotation.js';
 import type { DeployPlan, HealthPlan, Target } from '../domain/plan.js';
 import type { EnvironmentConfig, RolloutOverride, ServiceConfig } from './schema.js';
 
@@ -45,21 +45,32 @@ export function buildDeployPlan(serviceName: string, service: ServiceConfig, env
   };
 }
 
-/** An `env-secret` rotation of `service` in `environment`, from config and the request. */
-export function buildEnvSecretPlan(serviceName: string, service: ServiceConfig, environmentName: string, env: EnvironmentConfig, request: {
-  variables: EnvSecretPlan['variables']; githubSecrets?: EnvSecretPlan['githubSecrets'] | undefined;
-}): EnvSecretPlan {
-  return {
-    kind: 'env-secret',
-    service: serviceName,
-    environment: environmentName,
-    repo: service.repo,
-    runtime: service.runtime,
-    health: healthPlan(service),
-    targets: expandTargets(env),
-    canary: env.rollout.canary,
-    batchSize: env.rollout.batchSize,
-    variables: request.variables,
-    githubSecrets: request.githubSecrets ?? {},
+/** What a rotation request says beyond service and environment (the API body, or a Schedule's). */
+export type RotationRequestPart =
+  | { kind: 'env-secret'; variables: EnvSecretPlan['variables']; githubSecrets?: Record<string, string> | undefined }
+  | { kind: 'ssh-key'; githubSecret?: string | undefined }
+  | { kind: 'registry-token'; registry: string; username: string; token: string; githubSecret?: string | undefined };
+
+/** The service's image repositories that live in `registry`. */
+export function repositoriesIn(service: ServiceConfig, registry: string): string[] {
+  return Object.values(service.images).filter((repository) => repository.startsWith(`${registry}/`));
+}
+
+/** A rotation of `service` in `environment`, from config and the request. */
+export function buildRotationPlan(serviceName: string, service: ServiceConfig, environmentName: string, env: EnvironmentConfig, request: RotationRequestPart): RotationPlan {
+  const base = {
+    service: serviceName, environment: environmentName, repo: service.repo,
+    targets: expandTargets(env), canary: env.rollout.canary, batchSize: env.rollout.batchSize,
   };
+  switch (request.kind) {
+    case 'env-secret':
+      return { kind: 'env-secret', ...base, runtime: service.runtime, health: healthPlan(service), variables: request.variables, githubSecrets: request.githubSecrets ?? {} };
+    case 'ssh-key':
+      return { kind: 'ssh-key', ...base, githubSecret: request.githubSecret };
+    case 'registry-token':
+      return {
+        kind: 'registry-token', ...base, registry: request.registry, username: request.username, token: request.token,
+        repositories: repositoriesIn(service, request.registry), githubSecret: request.githubSecret,
+      };
+  }
 }

@@ -107,7 +107,9 @@ export class RegistryClient {
   /** A request to the registry, answering its auth challenge once. */
   async request(registry: string, path: string, scope: string, init: RequestInit = {}, absoluteUrl?: string): Promise<Response> {
     const url = absoluteUrl ?? `${this.baseUrl(registry)}${path}`;
-    const key = `${registry} ${scope}`;
+    // Tokens are kept per credential: after a rotation switches it, the next request asks anew.
+    const current = this.credentials(registry);
+    const key = `${registry} ${scope} ${createHash('sha256').update(`${current?.username ?? ''}:${current?.token ?? ''}`).digest('hex')}`;
     const withAuth = (authorization?: string): RequestInit => ({
       ...init, headers: { ...(init.headers as Record<string, string>), ...(authorization ? { authorization } : {}) },
     });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { emptyLedger } from '../domain/ledger.js';
-import { queuedRotation, type EnvSecretPlan, type RotationView } from '../domain/rotation.js';
+import { queuedRotation, type RotationPlan, type RotationView } from '../domain/rotation.js';
 import {
   enqueueUpdate, environmentWorkflowId, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState,
 } from '../workflows/environment.js';
@@ -26,7 +26,7 @@ export async function enqueueWithEnvironment(client: Client, taskQueue: string, 
 }
 
 /** Queues a rotation behind the environment's other runs; the API and scheduled rotations both start them here. */
-export async function enqueueRotation(client: Client, taskQueue: string, plan: EnvSecretPlan, stepTimeoutMs: number): Promise<RotationView> {
+export async function enqueueRotation(client: Client, taskQueue: string, plan: RotationPlan, stepTimeoutMs: number): Promise<RotationView> {
   const runId = `rotation-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const createdAt = new Date().toISOString();
   await enqueueWithEnvironment(client, taskQueue, plan.service, plan.environment, { runId, rotation: { plan, createdAt, stepTimeoutMs } });

@@ -10,6 +10,9 @@ export interface ScheduledRotationInput {
     /** Generated values only: a supplied value would be the same at every run. */
     variables: Record<string, Extract<SecretSource, { generate: unknown }>>;
     githubSecrets?: Record<string, string> | undefined;
+  } | {
+    kind: 'ssh-key';
+    githubSecret?: string | undefined;
   };
 }
 

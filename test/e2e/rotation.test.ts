@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { hostCalls } from '../../src/sandbox/fleet.js';
 import { sharedFixture } from '../support/fixtures.js';
 import { startHarness, TOKENS, type Harness } from '../support/harness.js';
-import { rawHistoryText, startSealedStack, type SealedStack } from '../support/sealed.js';
+import { callStack, rawHistoryText, startSealedStack, waitForRotation, type SealedStack } from '../support/sealed.js';
 
 const HOSTS = ['web-1', 'web-2', 'web-3'];
 
@@ -31,21 +31,8 @@ describe('rotations', function () {
     }
   });
 
-  async function call(method: string, path: string, body?: unknown, token = TOKENS.rotator): Promise<{ status: number; body: any; text: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    const response = await fetch(`${stack.api}${path}`, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined, text };
-  }
-  async function waitFor(id: string, statuses: string[]): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (let i = 0; i < 600; i++) {
-      const { body } = await call('GET', `/v1/rotations/${id}`);
-      if (statuses.includes(body.status)) return body;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`rotation ${id} never became ${statuses.join(' or ')}: ${JSON.stringify((await call('GET', `/v1/rotations/${id}`)).body)}`);
-  }
+  const call = (method: string, path: string, body?: unknown, token = TOKENS.rotator) => callStack(stack, token, method, path, body);
+  const waitFor = (id: string, statuses: string[]) => waitForRotation(stack, TOKENS.rotator, id, statuses);
 
   it('rotates a generated secret and its key id on every host, canary first, then the GitHub secret; nothing secret in history or answers', async () => {
     const started = await call('POST', '/v1/rotations', {
@@ -127,7 +114,13 @@ describe('rotations', function () {
     assert.deepEqual(badName.body.errors.map((e: { field: string }) => e.field), ['variables["API-KEY;reboot"]']);
     assert.equal((await call('POST', '/v1/rotations', { kind: 'env-secret', service: 'web', environment: 'fleet', variables: { A: { value: 'abcd' } } })).status, 403);
     assert.equal((await call('POST', '/v1/rotations', { kind: 'env-secret', service: 'vault', environment: 'nowhere', variables: { A: { value: 'abcd' } } })).status, 404);
-    assert.equal((await call('POST', '/v1/rotations', { kind: 'ssh-key', service: 'vault', environment: 'production' })).status, 501);
+    const noImage = await call('POST', '/v1/rotations', { kind: 'registry-token', service: 'vault', environment: 'production', registry: h.registry.host, username: 'ci', token: 'tok-123456' });
+    assert.equal(noImage.status, 400, noImage.text);
+    assert.match(noImage.body.detail, /has no image in 127\.0\.0\.1:\d+/);
+    assert.ok(!noImage.text.includes('tok-123456'));
+    const scheduledToken = await call('POST', '/v1/rotations', { kind: 'registry-token', service: 'keyed', environment: 'production', registry: h.registry.host, username: 'ci', token: 'tok-123456', schedule: { every: '90d' } });
+    assert.equal(scheduledToken.status, 400, scheduledToken.text);
+    assert.deepEqual(scheduledToken.body.errors.map((e: { field: string }) => e.field), ['schedule']);
     assert.equal((await call('GET', '/v1/rotations/no-such-rotation')).status, 404);
     // Without payload encryption, a rotation's values would sit in history as they are.
     const plain = await h.request('POST', '/v1/rotations', { kind: 'env-secret', service: 'vault', environment: 'production', variables: { A: { value: 'abcd' } } }, TOKENS.rotator);

@@ -58,7 +58,7 @@ export async function startHarness(): Promise<Harness> {
     sharedFixture('registry', startTestRegistry, (r) => r.stop()),
     sharedFixture('github', startTestGithub, (g) => g.stop()),
   ]);
-  const fleet = await startOpenSshFleet(['web-1', 'web-2', 'web-3', 'bot-1', 'rogue'], 20);
+  const fleet = await startOpenSshFleet(['web-1', 'web-2', 'web-3', 'bot-1', 'rogue', 'keys-1', 'keys-2'], 20);
   // `rogue` presents a host key other than the one known_hosts pins.
   const rogue = fleet.hosts.find((h) => h.name === 'rogue')!;
   const other = generateEd25519KeyPair();
@@ -68,11 +68,12 @@ export async function startHarness(): Promise<Harness> {
   writeFileSync(fleet.knownHostsPath, `${readFileSync(fleet.knownHostsPath, 'utf8')}[127.0.0.30]:${deadPort} ${other.public}\n`);
 
   for (const host of fleet.hosts) {
-    for (const service of ['shop', 'bot', 'web', 'vault']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
+    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
     writeFileSync(join(host.stateDir, 'srv', 'shop', '.env.production'), '# kept by hand\nDATABASE_URL=postgres://db/shop\nBACKEND_IMAGE=old\n');
   }
   const target = (h: FleetHost, extra = '') => `{ name: ${h.name}, address: ${h.address}, port: ${h.port}, user: ${h.user}${extra} }`;
   const [web1, web2, web3, bot1] = fleet.hosts;
+  const [keys1, keys2] = ['keys-1', 'keys-2'].map((name) => fleet.hosts.find((h) => h.name === name)!);
   const envDir = join(fleet.dir, 'env');
   mkdirSync(envDir);
   writeFileSync(join(envDir, 'id_ed25519'), withNewline(fleet.clientKey.private), { mode: 0o600 });
@@ -84,6 +85,7 @@ github:
 registries:
   "${registry.host}": { username: ${REGISTRY_USER}, token: "\${env:TEST_REGISTRY_PASSWORD}", insecure: true }
   "${registry.host.replace('127.0.0.1', 'localhost')}": { username: ${REGISTRY_USER}, token: not-the-password, insecure: true }
+credentialStore: ${join(fleet.dir, 'credentials')}
 ssh:
   privateKey: \${file:${join(envDir, 'id_ed25519')}}
   knownHosts: ${fleet.knownHostsPath}
@@ -92,10 +94,10 @@ ssh:
   commandTimeout: 60s
 api:
   tokens:
-    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*"] }
+    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*", "deploy:keyed/*"] }
     - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
     - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
-    - { name: rotator, sha256: "${sha256(TOKENS.rotator)}", scopes: ["rotate:vault/*", "read"] }
+    - { name: rotator, sha256: "${sha256(TOKENS.rotator)}", scopes: ["rotate:vault/*", "rotate:keyed/*", "read"] }
 services:
   shop:
     repo: acme/shop
@@ -179,6 +181,23 @@ services:
       production:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
         rollout: { canary: 1, batchSize: 2 }
+  keyed:
+    repo: acme/shop
+    images: { backend: ${registry.host}/acme/shop-backend }
+    tag: "sha-{sha7}"
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/keyed", imageVars: { BACKEND_IMAGE: backend } }
+    health:
+      timeout: 2s
+      interval: 200ms
+      checks: [ { http: "http://{host}:8000/health" } ]
+    environments:
+      # Hosts of their own: key and token rotations change how Slipway logs in to them.
+      production:
+        targets: [${target(keys1!)}, ${target(keys2!)}]
+        rollout: { imageTimeout: 3s }
+      staging:
+        targets: [${target(keys1!)}]
+        rollout: { imageTimeout: 3s }
   badcreds:
     images: { backend: ${registry.host.replace('127.0.0.1', 'localhost')}/acme/shop-backend }
     runtime: { kind: compose, dir: /nonexistent, imageVars: { BACKEND_IMAGE: backend } }

@@ -1,5 +1,5 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { waitForPort } from '../../src/temporal/dev-server.js';
@@ -11,7 +11,10 @@ import { createFleetLayout, fakeHostEnv, stopFakeApps, type FleetHost, type Flee
  * with its own state directory and fake tools on its PATH (through `SetEnv`).
  */
 export interface OpenSshFleet extends FleetLayout {
-  restart(host: FleetHost): Promise<void>;
+  /** With `authorizedKeysFile`, the host reads the keys it accepts from there instead of `~/.ssh/authorized_keys`. */
+  restart(host: FleetHost, options?: { authorizedKeysFile?: string }): Promise<void>;
+  /** The login user's home on a host (each host has its own, with its own `~/.ssh/authorized_keys`). */
+  homeOf(host: FleetHost): string;
   stopHost(host: FleetHost): Promise<void>;
   stop(): Promise<void>;
 }
@@ -38,18 +41,24 @@ export async function startOpenSshFleet(names: string[], firstOctet: number): Pr
     },
   });
   const processes = new Map<string, ChildProcess>();
+  const homeOf = (host: FleetHost) => join(host.stateDir, 'home');
+  for (const host of layout.hosts) {
+    mkdirSync(join(homeOf(host), '.ssh'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(homeOf(host), '.ssh', 'authorized_keys'), `${layout.clientKey.public}\n`, { mode: 0o600 });
+  }
 
-  const start = async (host: FleetHost) => {
+  const start = async (host: FleetHost, options: { authorizedKeysFile?: string } = {}) => {
     const keyPath = join(host.stateDir, 'ssh_host_ed25519_key');
     // SHLVL=1: bash sources ~/.bashrc for commands run by sshd only at shell level 1, and the
     // tester's own rc file (pyenv, nvm…) would add half a second to every step and change PATH.
-    const env = Object.entries({ ...fakeHostEnv(host), SHLVL: '1' }).map(([k, v]) => `"${k}=${v}"`).join(' ');
+    // HOME: every host has its own home, so its own authorized_keys and docker logins.
+    const env = Object.entries({ ...fakeHostEnv(host), SHLVL: '1', HOME: homeOf(host) }).map(([k, v]) => `"${k}=${v}"`).join(' ');
     const configPath = join(host.stateDir, 'sshd_config');
     writeFileSync(configPath, [
       `ListenAddress ${host.address}:${host.port}`,
       `HostKey ${keyPath}`,
       `PidFile ${join(host.stateDir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${layout.authorizedKeysPath}`,
+      `AuthorizedKeysFile ${options.authorizedKeysFile ?? join(homeOf(host), '.ssh', 'authorized_keys')}`,
       'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
       'StrictModes no', 'UsePAM no', 'PermitRootLogin prohibit-password', 'LogLevel ERROR',
       `SetEnv ${env}`,
@@ -72,7 +81,8 @@ export async function startOpenSshFleet(names: string[], firstOctet: number): Pr
   for (const host of layout.hosts) await start(host);
   return {
     ...layout,
-    restart: async (host) => { await stopHost(host); await start(host); },
+    restart: async (host, options) => { await stopHost(host); await start(host, options); },
+    homeOf,
     stopHost,
     stop: async () => {
       for (const host of layout.hosts) await stopHost(host);

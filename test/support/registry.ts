@@ -19,6 +19,10 @@ export const REGISTRY_PASSWORD = 'registry-pass-7f3a9c';
 export interface TestRegistry {
   host: string;
   tokenRequests: number;
+  /** Passwords of REGISTRY_USER the token endpoint accepted, in order (a rotation's new token among them). */
+  passwordsUsed: string[];
+  /** Another password the token endpoint accepts for REGISTRY_USER (a rotated token). */
+  acceptPassword(password: string): void;
   push(path: string, tag: string, payload?: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -52,7 +56,8 @@ export async function startTestRegistry(): Promise<TestRegistry> {
   const certDer = new X509Certificate(readFileSync(join(dir, 'cert.pem'))).raw.toString('base64');
   const [registryPort, tokenPort] = [await freePort('127.0.0.1'), await freePort('127.0.0.1')];
   const host = `127.0.0.1:${registryPort}`;
-  const state = { tokenRequests: 0 };
+  const state = { tokenRequests: 0, passwordsUsed: [] as string[] };
+  const passwords = new Set([REGISTRY_PASSWORD]);
 
   const tokenServer: Server = createServer((req, res) => {
     void (async () => {
@@ -62,11 +67,12 @@ export async function startTestRegistry(): Promise<TestRegistry> {
       let subject = '';
       if (basic) {
         const [user, pass] = Buffer.from(basic[1]!, 'base64').toString().split(':');
-        if (user !== REGISTRY_USER || pass !== REGISTRY_PASSWORD) {
+        if (user !== REGISTRY_USER || !passwords.has(pass ?? '')) {
           res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
           return;
         }
         subject = user;
+        state.passwordsUsed.push(pass!);
       }
       const access = url.searchParams.getAll('scope').flatMap((scope) => {
         const [type, name, actions] = scope.split(':');
@@ -107,6 +113,8 @@ auth:
   return {
     host,
     get tokenRequests() { return state.tokenRequests; },
+    passwordsUsed: state.passwordsUsed,
+    acceptPassword: (password) => { passwords.add(password); },
     async push(path, tag, payload = `${path}:${tag}:${Date.now()}:${Math.random()}`) {
       const headers = { authorization: `Bearer ${await pushToken(path)}` };
       const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] }, comment: payload }));

@@ -68,3 +68,28 @@ export async function rawHistoryText(h: Harness, workflowId: string): Promise<st
   const { history } = await h.temporal.connection.workflowService.getWorkflowExecutionHistory({ namespace: h.temporal.namespace, execution: { workflowId } });
   return allText(history).join('\n');
 }
+
+export interface Answer {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  text: string;
+}
+
+/** A request to the stack's API as `token`. */
+export async function callStack(stack: SealedStack, token: string, method: string, path: string, body?: unknown): Promise<Answer> {
+  const response = await fetch(`${stack.api}${path}`, {
+    method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, text };
+}
+
+/** Polls a rotation until it has one of `statuses`. */
+export async function waitForRotation(stack: SealedStack, token: string, id: string, statuses: string[]): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  for (let i = 0; i < 600; i++) {
+    const { body } = await callStack(stack, token, 'GET', `/v1/rotations/${id}`);
+    if (statuses.includes(body.status)) return body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`rotation ${id} never became ${statuses.join(' or ')}: ${JSON.stringify((await callStack(stack, token, 'GET', `/v1/rotations/${id}`)).body)}`);
+}

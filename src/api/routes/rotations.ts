@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { buildEnvSecretPlan } from '../../config/plan.js';
+import { buildRotationPlan, repositoriesIn } from '../../config/plan.js';
 import type { SlipwayConfig } from '../../config/schema.js';
 import { parseDuration } from '../../domain/duration.js';
 import { requireScope } from '../auth.js';
@@ -22,31 +22,50 @@ export function rotationRoutes(config: SlipwayConfig, rotations: Rotations, metr
     const body = parsed.data;
     const { service, environment } = findEnvironment(config, body.service, body.environment);
     requireScope(req.principal, `rotate:${body.service}/${body.environment}`);
-    if (body.kind !== 'env-secret') {
-      throw new HttpProblem(501, 'Not implemented', `${body.kind} rotations are not available yet; env-secret is`);
-    }
     if (!config.encryption) {
       // Rotated values ride in workflow history: never without the payload codec.
       throw new HttpProblem(409, 'Conflict', 'rotations need payload encryption: configure encryption.keys (npm start creates a local key)');
     }
-    if (Object.keys(body.githubSecrets ?? {}).length && !service.repo) {
-      throw new HttpProblem(400, 'Invalid request', `githubSecrets needs a repo for service "${body.service}"`, [{ field: 'githubSecrets', message: 'the service has no repo' }]);
+    if (body.kind !== 'env-secret' && !config.credentialStore) {
+      throw new HttpProblem(409, 'Conflict', `${body.kind} rotations need credentialStore: a directory, shared by every worker, where Slipway keeps the credentials it rotated`);
+    }
+    const secretNames = body.kind === 'env-secret' ? Object.keys(body.githubSecrets ?? {}) : body.githubSecret ? [body.githubSecret] : [];
+    if (secretNames.length && !service.repo) {
+      const field = body.kind === 'env-secret' ? 'githubSecrets' : 'githubSecret';
+      throw new HttpProblem(400, 'Invalid request', `${field} needs a repo for service "${body.service}"`, [{ field, message: 'the service has no repo' }]);
+    }
+    if (body.kind === 'registry-token') {
+      if (!repositoriesIn(service, body.registry).length) {
+        throw new HttpProblem(400, 'Invalid request', `service "${body.service}" has no image in ${body.registry}`, [{ field: 'registry', message: 'not a registry of the service\'s images' }]);
+      }
+      const configured = config.registries[body.registry];
+      if (!configured?.username || !configured.token) {
+        // A failed rotation logs the hosts back in with the old token: Slipway must have one.
+        throw new HttpProblem(409, 'Conflict', `registries."${body.registry}" needs a username and a token in the config: Slipway rotates a registry credential it already holds`);
+      }
     }
     if (body.schedule) {
-      const supplied = Object.entries(body.variables).filter(([, source]) => 'value' in source).map(([name]) => name);
-      if (supplied.length) {
-        throw new HttpProblem(400, 'Invalid request', 'a scheduled rotation generates its values: a supplied value would be the same at every run',
-          supplied.map((name) => ({ field: `variables.${name}`, message: 'use generate in a schedule' })));
+      if (body.kind === 'registry-token') {
+        throw new HttpProblem(400, 'Invalid request', 'a registry token is supplied: a schedule would log in with the same one at every run', [{ field: 'schedule', message: 'not for registry-token' }]);
+      }
+      if (body.kind === 'env-secret') {
+        const supplied = Object.entries(body.variables).filter(([, source]) => 'value' in source).map(([name]) => name);
+        if (supplied.length) {
+          throw new HttpProblem(400, 'Invalid request', 'a scheduled rotation generates its values: a supplied value would be the same at every run',
+            supplied.map((name) => ({ field: `variables.${name}`, message: 'use generate in a schedule' })));
+        }
       }
       if (parseDuration(body.schedule.every)! < MIN_SCHEDULE_MS) {
         throw new HttpProblem(400, 'Invalid request', 'a schedule runs at most once an hour', [{ field: 'schedule.every', message: 'at least 1h' }]);
       }
-      const variables = Object.fromEntries(Object.entries(body.variables).flatMap(([name, source]) => ('generate' in source ? [[name, source]] : [])));
-      const schedule = await rotations.schedule({ service: body.service, environment: body.environment, request: { kind: body.kind, variables, githubSecrets: body.githubSecrets } }, body.schedule.every);
+      const request = body.kind === 'env-secret'
+        ? { kind: body.kind, variables: Object.fromEntries(Object.entries(body.variables).flatMap(([name, source]) => ('generate' in source ? [[name, source]] : []))), githubSecrets: body.githubSecrets }
+        : { kind: body.kind, githubSecret: body.githubSecret };
+      const schedule = await rotations.schedule({ service: body.service, environment: body.environment, request }, body.schedule.every);
       res.status(201).location(schedule.links.self).json(schedule);
       return;
     }
-    const rotation = await rotations.start(buildEnvSecretPlan(body.service, service, body.environment, environment, body));
+    const rotation = await rotations.start(buildRotationPlan(body.service, service, body.environment, environment, body));
     metrics.runsStarted.inc({ kind: 'rotation', service: body.service, environment: body.environment });
     res.status(202).location(rotation.links.self).json(rotation);
   });

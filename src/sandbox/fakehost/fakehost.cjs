@@ -67,7 +67,17 @@ switch (tool) {
         ensureApp(8000, stateFile);
       }
     } else if (words[0] === 'image' && words[1] === 'prune') record('prune');
-    else if (words[0] === 'login') record('login');
+    else if (words[0] === 'login') {
+      // Like docker, keeps the credential per registry under the login user's home.
+      const password = args.includes('--password-stdin') ? fs.readFileSync(0, 'utf8').trim() : flagValue('--password');
+      record('login');
+      const dir = path.join(process.env.HOME, '.docker');
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const file = path.join(dir, 'logins.json');
+      const logins = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+      logins[words[1]] = { username: flagValue('--username'), password };
+      fs.writeFileSync(file, JSON.stringify(logins), { mode: 0o600 });
+    }
     else record(`docker-${words[0]}`);
     break;
   }
