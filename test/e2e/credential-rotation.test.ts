@@ -133,6 +133,39 @@ describe('credential rotations', function () {
     await deploy('production');
   });
 
+  it('switches back and removes the new key when GitHub refuses the secret after the switch; a failed undo waits for retry', async () => {
+    const before = Object.fromEntries(KEY_HOSTS.map((name) => [name, { file: authorizedKeys(name), key: readFileSync(storedKeyPath(name), 'utf8') }]));
+    h.github.override.set('PUT /repos/acme/shop/actions/secrets/DEPLOY_KEY', 403);
+    try {
+      const started = await call('POST', '/v1/rotations', { kind: 'ssh-key', service: 'keyed', environment: 'production', githubSecret: 'DEPLOY_KEY' });
+      const failed = await waitFor(started.body.id, ['failed', 'compensated', 'succeeded']);
+      assert.equal(failed.status, 'failed', JSON.stringify(failed));
+      assert.deepEqual([failed.error.type, failed.error.step], ['GithubAuthFailed', 'update GitHub secret DEPLOY_KEY']);
+      assert.deepEqual(failed.leftToFix, ['set the GitHub Actions secret DEPLOY_KEY of acme/shop back to the old deploy key']);
+      assert.deepEqual(stepsOf(failed).filter(([, , status]) => status !== 'pending').map(([name, target, status]) => `${name}${target ? ` ${target}` : ''}: ${status}`), [
+        'generate a new Ed25519 key: succeeded',
+        ...KEY_HOSTS.map((host) => `add the new key to authorized_keys ${host}: compensated`),
+        ...KEY_HOSTS.map((host) => `log in with the new key ${host}: succeeded`),
+        'switch Slipway to the new key: compensated',
+        'update GitHub secret DEPLOY_KEY: failed',
+      ]);
+      for (const name of KEY_HOSTS) {
+        assert.equal(readFileSync(storedKeyPath(name), 'utf8'), before[name]!.key, `${name}: Slipway switched back`);
+        assert.equal(authorizedKeys(name), before[name]!.file, `${name}: the new key is gone again`);
+        assert.equal(await logsInWith(name, before[name]!.key), true);
+      }
+
+      h.github.override.delete('PUT /repos/acme/shop/actions/secrets/DEPLOY_KEY');
+      assert.equal((await call('POST', `/v1/rotations/${failed.id}/retry`)).status, 202);
+      const done = await waitFor(failed.id, ['compensated']);
+      assert.equal(done.leftToFix, undefined);
+      assert.equal(h.github.secrets.get('acme/shop/DEPLOY_KEY'), before['keys-1']!.key, 'GitHub holds the key Slipway uses');
+    } finally {
+      h.github.override.delete('PUT /repos/acme/shop/actions/secrets/DEPLOY_KEY');
+    }
+    await deploy('production');
+  });
+
   it('rotates the registry token: verified, logged in on every host, pulled on the canary, GitHub, then Slipway\'s own', async () => {
     const token = `registry-token-${Date.now().toString(36)}`;
     h.registry.acceptPassword(token);
