@@ -4,9 +4,11 @@
  * test/histories/. Run it when a workflow changes on purpose (with `patched()` for runs in
  * flight), never to make a failing replay pass.
  *
- *   npx tsx scripts/record-histories.ts
+ *   npx tsx scripts/record-histories.ts [deploys] [rotations] [credentials]
+ *
+ * With group names, only those are recorded again; the others stay as they are.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
@@ -30,7 +32,7 @@ try {
     writeFileSync(join(OUT, `${name}.json`), json);
     // Replay needs the original workflow id: child workflow ids are derived from it.
     ids[name] = workflowId;
-    writeFileSync(join(OUT, 'workflow-ids.json'), `${JSON.stringify(ids, null, 2)}\n`);
+    writeFileSync(idsFile, `${JSON.stringify(ids, null, 2)}\n`);
     console.log(`recorded ${name} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
   };
   const waitFor = async (id: string, status: string) => {
@@ -41,52 +43,73 @@ try {
     throw new Error(`${id} never ${status}`);
   };
   mkdirSync(OUT, { recursive: true });
-  const ids: Record<string, string> = {};
+  const idsFile = join(OUT, 'workflow-ids.json');
+  const ids: Record<string, string> = existsSync(idsFile) ? JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string> : {};
+  const groups = process.argv.slice(2);
+  const wanted = (group: string) => !groups.length || groups.includes(group);
 
-  const succeeded = await deploy('fleet', await release(1));
-  await h.waitForRun(succeeded);
-  await save('deploy-succeeded', succeeded);
-  await save('update-target', `${succeeded}/web-1`);
+  if (wanted('deploys')) {
+    const succeeded = await deploy('fleet', await release(1));
+    await h.waitForRun(succeeded);
+    await save('deploy-succeeded', succeeded);
+    await save('update-target', `${succeeded}/web-1`);
 
-  const bad = await release(2);
-  writeFileSync(join(h.host('web-2').stateDir, 'bad-versions'), `sha-${bad.slice(0, 7)}`);
-  const rolledBack = await deploy('fleet', bad);
-  await h.waitForRun(rolledBack);
-  await save('deploy-rolled-back', rolledBack);
+    const bad = await release(2);
+    writeFileSync(join(h.host('web-2').stateDir, 'bad-versions'), `sha-${bad.slice(0, 7)}`);
+    const rolledBack = await deploy('fleet', bad);
+    await h.waitForRun(rolledBack);
+    await save('deploy-rolled-back', rolledBack);
 
-  await h.waitForRun(await deploy('manual', await release(3)));
-  const manual = await deploy('manual', bad);
-  await waitFor(manual, 'awaiting_operator');
-  rmSync(join(h.host('web-2').stateDir, 'bad-versions'));
-  await h.request('POST', `/v1/deployments/${manual}/retry`);
-  await h.waitForRun(manual);
-  await save('deploy-operator-retry', manual);
+    await h.waitForRun(await deploy('manual', await release(3)));
+    const manual = await deploy('manual', bad);
+    await waitFor(manual, 'awaiting_operator');
+    rmSync(join(h.host('web-2').stateDir, 'bad-versions'));
+    await h.request('POST', `/v1/deployments/${manual}/retry`);
+    await h.waitForRun(manual);
+    await save('deploy-operator-retry', manual);
 
-  await h.waitForRun(await deploy('fleet', await release(4)));
-  const rollback = (await h.request('POST', '/v1/rollbacks', { service: 'web', environment: 'fleet' })).body.id as string;
-  await h.waitForRun(rollback);
-  await save('rollback', rollback);
-  await save('environment', 'slipway-env/web/fleet');
+    await h.waitForRun(await deploy('fleet', await release(4)));
+    const rollback = (await h.request('POST', '/v1/rollbacks', { service: 'web', environment: 'fleet' })).body.id as string;
+    await h.waitForRun(rollback);
+    await save('rollback', rollback);
+    await save('environment', 'slipway-env/web/fleet');
+  }
 
   // Rotations need payload encryption: these histories are sealed with the test-only HISTORY_KEY.
   const sealed = await startSealedStack(h, 'record', HISTORY_KEY);
   try {
-    const rotate = async (variables: Record<string, unknown>) => {
-      const response = await fetch(`${sealed.api}/v1/rotations`, {
-        method: 'POST', headers: { authorization: `Bearer ${TOKENS.rotator}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ kind: 'env-secret', service: 'vault', environment: 'production', variables, githubSecrets: { API_KEY: 'VAULT_API_KEY' } }),
+    const call = async (token: string, method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${sealed.api}${path}`, {
+        method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
       });
-      const { id } = await response.json() as { id: string };
+      return await response.json() as { id: string; status: string };
+    };
+    const settle = async (id: string, path: string) => {
       for (let i = 0; i < 300; i++) {
-        const view = await (await fetch(`${sealed.api}/v1/rotations/${id}`, { headers: { authorization: `Bearer ${TOKENS.rotator}` } })).json() as { status: string };
-        if (['succeeded', 'compensated', 'failed'].includes(view.status)) return id;
+        const { status } = await call(TOKENS.reader, 'GET', `${path}/${id}`);
+        if (['succeeded', 'compensated', 'failed', 'rolled_back', 'aborted'].includes(status)) return id;
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`${id} never finished`);
     };
-    await save('rotation-succeeded', await rotate({ API_KEY: { generate: { bytes: 32, encoding: 'hex' } }, API_KEY_ID: { value: 'k-recorded' } }));
-    await save('rotation-compensated', await rotate({ API_KEY: { value: 'reject-recorded' } }));
-    await save('environment-rotations', 'slipway-env/vault/production');
+    const rotate = async (body: Record<string, unknown>) => settle((await call(TOKENS.rotator, 'POST', '/v1/rotations', body)).id, '/v1/rotations');
+
+    if (wanted('rotations')) {
+      const envSecret = (variables: Record<string, unknown>) => ({ kind: 'env-secret', service: 'vault', environment: 'production', variables, githubSecrets: { API_KEY: 'VAULT_API_KEY' } });
+      await save('rotation-succeeded', await rotate(envSecret({ API_KEY: { generate: { bytes: 32, encoding: 'hex' } }, API_KEY_ID: { value: 'k-recorded' } })));
+      await save('rotation-compensated', await rotate(envSecret({ API_KEY: { value: 'reject-recorded' } })));
+      await save('environment-rotations', 'slipway-env/vault/production');
+    }
+
+    if (wanted('credentials')) {
+      await settle((await call(TOKENS.ci, 'POST', '/v1/deployments', { service: 'keyed', environment: 'production', sha: await release(5) })).id, '/v1/deployments');
+      await save('rotation-ssh-key', await rotate({ kind: 'ssh-key', service: 'keyed', environment: 'production', githubSecret: 'DEPLOY_KEY' }));
+      const token = (name: string) => { const t = `recorded-${name}`; h.registry.acceptPassword(t); return t; };
+      const registryToken = (name: string) => ({ kind: 'registry-token', service: 'keyed', environment: 'production', registry: h.registry.host, username: 'ci', token: token(name), githubSecret: 'REGISTRY_TOKEN' });
+      await save('rotation-registry-token', await rotate(registryToken('token-1')));
+      writeFileSync(join(h.host('keys-1').stateDir, 'fail-docker-pull'), 'denied\n');
+      await save('rotation-registry-token-compensated', await rotate(registryToken('token-2')));
+    }
   } finally {
     await sealed.stop();
   }
