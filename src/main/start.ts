@@ -47,6 +47,9 @@ if (!config.encryption) {
   logger.info({ keyFile }, local.created ? 'created a local key for payload encryption' : 'payloads encrypted with the local key');
 }
 
+// One machine runs everything here, so a local directory is a store every worker shares.
+config.credentialStore ??= `${home}/credentials`;
+
 const worker = await startWorker(config, settings);
 const running = worker.run();
 const uiUrl = devServer?.uiUrl ?? process.env.SLIPWAY_TEMPORAL_UI_URL ?? 'http://localhost:8233';

@@ -231,6 +231,16 @@ describe('credential rotations', function () {
     assert.ok(!JSON.stringify(refused).includes('not-a-token-it-knows'));
   });
 
+  it('puts a key rotation on a schedule, and removes it', async () => {
+    const created = await call('POST', '/v1/rotations', { kind: 'ssh-key', service: 'keyed', environment: 'production', githubSecret: 'DEPLOY_KEY', schedule: { every: '90d' } });
+    assert.equal(created.status, 201, created.text);
+    const listed = await call('GET', '/v1/schedules');
+    assert.ok(listed.body.items.some((s: { id: string; kind: string; every: string }) => s.id === created.body.id && s.kind === 'ssh-key' && s.every === '90d'), listed.text);
+    const description = await stack.client.schedule.getHandle(created.body.id).describe();
+    assert.deepEqual((description.action as { args: unknown[] }).args[0], { service: 'keyed', environment: 'production', request: { kind: 'ssh-key', githubSecret: 'DEPLOY_KEY' } });
+    assert.equal((await call('DELETE', `/v1/schedules/${created.body.id}`)).status, 204);
+  });
+
   it('needs a credential store, and a registry credential to go back to', async () => {
     /** The stack's API with another config, for one request. */
     async function post(config: SlipwayConfig, body: unknown): Promise<{ status: number; detail: string }> {

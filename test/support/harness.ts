@@ -198,6 +198,10 @@ services:
       staging:
         targets: [${target(keys1!)}]
         rollout: { imageTimeout: 3s }
+      # The leak test's own: its worker and API run as processes of their own.
+      leak:
+        targets: [${target(keys2!)}]
+        rollout: { imageTimeout: 3s }
   badcreds:
     images: { backend: ${registry.host.replace('127.0.0.1', 'localhost')}/acme/shop-backend }
     runtime: { kind: compose, dir: /nonexistent, imageVars: { BACKEND_IMAGE: backend } }
