@@ -1,4 +1,5 @@
 import ssh2 from 'ssh2';
+import { loginCheckCommand } from '../commands/authorized-keys.js';
 import { dockerLoginCommand } from '../commands/docker.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { parseRegistryCredential, type CredentialStore, type RegistryCredential } from '../credentials/store.js';
@@ -91,7 +92,7 @@ export function credentialActivities(deps: CredentialDeps) {
     /** Logs in to `host` with the staged key: the switch waits until this worked on every host. */
     async verifySshLogin(host: HostRef, rotationId: string): Promise<void> {
       const privateKey = rotated.newSshKey(rotationId);
-      await runner.withSession(host, (session, signal) => runner.run(session, { label: 'log in with the new key', argv: ['true'] }, signal), { privateKey });
+      await runner.withSession(host, (session, signal) => runner.run(session, loginCheckCommand(), signal), { privateKey });
     },
 
     /** Slipway uses the staged key for these hosts from now on; what each used before is kept for a compensation. */
