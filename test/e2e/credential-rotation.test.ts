@@ -80,7 +80,8 @@ describe('credential rotations', function () {
     ]);
 
     const newKey = readFileSync(storedKeyPath('keys-1'), 'utf8');
-    assert.match(newKey, /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+    const parsed = ssh2.utils.parseKey(newKey) as ssh2.ParsedKey;
+    assert.ok(parsed.isPrivateKey() && parsed.type === 'ssh-ed25519', 'the store holds an Ed25519 private key');
     assert.equal(statSync(storedKeyPath('keys-1')).mode & 0o777, 0o600);
     assert.equal(statSync(store()).mode & 0o777, 0o700);
     for (const name of KEY_HOSTS) {
