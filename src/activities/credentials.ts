@@ -72,9 +72,9 @@ export class RotatedCredentials {
 }
 
 /** The steps of `ssh-key` and `registry-token` rotations that touch the credential store (and log in with it). */
-export function credentialActivities(deps: CredentialDeps) {
-  const { runner } = deps;
-  const rotated = new RotatedCredentials(deps);
+export function credentialActivities({ runner, store, rotated }: { runner: HostRunner; store: CredentialStore | undefined; rotated: RotatedCredentials }) {
+  const dockerLogin = (host: HostRef, registry: string, { username, token }: RegistryCredential) =>
+    hidingSecrets([token], () => runner.withSession(host, (session, signal) => runner.run(session, dockerLoginCommand(registry, username, token), signal)));
   const sshEntry = (host: HostRef) => ({ kind: 'ssh' as const, address: host.address, port: host.port, user: host.user });
   return {
     /** The rotation's new key pair, made once (a retry gets the same); only its public half leaves the worker. */
@@ -121,17 +121,16 @@ export function credentialActivities(deps: CredentialDeps) {
 
     /** The rotation has ended: its snapshots and staged key are removed from the store. */
     async forgetRotation(rotationId: string): Promise<void> {
-      deps.store?.forget(rotationId);
+      store?.forget(rotationId);
     },
 
     async registryLogin(host: HostRef, registry: string, username: string, token: string): Promise<void> {
-      await hidingSecrets([token], () => runner.withSession(host, (session, signal) => runner.run(session, dockerLoginCommand(registry, username, token), signal)));
+      await dockerLogin(host, registry, { username, token });
     },
 
     /** A compensation: the host logs in again with the credential Slipway had before the rotation. */
     async registryLoginAsBefore(host: HostRef, registry: string, rotationId: string): Promise<void> {
-      const { username, token } = rotated.oldRegistryCredential(registry, rotationId);
-      await hidingSecrets([token], () => runner.withSession(host, (session, signal) => runner.run(session, dockerLoginCommand(registry, username, token), signal)));
+      await dockerLogin(host, registry, rotated.oldRegistryCredential(registry, rotationId));
     },
   };
 }

@@ -23,15 +23,15 @@ export function createActivities(config: SlipwayConfig, options: ActivityOptions
   const runner = new HostRunner(config.ssh, store);
   const registry = new RegistryClient((host) => ({ ...config.registries[host], ...store?.registryCredential(host) }));
   const clientWith = (credentials: RegistryAuth) => new RegistryClient((host) => ({ insecure: config.registries[host]?.insecure, ...credentials }));
-  const credentialDeps = { config, store, runner };
+  const rotated = new RotatedCredentials({ config, store, runner });
   const github = config.github ? new GithubClient(config.github) : undefined;
   return {
     ...sshActivities({ runner }),
     ...healthActivities({ runner }),
     ...bakeActivities({ runner }),
     ...registryActivities({ registry, clientWith, imagePollMs: options.imagePollMs ?? 5_000 }),
-    ...githubActivities({ github, runner, credentials: new RotatedCredentials(credentialDeps), checksPollMs: options.checksPollMs ?? 10_000 }),
-    ...credentialActivities(credentialDeps),
+    ...githubActivities({ github, runner, credentials: rotated, checksPollMs: options.checksPollMs ?? 10_000 }),
+    ...credentialActivities({ runner, store, rotated }),
     ...secretActivities(),
     ...temporalActivities({ config }),
   };

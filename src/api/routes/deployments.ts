@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { SlipwayConfig } from '../../config/schema.js';
 import { buildDeployPlan } from '../../config/plan.js';
 import { requireScope } from '../auth.js';
-import { findEnvironment } from './services.js';
+import { environmentRequest } from './services.js';
 import type { Metrics } from '../metrics.js';
 import { HttpProblem, invalidBody, notFound } from '../problem.js';
 import type { Runs } from '../runs.js';
@@ -15,11 +15,7 @@ export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Met
   const router = Router();
 
   router.post('/', async (req, res) => {
-    const parsed = deployRequestSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidBody(parsed.error.issues);
-    const body = parsed.data;
-    const { service, environment } = findEnvironment(config, body.service, body.environment);
-    requireScope(req.principal, `deploy:${body.service}/${body.environment}`);
+    const { body, service, environment } = environmentRequest(req, config, deployRequestSchema, 'deploy');
     const key = req.get('Idempotency-Key');
     if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) {
       throw new HttpProblem(400, 'Invalid request', 'Idempotency-Key must be 1 to 255 visible ASCII characters', [{ field: 'Idempotency-Key', message: 'invalid' }]);

@@ -1,22 +1,16 @@
 import { Router } from 'express';
 import { buildDeployPlan } from '../../config/plan.js';
 import type { SlipwayConfig } from '../../config/schema.js';
-import { requireScope } from '../auth.js';
 import type { Metrics } from '../metrics.js';
-import { invalidBody } from '../problem.js';
 import type { Runs } from '../runs.js';
 import { rollbackRequestSchema } from '../schemas.js';
-import { findEnvironment } from './services.js';
+import { environmentRequest } from './services.js';
 
 /** `POST /v1/rollbacks`: back to a named known-good SHA, or by default the one before current. */
 export function rollbackRoutes(config: SlipwayConfig, runs: Runs, metrics: Metrics): Router {
   const router = Router();
   router.post('/', async (req, res) => {
-    const parsed = rollbackRequestSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidBody(parsed.error.issues);
-    const body = parsed.data;
-    const { service, environment } = findEnvironment(config, body.service, body.environment);
-    requireScope(req.principal, `deploy:${body.service}/${body.environment}`);
+    const { body, service, environment } = environmentRequest(req, config, rollbackRequestSchema, 'deploy');
     // The version is chosen from the ledger when the run gets the environment's lock.
     const plan = buildDeployPlan(body.service, service, body.environment, environment, body.sha ? { sha: body.sha, reason: body.reason } : { tag: 'previous', reason: body.reason });
     const { run, created } = await runs.enqueue('rollback', plan, body, { rollbackTo: body.sha });

@@ -4,10 +4,10 @@ import type { SlipwayConfig } from '../../config/schema.js';
 import { parseDuration } from '../../domain/duration.js';
 import { requireScope } from '../auth.js';
 import type { Metrics } from '../metrics.js';
-import { HttpProblem, invalidBody, notFound } from '../problem.js';
+import { HttpProblem, notFound } from '../problem.js';
 import type { Rotations } from '../rotations.js';
 import { rotationRequestSchema } from '../schemas.js';
-import { findEnvironment } from './services.js';
+import { environmentRequest } from './services.js';
 
 /** The shortest period a schedule may have: a rotation restarts every host. */
 const MIN_SCHEDULE_MS = 60 * 60_000;
@@ -17,11 +17,7 @@ export function rotationRoutes(config: SlipwayConfig, rotations: Rotations, metr
   const router = Router();
 
   router.post('/', async (req, res) => {
-    const parsed = rotationRequestSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidBody(parsed.error.issues);
-    const body = parsed.data;
-    const { service, environment } = findEnvironment(config, body.service, body.environment);
-    requireScope(req.principal, `rotate:${body.service}/${body.environment}`);
+    const { body, service, environment } = environmentRequest(req, config, rotationRequestSchema, 'rotate');
     if (!config.encryption) {
       // Rotated values ride in workflow history: never without the payload codec.
       throw new HttpProblem(409, 'Conflict', 'rotations need payload encryption: configure encryption.keys (npm start creates a local key)');

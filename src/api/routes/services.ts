@@ -1,7 +1,8 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import type { z } from 'zod';
 import type { SlipwayConfig } from '../../config/schema.js';
 import { requireScope } from '../auth.js';
-import { notFound } from '../problem.js';
+import { invalidBody, notFound } from '../problem.js';
 import type { Runs } from '../runs.js';
 
 /** The service and environment a request names, or 404 naming what is unknown. */
@@ -11,6 +12,21 @@ export function findEnvironment(config: SlipwayConfig, service: string, environm
   const env = svc.environments[environment];
   if (!env) throw notFound(`service "${service}" has no environment "${environment}"`);
   return { service: svc, environment: env };
+}
+
+/**
+ * The opening of every route that acts on an environment: the body validated (400), the
+ * service and environment found (404), then the caller's `<verb>:<service>/<environment>` scope (403).
+ */
+export function environmentRequest<S extends z.ZodType<{ service: string; environment: string }>>(
+  req: Request, config: SlipwayConfig, schema: S, verb: 'deploy' | 'rotate',
+): { body: z.output<S> } & ReturnType<typeof findEnvironment> {
+  const parsed = schema.safeParse(req.body ?? {});
+  if (!parsed.success) throw invalidBody(parsed.error.issues);
+  const body = parsed.data as z.output<S>;
+  const found = findEnvironment(config, body.service, body.environment);
+  requireScope(req.principal, `${verb}:${body.service}/${body.environment}`);
+  return { body, ...found };
 }
 
 export function serviceRoutes(config: SlipwayConfig, runs: Runs): Router {

@@ -1,8 +1,7 @@
 import { dockerPullCommand } from '../../commands/docker.js';
 import type { RegistryTokenPlan } from '../../domain/rotation.js';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
-import type { Compensation, RotationSaga, Saga } from './saga.js';
-import { distinctLogins } from './ssh-key.js';
+import { distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
 
 /**
  * `registry-token` (SPEC §4): the supplied token verified at the registry's token endpoint,

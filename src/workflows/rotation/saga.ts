@@ -1,4 +1,5 @@
 import type { Ledger } from '../../domain/ledger.js';
+import type { HostRef, Target } from '../../domain/plan.js';
 import type { RotationStep } from '../../domain/rotation.js';
 
 /** One undo of the saga. It runs only when its step got past `pending`. */
@@ -27,4 +28,14 @@ export interface RotationSaga {
   /** After a failure: the compensations in the order they must run. */
   unwind(): Compensation[];
   cleanup(): Promise<void>;
+}
+
+/** Each login (host, port and user) once: systemd instances on one host share it. */
+export function distinctLogins(targets: Target[]): { name: string; host: HostRef }[] {
+  const seen = new Map<string, { name: string; host: HostRef }>();
+  for (const t of targets) {
+    const key = `${t.host.user}@${t.host.address}:${t.host.port}`;
+    if (!seen.has(key)) seen.set(key, { name: t.hostName, host: t.host });
+  }
+  return [...seen.values()];
 }

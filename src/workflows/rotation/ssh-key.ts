@@ -1,18 +1,8 @@
 import { authorizeKeyCommand, forgetRevokedKeysCommand, restoreRevokedKeysCommand, revokeKeyCommand } from '../../commands/authorized-keys.js';
-import type { HostRef, Target } from '../../domain/plan.js';
+import type { HostRef } from '../../domain/plan.js';
 import type { SshKeyPlan } from '../../domain/rotation.js';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
-import type { Compensation, RotationSaga, Saga } from './saga.js';
-
-/** Each login (host, port and user) once: systemd instances on one host share it. */
-export function distinctLogins(targets: Target[]): { name: string; host: HostRef }[] {
-  const seen = new Map<string, { name: string; host: HostRef }>();
-  for (const t of targets) {
-    const key = `${t.host.user}@${t.host.address}:${t.host.port}`;
-    if (!seen.has(key)) seen.set(key, { name: t.hostName, host: t.host });
-  }
-  return [...seen.values()];
-}
+import { distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
 
 /**
  * `ssh-key` (SPEC §4): a new Ed25519 key, authorized on every host, a login with it proved on
