@@ -78,7 +78,7 @@ try {
     const runs = new Runs(temporal.client, { taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233' });
     const environment = `size-${size}-${Date.now().toString(36)}`;
     const started = Date.now();
-    const { run } = await runs.enqueue('deploy', plan(s, environment), { size });
+    const { run } = await runs.enqueue('deploy', plan(s, environment));
     let finished: Run | undefined;
     while (!finished || !['succeeded', 'failed', 'rolled_back', 'aborted'].includes(finished.status)) {
       await sleep(200);

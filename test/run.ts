@@ -5,6 +5,7 @@
 import Mocha from 'mocha';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { stopAllFixtures } from './support/fixtures.js';
 
 /** Test files under the given files or folders (default: unit, then integration, then e2e). */
@@ -17,6 +18,13 @@ const args = process.argv.slice(2);
 const grepAt = args.indexOf('--grep');
 const grep = grepAt >= 0 ? args.splice(grepAt, 2)[1] : undefined;
 const files = (args.length ? args : ['test/unit', 'test/integration', 'test/e2e']).flatMap(testFiles);
+
+// The end-to-end suites run on the Temporal CLI's dev server. On a fresh machine `go install`
+// builds it, which takes minutes: done here, before any test's timer starts.
+if (files.some((file) => file.split(/[\\/]/).includes('e2e'))) {
+  const cli = ensureTemporalCli((line) => console.log(`${line}\n(before the tests start, so that no test times out waiting for it)`));
+  console.log(`Temporal CLI: ${cli}`);
+}
 const mocha = new Mocha({ timeout: 120_000, reporter: 'spec', color: process.stdout.isTTY, ...(grep ? { grep } : {}) });
 for (const file of files) mocha.addFile(file);
 

@@ -13,9 +13,35 @@ function current(): Context | undefined {
   }
 }
 
-/** Reports progress; details ride on the heartbeat and come back to a retried attempt. */
+/** Activities (attempts) that reached their host: they connected, so a command may have run. */
+const reachedHost = new WeakSet<Context>();
+
+/**
+ * Reports progress; details ride on the heartbeat and come back to a retried attempt. Once the
+ * host was reached, every heartbeat says so, so that later attempts know it too.
+ */
 export function heartbeat(details: Record<string, unknown>): void {
-  current()?.heartbeat(details);
+  const ctx = current();
+  if (!ctx) return;
+  ctx.heartbeat(hostReached() ? { ...details, hostReached: true } : details);
+}
+
+/** Called once connected to the host, before any command: from now on the step may have taken effect. */
+export function noteHostReached(): void {
+  const ctx = current();
+  if (!ctx || reachedHost.has(ctx)) return;
+  reachedHost.add(ctx);
+  ctx.heartbeat({ ...(ctx.info.heartbeatDetails as Record<string, unknown> | undefined), hostReached: true });
+}
+
+/**
+ * Whether this step reached its host in this attempt or an earlier one. A step that never did
+ * (connection refused, no route, a key refused) sent no command: there is nothing to undo.
+ */
+export function hostReached(): boolean {
+  const ctx = current();
+  if (!ctx) return false;
+  return reachedHost.has(ctx) || (ctx.info.heartbeatDetails as { hostReached?: unknown } | undefined)?.hostReached === true;
 }
 
 /** What the previous attempt last reported with `heartbeat`, if this is a retry. */

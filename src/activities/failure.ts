@@ -8,8 +8,8 @@ export function permanentFailure(type: FailureType, message: string, details?: R
 }
 
 /** A fault worth another attempt under the activity's retry policy (backoff is the policy's). */
-export function transientFailure(type: string, message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type, message: redact(message), nonRetryable: false });
+export function transientFailure(type: string, message: string, details?: Record<string, unknown>): ApplicationFailure {
+  return ApplicationFailure.create({ type, message: redact(message), nonRetryable: false, details: details ? [details] : undefined });
 }
 
 /**

@@ -7,7 +7,7 @@ import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
 import { lastLines } from '../ssh/tail.js';
 import { describeHost, SshError, SshSession, type CommandResult } from '../ssh/session.js';
-import { cancellationSignal, firstScheduledMs, heartbeat } from './context.js';
+import { cancellationSignal, firstScheduledMs, heartbeat, hostReached, noteHostReached } from './context.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
 
 /** The largest file Slipway reads back from a host (an env file). */
@@ -18,19 +18,21 @@ const MAX_READ_BYTES = 1024 * 1024;
  * the activity's retry policy until `ssh.retryFor` has passed since the first attempt, then
  * fails for good; key and auth problems never heal by retrying.
  */
-function classify(error: unknown, ssh: SshConfig, firstScheduledMs: number): Error {
+function classify(error: unknown, ssh: SshConfig, firstScheduledMs: number, reached: boolean): Error {
   if (!(error instanceof SshError)) return error as Error;
+  // Whether any attempt got as far as a session: a saga undoes a step only where it may have run.
+  const details = { hostReached: reached };
   switch (error.kind) {
-    case 'host-key-mismatch': return permanentFailure(FailureType.HostKeyMismatch, error.message);
-    case 'host-key-unknown': return permanentFailure(FailureType.HostKeyUnknown, error.message);
-    case 'auth': return permanentFailure(FailureType.SshAuthFailed, error.message);
-    case 'timeout': return permanentFailure(FailureType.CommandTimedOut, error.message);
+    case 'host-key-mismatch': return permanentFailure(FailureType.HostKeyMismatch, error.message, details);
+    case 'host-key-unknown': return permanentFailure(FailureType.HostKeyUnknown, error.message, details);
+    case 'auth': return permanentFailure(FailureType.SshAuthFailed, error.message, details);
+    case 'timeout': return permanentFailure(FailureType.CommandTimedOut, error.message, details);
     case 'unreachable': {
       const waited = Date.now() - firstScheduledMs;
-      if (waited >= ssh.retryFor) return permanentFailure(FailureType.HostUnreachable, `${error.message} (gave up after ${Math.round(waited / 1000)} s)`);
-      return transientFailure('HostUnreachableTransient', error.message);
+      if (waited >= ssh.retryFor) return permanentFailure(FailureType.HostUnreachable, `${error.message} (gave up after ${Math.round(waited / 1000)} s)`, details);
+      return transientFailure('HostUnreachableTransient', error.message, details);
     }
-    default: return transientFailure('SshTransient', error.message);
+    default: return transientFailure('SshTransient', error.message, details);
   }
 }
 
@@ -70,12 +72,13 @@ export class HostRunner {
         ...(key ?? this.keyFor(host)), knownHostsPath: ssh.knownHosts,
         connectTimeoutMs: ssh.connectTimeout, keepaliveIntervalMs: ssh.keepaliveInterval,
       }, signal);
+      noteHostReached();
       return await use(session, signal);
     } catch (error) {
       // Cancelled (an abort, or a shutdown past its grace time): reported as cancelled, not as
       // a failure to retry.
       if (signal?.aborted) throw signal.reason;
-      throw classify(error, ssh, firstAttemptMs);
+      throw classify(error, ssh, firstAttemptMs, hostReached());
     } finally {
       session?.close();
     }

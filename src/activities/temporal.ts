@@ -14,7 +14,7 @@ export function temporalActivities({ config }: { config: SlipwayConfig }) {
       const env = svc?.environments[environment];
       if (!svc || !env) throw permanentFailure(FailureType.InvalidInput, `the schedule names ${service}/${environment}, which the config no longer has; delete the schedule`);
       const plan = buildRotationPlan(service, svc, environment, env, request);
-      return (await enqueueRotation(temporalClient(), workerTaskQueue(), plan, config.ssh.commandTimeout)).id;
+      return (await enqueueRotation(temporalClient(), workerTaskQueue(), plan, config.ssh.commandTimeout)).runId;
     },
   };
 }

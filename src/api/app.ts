@@ -57,7 +57,7 @@ export function createApi(options: ApiOptions): Express {
   v1.use('/rotations', rotationRoutes(config, rotations, metrics));
   v1.use('/schedules', scheduleRoutes(rotations));
   app.use('/v1', v1);
-  app.use('/codec', express.json({ limit: '4mb', type: () => true }), codecRoutes(config, config.encryption ? codecFor(config.encryption) : undefined));
+  app.use('/codec', codecRoutes(config, config.encryption ? codecFor(config.encryption) : undefined));
 
   app.use((req, _res, next) => next(new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
   app.use(problemHandler(options.logError ?? ((error) => console.error(error))));

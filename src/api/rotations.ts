@@ -3,8 +3,10 @@ import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parseDuration } from '../domain/duration.js';
 import type { RotationPlan, RotationView } from '../domain/rotation.js';
 import { enqueueRotation } from '../temporal/enqueue.js';
-import { rotationQuery, rotationRetryUpdate } from '../workflows/rotation.js';
+import { rotationAbortUpdate, rotationQuery, rotationRetryUpdate } from '../workflows/rotation.js';
 import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
+import { idempotencyConflict, type Idempotency } from './idempotency.js';
+import { HttpProblem } from './problem.js';
 import { describeOfType, refusedUpdateAsConflict, temporalUiLink, type RunsOptions } from './runs.js';
 
 export type RotationAnswer = RotationView & { links: { self: string; ui: string } };
@@ -29,8 +31,14 @@ export class Rotations {
     return { ...rotation, links: { self: `/v1/rotations/${encodeURIComponent(rotation.id)}`, ui: temporalUiLink(this.options, `workflows/${encodeURIComponent(rotation.id)}`) } };
   }
 
-  async start(plan: RotationPlan): Promise<RotationAnswer> {
-    return this.view(await enqueueRotation(this.client, this.options.taskQueue, plan, this.options.stepTimeoutMs));
+  async start(plan: RotationPlan, idempotency?: Idempotency): Promise<{ rotation: RotationAnswer; created: boolean }> {
+    const answer = await enqueueRotation(this.client, this.options.taskQueue, plan, this.options.stepTimeoutMs,
+      idempotency ? { key: idempotency.key, requestHash: idempotency.requestHash } : undefined);
+    if (answer.created) return { rotation: this.view(answer.rotation), created: true };
+    if (idempotency && answer.requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
+    const rotation = await this.get(answer.runId);
+    if (!rotation) throw new HttpProblem(409, 'Conflict', `Idempotency-Key "${idempotency?.sent}" started ${answer.runId}, which Temporal no longer keeps`);
+    return { rotation, created: false };
   }
 
   async get(id: string): Promise<RotationAnswer | undefined> {
@@ -48,12 +56,15 @@ export class Rotations {
     }
   }
 
-  /** After an operator fixed what a compensation could not: the compensation runs again. */
-  async retry(id: string): Promise<RotationAnswer> {
+  /**
+   * After a compensation failed: `retry` runs what is left again (an operator fixed its cause),
+   * `abort` gives up, keeping `leftToFix` in the ledger and letting the environment's queue go on.
+   */
+  async act(id: string, action: 'retry' | 'abort'): Promise<RotationAnswer> {
     try {
-      return this.view(await this.client.workflow.getHandle(id).executeUpdate(rotationRetryUpdate));
+      return this.view(await this.client.workflow.getHandle(id).executeUpdate(action === 'retry' ? rotationRetryUpdate : rotationAbortUpdate));
     } catch (error) {
-      throw refusedUpdateAsConflict(error, 'retry', 'rotation');
+      throw refusedUpdateAsConflict(error, action, 'rotation');
     }
   }
 

@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import type { DeployPlan } from '../domain/plan.js';
 import { queuedRun, type Run, type RunStatus } from '../domain/run.js';
 import { actionUpdates, type DeployInput, type OperatorAction } from '../workflows/deploy.js';
 import { environmentQuery, environmentWorkflowId, type EnvironmentView } from '../workflows/environment.js';
 import { enqueueWithEnvironment } from '../temporal/enqueue.js';
+import { idempotencyConflict, newRunId, type Idempotency } from './idempotency.js';
 import { HttpProblem } from './problem.js';
 
 export interface RunsOptions {
@@ -37,23 +37,21 @@ export class Runs {
    * Enqueues a run with its environment's workflow (starting that workflow if need be) and
    * answers once the run exists, as `queued` until it holds the environment's lock.
    */
-  async enqueue(kind: Run['kind'], plan: DeployPlan, body: unknown, options: { idempotency?: { key: string; principal: string }; rollbackTo?: string } = {}): Promise<{ run: RunView; created: boolean }> {
-    const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+  async enqueue(kind: Run['kind'], plan: DeployPlan, options: { idempotency?: Idempotency | undefined; rollbackTo?: string | undefined } = {}): Promise<{ run: RunView; created: boolean }> {
     const { idempotency } = options;
-    const runId = idempotency
-      ? `${kind}-${plan.service}-${plan.environment}-${createHash('sha256').update(`${idempotency.principal}\n${idempotency.key}`).digest('hex').slice(0, 24)}`
-      : `${kind}-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    const runId = newRunId(`${kind}-${plan.service}-${plan.environment}`);
     const createdAt = new Date().toISOString();
     const input: DeployInput = {
-      plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, createdAt, uiUrl: this.uiLink(runId), requestHash,
+      plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, createdAt, uiUrl: this.uiLink(runId),
     };
-    const created = await enqueueWithEnvironment(this.client, this.options.taskQueue, plan.service, plan.environment, { runId, input });
-    if (created) return { run: this.view(queuedRun(runId, kind, plan, createdAt)), created };
-    const description = await this.client.workflow.getHandle(runId).describe();
-    if (description.memo?.requestHash !== requestHash) {
-      throw new HttpProblem(409, 'Conflict', `Idempotency-Key "${idempotency?.key}" was already used for a different request`);
-    }
-    return { run: (await this.get(runId))!, created };
+    const answer = await enqueueWithEnvironment(this.client, this.options.taskQueue, plan.service, plan.environment, {
+      runId, input, ...(idempotency ? { idempotency: { key: idempotency.key, requestHash: idempotency.requestHash } } : {}),
+    });
+    if (answer.created) return { run: this.view(queuedRun(runId, kind, plan, createdAt)), created: true };
+    if (idempotency && answer.requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
+    const run = await this.get(answer.runId);
+    if (!run) throw new HttpProblem(409, 'Conflict', `Idempotency-Key "${idempotency?.sent}" started ${answer.runId}, which Temporal no longer keeps`);
+    return { run, created: false };
   }
 
   /** An operator's action on a run; `409` with the reason when the run's state forbids it. */
@@ -69,9 +67,25 @@ export class Runs {
     try {
       return await this.client.workflow.getHandle(environmentWorkflowId(service, environment)).query(environmentQuery);
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return { current: null, knownGood: [], history: [], active: null, queue: [] };
+      if (error instanceof WorkflowNotFoundError) return { current: null, knownGood: [], history: [], retired: [], active: null, queue: [] };
       throw error;
     }
+  }
+
+  /**
+   * An admin's last resort: ends the run or rotation holding the environment (terminated, as
+   * from the Temporal UI), so the environment records it as aborted and the queue goes on.
+   */
+  async release(service: string, environment: string, by: string, reason: string | undefined): Promise<{ released: string }> {
+    const { active } = await this.environment(service, environment);
+    if (!active) throw new HttpProblem(409, 'Conflict', `cannot release: nothing holds ${service}/${environment}`);
+    try {
+      await this.client.workflow.getHandle(active).terminate(`released by ${by}${reason ? `: ${reason}` : ''}`);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      // It ended on its own meanwhile: the environment lets it go all the same.
+    }
+    return { released: active };
   }
 
   async get(id: string): Promise<RunView | undefined> {

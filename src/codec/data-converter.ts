@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import type { EncryptionConfig } from '../config/schema.js';
 import { AesGcmCodec } from './aes-gcm.js';
@@ -8,7 +9,10 @@ export function codecFor(encryption: EncryptionConfig): AesGcmCodec {
   return new AesGcmCodec(current, keys.filter((k) => k !== current));
 }
 
-/** What clients and workers use: every payload encrypted when keys are configured. */
+/** The failure converter that encodes messages and stack traces (see failure-converter.ts). */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));
+
+/** What clients and workers use: every payload, failure messages included, encrypted when keys are configured. */
 export function dataConverterFor(encryption: EncryptionConfig | undefined): DataConverter | undefined {
-  return encryption ? { payloadCodecs: [codecFor(encryption)] } : undefined;
+  return encryption ? { payloadCodecs: [codecFor(encryption)], failureConverterPath: FAILURE_CONVERTER_PATH } : undefined;
 }

@@ -1,5 +1,6 @@
 import type { HostCommand } from './shell.js';
 import { quote } from './shell.js';
+import { FailureType, PlanError } from '../domain/failures.js';
 
 /** The `compose` runtime of SPEC §3, one builder per runbook step. */
 export interface ComposeRuntime {
@@ -16,7 +17,7 @@ export interface ComposeRuntime {
 export function imageEnvironment(runtime: ComposeRuntime, pinned: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(runtime.imageVars).map(([variable, image]) => {
     const reference = pinned[image];
-    if (!reference) throw new Error(`no pinned reference for image "${image}" (${variable})`);
+    if (!reference) throw new PlanError(FailureType.ReleaseIncomplete, `the release has no pinned reference for image "${image}" (${variable}): it was deployed before the config named that image`);
     return [variable, reference];
   }));
 }

@@ -41,14 +41,19 @@ export const rolloutSchema = z.strictObject({
   approvalTimeout: duration.optional(),
   imageTimeout: duration.default(15 * 60_000),
 });
+/** The longest a request may ask a run to bake or wait: a run that waits longer is a stuck run. */
+export const MAX_REQUEST_DURATION_MS = 24 * 3_600_000;
+const requestDuration = duration.refine((ms) => ms <= MAX_REQUEST_DURATION_MS, 'at most 24h');
+
+/** A request's overrides of the rollout (how far they may go is src/api/policy.ts). */
 export const rolloutOverrideSchema = z.strictObject({
   canary: targetCount.optional(),
   batchSize: targetCount.optional(),
-  bake: duration.optional(),
+  bake: requestDuration.optional(),
   autoRollback: z.boolean().optional(),
   approval: z.boolean().optional(),
-  approvalTimeout: duration.optional(),
-  imageTimeout: duration.optional(),
+  approvalTimeout: requestDuration.optional(),
+  imageTimeout: requestDuration.optional(),
 });
 
 const targetSchema = z.strictObject({
@@ -174,12 +179,12 @@ const sshSchema = z.strictObject({
   commandTimeout: duration.default(30 * 60_000),
 });
 
-const SCOPE = /^(read|admin|(deploy|rotate):([a-zA-Z0-9_-]+|\*)\/([a-zA-Z0-9_-]+|\*))$/;
+const SCOPE = /^(read|decode|admin|(deploy|rotate):([a-zA-Z0-9_-]+|\*)\/([a-zA-Z0-9_-]+|\*))$/;
 const apiSchema = z.strictObject({
   tokens: z.array(z.strictObject({
     name: z.string().min(1),
     sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'expected the SHA-256 of the token as 64 hex digits'),
-    scopes: z.array(z.string().regex(SCOPE, 'expected read, admin, deploy:<service>/<environment> or rotate:<service>/<environment>')).min(1),
+    scopes: z.array(z.string().regex(SCOPE, 'expected read, decode, admin, deploy:<service>/<environment> or rotate:<service>/<environment>')).min(1),
   })).default([]),
 });
 

@@ -28,8 +28,25 @@ export const FailureType = {
   GithubAnswerInvalid: 'GithubAnswerInvalid',
   GithubRejected: 'GithubRejected',
   InvalidInput: 'InvalidInput',
+  /** A template in the plan uses a variable that has no value for this run (`{sha}` when deploying by tag, …). */
+  TemplateUnresolved: 'TemplateUnresolved',
+  /** The release to apply lacks an image the config names (a rollback to a release from before the image existed). */
+  ReleaseIncomplete: 'ReleaseIncomplete',
+  /** Workflow code itself threw: a bug, reported as the run's failure instead of a workflow task retried forever. */
+  WorkflowError: 'WorkflowError',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
 /** Every type except the transient ones that activities throw as plain (retryable) errors. */
 export const NON_RETRYABLE_FAILURES: FailureType[] = Object.values(FailureType);
+
+/**
+ * An error of workflow code that names its failure type: a plan that cannot be carried out.
+ * Its `name` is the type, which is what Temporal records when it fails a workflow with it.
+ */
+export class PlanError extends Error {
+  constructor(readonly type: typeof FailureType.TemplateUnresolved | typeof FailureType.ReleaseIncomplete, message: string) {
+    super(message);
+    this.name = type;
+  }
+}

@@ -20,28 +20,51 @@ export interface HistoryEntry {
   sha: string | null;
   finishedAt: string;
   error?: string | undefined;
+  /** What the run or rotation left for an operator to do by hand. */
+  leftToFix?: string[] | undefined;
+}
+
+/** A version that is no longer known-good, and why. */
+export interface RetiredRelease extends Release {
+  reason: string;
+  retiredAt: string;
 }
 
 export interface Ledger {
   current: Release | null;
   knownGood: Release[];
   history: HistoryEntry[];
+  /** Versions that left `knownGood`, newest first (absent in ledgers from before it existed). */
+  retired?: RetiredRelease[] | undefined;
 }
 
 export const KNOWN_GOOD_LIMIT = 20;
 export const HISTORY_LIMIT = 100;
+export const RETIRED_LIMIT = 20;
+
+const sameVersion = (a: Release, b: Release) => a.sha === b.sha && JSON.stringify(a.images) === JSON.stringify(b.images);
 
 export const emptyLedger = (): Ledger => ({ current: null, knownGood: [], history: [] });
 
 /** The ledger after a run: a succeeded run's version becomes current and known-good. */
 export function recordRun(ledger: Ledger, run: Run, at: string): Ledger {
-  const entry: HistoryEntry = { runId: run.id, kind: run.kind, status: run.status, sha: run.version.sha, finishedAt: run.finishedAt ?? at, error: run.error?.message };
+  const finishedAt = run.finishedAt ?? at;
+  const entry: HistoryEntry = {
+    runId: run.id, kind: run.kind, status: run.status, sha: run.version.sha, finishedAt, error: run.error?.message,
+    ...(run.leftToFix?.length ? { leftToFix: run.leftToFix.map((l) => `${l.target} is left on ${l.version}: ${l.error}`) } : {}),
+  };
   const { history } = withEntry(ledger, entry);
   if (run.status !== 'succeeded') return { ...ledger, history };
-  const release: Release = { sha: run.version.sha, images: run.version.images, runId: run.id, deployedAt: run.finishedAt ?? at };
-  const sameVersion = (r: Release) => r.sha === release.sha && JSON.stringify(r.images) === JSON.stringify(release.images);
-  const knownGood = [release, ...ledger.knownGood.filter((r) => !sameVersion(r))].slice(0, KNOWN_GOOD_LIMIT);
-  return { current: release, knownGood, history };
+  const release: Release = { sha: run.version.sha, images: run.version.images, runId: run.id, deployedAt: finishedAt };
+  let retired = (ledger.retired ?? []).filter((r) => !sameVersion(r, release));
+  // A version an operator rolled back from is not good: a default rollback must never return to it.
+  const from = ledger.current;
+  const rolledBackFrom = run.kind === 'rollback' && from && !sameVersion(from, release) ? from : undefined;
+  if (rolledBackFrom) retired = [{ ...rolledBackFrom, reason: `rolled back from by ${run.id}${run.reason ? ` (${run.reason})` : ''}`, retiredAt: finishedAt }, ...retired];
+  const kept = [release, ...ledger.knownGood.filter((r) => !sameVersion(r, release) && !(rolledBackFrom && sameVersion(r, rolledBackFrom)))];
+  const dropped = kept.slice(KNOWN_GOOD_LIMIT).map((r) => ({ ...r, reason: `older than the last ${KNOWN_GOOD_LIMIT} known-good versions`, retiredAt: finishedAt }));
+  retired = [...retired, ...dropped].slice(0, RETIRED_LIMIT);
+  return { current: release, knownGood: kept.slice(0, KNOWN_GOOD_LIMIT), history, retired };
 }
 
 /**
@@ -51,12 +74,15 @@ export function recordRun(ledger: Ledger, run: Run, at: string): Ledger {
 export function rollbackRelease(ledger: Ledger, sha?: string): Release | undefined {
   if (sha) return ledger.knownGood.find((r) => r.sha?.startsWith(sha.toLowerCase()));
   const current = ledger.current;
-  return ledger.knownGood.find((r) => !current || r.sha !== current.sha || JSON.stringify(r.images) !== JSON.stringify(current.images));
+  return ledger.knownGood.find((r) => !current || !sameVersion(r, current));
 }
 
 /** A rotation changes no version: the history notes it. */
 export function recordRotation(ledger: Ledger, rotation: RotationView, at: string): Ledger {
-  return withEntry(ledger, { runId: rotation.id, kind: 'rotation', status: rotation.status, sha: null, finishedAt: rotation.finishedAt ?? at, error: rotation.error?.message });
+  return withEntry(ledger, {
+    runId: rotation.id, kind: 'rotation', status: rotation.status, sha: null, finishedAt: rotation.finishedAt ?? at, error: rotation.error?.message,
+    ...(rotation.leftToFix?.length ? { leftToFix: rotation.leftToFix } : {}),
+  });
 }
 
 /** A run that ended without a result (terminated, cancelled): history notes it, nothing else changes. */

@@ -16,6 +16,14 @@ export interface RunError {
   message: string;
 }
 
+/** A target a rollback could not bring back: where it was left, and why. */
+export interface LeftToFix {
+  target: string;
+  /** The version it is left on, as far as Slipway knows. */
+  version: string;
+  error: string;
+}
+
 export interface RunTarget {
   id: string;
   name: string;
@@ -35,6 +43,12 @@ export interface Run {
   phase: RunPhase;
   targets: RunTarget[];
   error?: RunError | undefined;
+  /**
+   * With `failed`: targets the rollback could not bring back. While the run still holds the
+   * environment (it waits for `retry` or `abort`), `awaitingOperator` is true.
+   */
+  leftToFix?: LeftToFix[] | undefined;
+  awaitingOperator?: boolean | undefined;
   reason?: string | undefined;
   githubDeploymentId?: number | undefined;
   createdAt: string;

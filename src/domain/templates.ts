@@ -1,3 +1,5 @@
+import { FailureType, PlanError } from './failures.js';
+
 /**
  * `{host}`, `{name}`, `{instance}`, `{sha}`, `{sha7}`, `{service}`, `{environment}` in config strings.
  * An unknown or unavailable variable is an error rather than a silent empty string: a
@@ -22,10 +24,15 @@ export function targetTemplateValues(target: { host: { address: string }; hostNa
   return { ...base, host: target.host.address, name: target.hostName, ...(target.instance !== undefined ? { instance: target.instance } : {}) };
 }
 
+/** The variables `template` uses that have no value in `values`. */
+export function missingTemplateVariables(template: string, values: TemplateValues): string[] {
+  return [...new Set(templateVariablesIn(template).filter((name) => values[name as TemplateVariable] === undefined))];
+}
+
 export function renderTemplate(template: string, values: TemplateValues): string {
-  return template.replace(PLACEHOLDER, (whole, name: string) => {
-    const value = values[name as TemplateVariable];
-    if (value === undefined) throw new Error(`template "${template}" uses {${name}}, which has no value here`);
-    return value;
-  });
+  const missing = missingTemplateVariables(template, values);
+  if (missing.length) {
+    throw new PlanError(FailureType.TemplateUnresolved, `template "${template}" uses ${missing.map((m) => `{${m}}`).join(', ')}, which has no value in this run`);
+  }
+  return template.replace(PLACEHOLDER, (_whole, name: string) => values[name as TemplateVariable]!);
 }

@@ -3,16 +3,16 @@ import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { emptyLedger } from '../domain/ledger.js';
 import { queuedRotation, type RotationPlan, type RotationView } from '../domain/rotation.js';
 import {
-  enqueueUpdate, environmentWorkflowId, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState,
+  enqueueUpdate, environmentWorkflowId, type EnqueueAnswer, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState,
 } from '../workflows/environment.js';
 
 /**
  * Hands a run or a rotation to its environment's workflow, starting that workflow if need be;
  * false when the run id was enqueued before (a repeated request).
  */
-export async function enqueueWithEnvironment(client: Client, taskQueue: string, service: string, environment: string, request: EnqueueRequest | EnqueueRotationRequest): Promise<boolean> {
+export async function enqueueWithEnvironment(client: Client, taskQueue: string, service: string, environment: string, request: EnqueueRequest | EnqueueRotationRequest): Promise<EnqueueAnswer> {
   const state: EnvironmentState = { service, environment, ledger: emptyLedger() };
-  const { created } = await client.workflow.executeUpdateWithStart(enqueueUpdate, {
+  return client.workflow.executeUpdateWithStart(enqueueUpdate, {
     args: [request],
     startWorkflowOperation: new WithStartWorkflowOperation('environment', {
       workflowId: environmentWorkflowId(service, environment),
@@ -22,13 +22,15 @@ export async function enqueueWithEnvironment(client: Client, taskQueue: string, 
       staticSummary: `${service}/${environment}: lock, queue and release ledger`,
     }),
   });
-  return created;
 }
 
-/** Queues a rotation behind the environment's other runs; the API and scheduled rotations both start them here. */
-export async function enqueueRotation(client: Client, taskQueue: string, plan: RotationPlan, stepTimeoutMs: number): Promise<RotationView> {
+/**
+ * Queues a rotation behind the environment's other runs; the API and scheduled rotations both
+ * start them here. With an idempotency key used before, answers that rotation's id instead.
+ */
+export async function enqueueRotation(client: Client, taskQueue: string, plan: RotationPlan, stepTimeoutMs: number, idempotency?: EnqueueRequest['idempotency']): Promise<{ rotation: RotationView } & EnqueueAnswer> {
   const runId = `rotation-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const createdAt = new Date().toISOString();
-  await enqueueWithEnvironment(client, taskQueue, plan.service, plan.environment, { runId, rotation: { plan, createdAt, stepTimeoutMs } });
-  return queuedRotation(runId, plan, createdAt);
+  const answer = await enqueueWithEnvironment(client, taskQueue, plan.service, plan.environment, { runId, idempotency, rotation: { plan, createdAt, stepTimeoutMs } });
+  return { ...answer, rotation: queuedRotation(answer.runId, plan, createdAt) };
 }

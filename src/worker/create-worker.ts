@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityOptions } from '../activities/index.js';
-import { dataConverterFor } from '../codec/data-converter.js';
+import { dataConverterFor, FAILURE_CONVERTER_PATH } from '../codec/data-converter.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { TASK_QUEUE } from '../temporal/connection.js';
 
@@ -9,7 +9,7 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
 
 /** Bundles the workflow code once (a few seconds), for processes that create several workers. */
 export function bundleWorkflows(): Promise<WorkflowBundleOption> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
 }
 
 const quietBundlerLogger = {

@@ -1,12 +1,13 @@
 import {
-  CancellationScope, condition, defineQuery, defineSignal, defineUpdate, executeChild, isCancellation, log,
-  setHandler, upsertSearchAttributes, workflowInfo,
+  CancellationScope, condition, defineQuery, defineSignal, defineUpdate, executeChild, isCancellation, log, patched,
+  setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { renderHealth } from '../domain/health.js';
 import { rollbackRelease, type Ledger, type Release } from '../domain/ledger.js';
 import type { DeployPlan, ImageSpec, PinnedImages, Target } from '../domain/plan.js';
 import { planBatches } from '../domain/rollout.js';
-import { FINISHED_STATUSES, type Run, type RunError, type RunStatus } from '../domain/run.js';
+import { FailureType } from '../domain/failures.js';
+import { FINISHED_STATUSES, type LeftToFix, type Run, type RunError, type RunStatus } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
 import { apiSteps, hostSteps, summary, waitingSteps } from './activity-options.js';
@@ -25,8 +26,6 @@ export interface DeployInput {
   createdAt: string;
   /** Where the run opens in the Temporal UI, for the GitHub Deployment's log link. */
   uiUrl?: string | undefined;
-  /** SHA-256 of the API request, so a repeated Idempotency-Key with another body is refused. */
-  requestHash?: string | undefined;
 }
 
 export type OperatorAction = 'approve' | 'pause' | 'resume' | 'abort' | 'retry' | 'rollback';
@@ -97,9 +96,11 @@ export async function deploy(input: DeployInput): Promise<Run> {
   action('approve', () => (run.status === 'awaiting_approval' ? undefined : `${state()}, not awaiting approval`), () => { approved = true; });
   action('pause', () => (run.status === 'running' && !pauseRequested && run.phase !== 'preflight' && run.phase !== 'rollback' ? undefined : `${state()}${pauseRequested ? ' and already pausing' : ''}: only a rolling-out run can pause`), () => { pauseRequested = true; });
   action('resume', () => (run.status === 'paused' || pauseRequested ? undefined : `${state()}, not paused`), () => { pauseRequested = false; });
-  action('retry', () => (run.status === 'awaiting_operator' ? undefined : `${state()}: retry applies to a run awaiting an operator`), () => { operator = 'retry'; });
+  const waiting = () => run.status === 'awaiting_operator' || (run.status === 'failed' && !!run.awaitingOperator);
+  action('retry', () => (waiting() ? undefined : `${state()}: retry applies to a run awaiting an operator`), () => { operator = 'retry'; });
   action('rollback', () => (run.status === 'awaiting_operator' ? undefined : `${state()}: rollback applies to a run awaiting an operator`), () => { operator = 'rollback'; });
-  action('abort', () => (finished() || run.phase === 'rollback' ? `${state()}${run.phase === 'rollback' ? ' and rolling back' : ''}: nothing to abort` : undefined), () => {
+  // Every state that is not final can be aborted, a rollback in progress included: it stops where it is.
+  action('abort', () => (finished() && !run.awaitingOperator ? `${state()}: nothing to abort` : abortRequested && !waiting() ? `${state()}: already aborting` : undefined), () => {
     abortRequested = true;
     operator = 'abort';
     inFlight?.cancel();
@@ -207,7 +208,86 @@ export async function deploy(input: DeployInput): Promise<Run> {
     );
   }
 
-  /** Puts every touched target back on `release`, newest first, each health-checked. */
+  /**
+   * Puts `targets` back on `release`: the batches they were updated in, last batch first, each
+   * batch in parallel and health-checked. A target that cannot come back does not stop the
+   * others; an abort stops the rollback where it is. Answers what is left to fix.
+   */
+  async function rollBackInBatches(release: Release, targets: Target[]): Promise<LeftToFix[]> {
+    run.phase = 'rollback';
+    const back: TemplateValues = { service: plan.service, environment: plan.environment, ...(release.sha ? { sha: release.sha, sha7: release.sha.slice(0, 7) } : {}) };
+    const oldLabel = release.sha ?? Object.values(release.images)[0] ?? 'the previous release';
+    const newLabel = run.version.sha ?? Object.values(run.version.images)[0] ?? 'the new release';
+    const batches = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize).map((b) => b.filter((t) => targets.includes(t))).filter((b) => b.length).reverse();
+    const left: LeftToFix[] = [];
+    for (const batch of batches) {
+      if (abortRequested) {
+        left.push(...batch.map((t) => ({ target: t.name, version: newLabel, error: 'not rolled back: the rollback was aborted' })));
+        continue;
+      }
+      inFlight = new CancellationScope();
+      const scope = inFlight;
+      const results = await scope.run(() => Promise.allSettled(batch.map(async (t) => {
+        const attempt = (attempts.get(`rollback/${t.id}`) ?? 0) + 1;
+        attempts.set(`rollback/${t.id}`, attempt);
+        await executeChild(updateTarget, {
+          workflowId: `${run.id}/rollback/${t.id}${attempt > 1 ? `#${attempt}` : ''}`,
+          staticSummary: `${plan.service}/${plan.environment}: roll ${t.name} back to ${release.sha?.slice(0, 7) ?? 'the previous images'}`,
+          args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetTemplateValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
+        });
+      })));
+      inFlight = undefined;
+      results.forEach((result, i) => {
+        const t = batch[i]!;
+        const state = run.targets.find((s) => s.id === t.id)!;
+        if (result.status === 'fulfilled') {
+          state.status = 'rolled_back';
+          state.version = oldLabel;
+          state.error = undefined;
+          return;
+        }
+        const message = isCancellation(result.reason) ? 'the rollback was aborted while it ran' : describeFailure(result.reason).message;
+        state.status = 'failed';
+        state.error = `rollback: ${message}`;
+        left.push({ target: t.name, version: `unknown: between ${newLabel} and ${oldLabel}`, error: message });
+      });
+      run.updatedAt = now();
+    }
+    return left;
+  }
+
+  /**
+   * The rollback of a stopped rollout: every touched target, batch by batch. Targets that do
+   * not come back leave the run `failed` with `leftToFix`, holding the environment until an
+   * operator retries them or aborts.
+   */
+  async function rollBackAll(release: Release, outcome: 'rolled_back' | 'aborted'): Promise<Run> {
+    const before = run.error;
+    let left = await rollBackInBatches(release, touched);
+    while (left.length) {
+      run.leftToFix = left;
+      const lost = left.map((l) => l.target).join(', ');
+      run.error = {
+        type: before?.type ?? FailureType.WorkflowError, step: 'rollback', target: left[0]!.target,
+        message: `${left.length} target${left.length === 1 ? '' : 's'} not rolled back (${lost}): ${left[0]!.error}; before that: ${before?.message ?? outcome}`,
+      };
+      if (abortRequested) return end('failed');
+      operator = undefined;
+      run.awaitingOperator = true;
+      setStatus('failed');
+      await condition(() => operator !== undefined);
+      run.awaitingOperator = undefined;
+      if (operator === 'abort') return end('failed');
+      setStatus('running');
+      const names = new Set(left.map((l) => l.target));
+      left = await rollBackInBatches(release, touched.filter((t) => names.has(t.name)));
+    }
+    run.leftToFix = undefined;
+    run.error = before;
+    return end(outcome);
+  }
+
+  /** Puts every touched target back on `release`, newest first, each health-checked (runs started before parallel rollbacks). */
   async function rollBack(release: Release): Promise<void> {
     run.phase = 'rollback';
     const back: TemplateValues = { service: plan.service, environment: plan.environment, ...(release.sha ? { sha: release.sha, sha7: release.sha.slice(0, 7) } : {}) };
@@ -318,7 +398,14 @@ export async function deploy(input: DeployInput): Promise<Run> {
     }
     return await end('succeeded');
   } catch (error) {
-    if (!(error instanceof StopRollout)) throw error;
+    if (!(error instanceof StopRollout)) {
+      if (isCancellation(error)) throw error;
+      // Workflow code threw (a bug, or a plan it cannot carry out): the run fails, naming the
+      // error, rather than retrying its workflow task forever while it holds the environment.
+      const failure = describeFailure(error);
+      run.error = { type: failure.type, step: run.phase, message: failure.message };
+      return end('failed');
+    }
     if (error.error) run.error = error.error;
     // A rollback that fails goes back to what ran before it, like a deploy that fails.
     const release = ledger!.current;
@@ -328,6 +415,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
       return end(error.outcome === 'aborted' ? 'aborted' : 'failed');
     }
     setStatus('running');
+    if (patched('parallel-rollback')) return await rollBackAll(release, error.outcome);
     try {
       await rollBack(release);
     } catch (rollbackError) {
@@ -338,3 +426,6 @@ export async function deploy(input: DeployInput): Promise<Run> {
     return end(error.outcome);
   }
 }
+
+// Errors that still escape (from `end`, say) fail the run's workflow rather than its task.
+setWorkflowOptions({ failureExceptionTypes: [Error] }, deploy);

@@ -22,28 +22,54 @@ export interface EnvironmentState {
   ledger: Ledger;
   /** Past this many history events the workflow continues as new once idle (default 5,000). */
   continueAfterEvents?: number | undefined;
+  /** Idempotency keys seen in the last day, carried across continue-as-new. */
+  idempotency?: Record<string, IdempotencyEntry> | undefined;
+}
+
+export interface IdempotencyEntry {
+  runId: string;
+  /** SHA-256 of the request that used the key first: the same key with another body is refused. */
+  requestHash: string;
+  /** When it was first used (ms since the epoch, workflow time). */
+  at: number;
 }
 
 export interface EnvironmentView {
   current: Ledger['current'];
   knownGood: Ledger['knownGood'];
   history: Ledger['history'];
+  retired?: Ledger['retired'];
   active: string | null;
   queue: string[];
 }
 
-export interface EnqueueRequest {
+interface EnqueueCommon {
+  /** A new, unique id: used unless `idempotency` names a run enqueued before. */
   runId: string;
+  /** The caller's key, hashed with who sent it and what kind of run it asks for. */
+  idempotency?: { key: string; requestHash: string } | undefined;
+}
+
+export interface EnqueueRequest extends EnqueueCommon {
   input: DeployInput;
 }
 
 /** A rotation waits for the lock like a deploy (runs queued before it have no `rotation` field). */
-export interface EnqueueRotationRequest {
-  runId: string;
+export interface EnqueueRotationRequest extends EnqueueCommon {
   rotation: RotationInput;
 }
 
-export const enqueueUpdate = defineUpdate<{ runId: string; created: boolean }, [EnqueueRequest | EnqueueRotationRequest]>('enqueue');
+export interface EnqueueAnswer {
+  runId: string;
+  created: boolean;
+  /** With `created: false` for an idempotency key: the hash of the request that first used it. */
+  requestHash?: string | undefined;
+}
+
+/** How long an idempotency key returns the run it first started (SPEC §5: at least 24 hours). */
+export const IDEMPOTENCY_WINDOW_MS = 25 * 3_600_000;
+
+export const enqueueUpdate = defineUpdate<EnqueueAnswer, [EnqueueRequest | EnqueueRotationRequest]>('enqueue');
 export const environmentQuery = defineQuery<EnvironmentView>('environment');
 
 export function environmentWorkflowId(service: string, environment: string): string {
@@ -57,15 +83,31 @@ export async function environment(state: EnvironmentState): Promise<void> {
   type RunOrRotation = (input: DeployInput | RotationInput) => Promise<Run | RotationView>;
   const queue: { runId: string; handle: ChildWorkflowHandle<RunOrRotation> }[] = [];
   const known = new Set<string>();
+  const idempotency: Record<string, IdempotencyEntry> = { ...state.idempotency };
+  const starting = new Set<string>();
   let active: (typeof queue)[number] | undefined;
   let activeDone = false;
   let enqueuing = 0;
+  const forgetOldKeys = () => {
+    for (const [key, entry] of Object.entries(idempotency)) if (Date.now() - entry.at > IDEMPOTENCY_WINDOW_MS) delete idempotency[key];
+  };
 
   setHandler(environmentQuery, () => ({ ...ledger, active: active?.runId ?? null, queue: queue.map((q) => q.runId) }));
   setHandler(enqueueUpdate, async (request) => {
+    if (request.idempotency) {
+      forgetOldKeys();
+      const seen = idempotency[request.idempotency.key];
+      if (seen) {
+        // A repeat while the first is still starting answers once that run exists.
+        await condition(() => !starting.has(seen.runId));
+        return { runId: seen.runId, created: false, requestHash: seen.requestHash };
+      }
+      idempotency[request.idempotency.key] = { runId: request.runId, requestHash: request.idempotency.requestHash, at: Date.now() };
+    }
     const { runId } = request;
     if (known.has(runId)) return { runId, created: false };
     known.add(runId);
+    starting.add(runId);
     enqueuing++;
     try {
       if ('rotation' in request) {
@@ -98,16 +140,18 @@ export async function environment(state: EnvironmentState): Promise<void> {
           { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
         ],
         // Small on purpose (payload warning at 2 KiB): the targets come from the run itself.
-        memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] }, requestHash: input.requestHash },
+        memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] } },
       }) as ChildWorkflowHandle<RunOrRotation>;
       queue.push({ runId, handle });
       return { runId, created: true };
     } catch (error) {
       // Started before this workflow continued as new: it exists, and is not ours to run again.
       if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return { runId, created: false };
+      if (request.idempotency) delete idempotency[request.idempotency.key];
       throw error;
     } finally {
       enqueuing--;
+      starting.delete(runId);
     }
   }, { validator: ({ runId }) => { if (!runId) throw new Error('a run id is required'); } });
 
@@ -134,6 +178,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
       await current.handle.signal(grantSignal, ledger).catch(() => { activeDone = true; });
       continue;
     }
-    await continueAsNew<typeof environment>({ ...state, ledger });
+    forgetOldKeys();
+    await continueAsNew<typeof environment>({ ...state, ledger, idempotency });
   }
 }

@@ -1,4 +1,5 @@
 import { ApplicationFailure, TemporalFailure, TimeoutFailure } from '@temporalio/workflow';
+import { FailureType, PlanError } from '../domain/failures.js';
 
 export interface FailureDetails {
   type: string;
@@ -6,6 +7,8 @@ export interface FailureDetails {
   step?: string | undefined;
   /** The target the failure names (health checks, bake gates). */
   target?: string | undefined;
+  /** false when the step never reached its host (no command was sent): nothing to undo there. */
+  hostReached?: boolean | undefined;
 }
 
 /**
@@ -16,10 +19,12 @@ export function describeFailure(error: unknown): FailureDetails {
   let current: unknown = error;
   while (current instanceof TemporalFailure && current.cause && !(current instanceof ApplicationFailure)) current = current.cause;
   if (current instanceof ApplicationFailure) {
-    const details = (current.details?.[0] ?? {}) as { step?: string; target?: string };
+    const details = (current.details?.[0] ?? {}) as { step?: string; target?: string; hostReached?: boolean };
     const step = details.step ?? (current.type === 'HealthCheckFailed' ? 'health checks' : undefined);
-    return { type: current.type ?? 'Error', message: current.message, step, target: details.target };
+    return { type: current.type ?? 'Error', message: current.message, step, target: details.target, hostReached: details.hostReached };
   }
   if (current instanceof TimeoutFailure) return { type: 'Timeout', message: `timed out (${current.timeoutType})` };
-  return { type: 'Error', message: current instanceof Error ? current.message : String(current) };
+  // Thrown by workflow code itself: a PlanError names its type; anything else is a bug.
+  if (current instanceof PlanError) return { type: current.type, message: current.message };
+  return { type: FailureType.WorkflowError, message: current instanceof Error ? `${current.name}: ${current.message}` : String(current) };
 }

@@ -1,4 +1,4 @@
-import { condition, defineQuery, defineUpdate, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, defineQuery, defineUpdate, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { emptyLedger, type Ledger } from '../domain/ledger.js';
 import { queuedRotation, type RotationPlan, type RotationStatus, type RotationStep, type RotationView } from '../domain/rotation.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
@@ -19,6 +19,8 @@ export interface RotationInput {
 export const rotationQuery = defineQuery<RotationView>('rotation');
 /** After a compensation failed and an operator fixed its cause: try what is left again. */
 export const rotationRetryUpdate = defineUpdate<RotationView>('retry');
+/** An operator gives up on a failed rotation: it ends, keeping `leftToFix`, and the environment's queue goes on. */
+export const rotationAbortUpdate = defineUpdate<RotationView>('abort');
 
 function sagaFor(plan: RotationPlan, saga: Saga): RotationSaga {
   switch (plan.kind) {
@@ -39,10 +41,19 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   const view = queuedRotation(workflowInfo().workflowId, plan, input.createdAt);
   let ledger: Ledger | undefined;
   let retryRequested = false;
+  let abortRequested = false;
+  const hidden = new Set<string>();
+  const scrub = (text: string) => [...hidden].reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
+  const untouched = new WeakSet<RotationStep>();
+  const affected = new WeakSet<RotationStep>();
   setHandler(rotationQuery, () => view);
   setHandler(grantSignal, (granted) => { ledger = granted; });
+  const waitingForOperator = () => view.status === 'failed' && !view.finishedAt;
   setHandler(rotationRetryUpdate, () => { retryRequested = true; return view; }, {
-    validator: () => { if (view.status !== 'failed') throw new Error(`the rotation is ${view.status}: retry applies to a rotation whose compensation failed`); },
+    validator: () => { if (!waitingForOperator()) throw new Error(`the rotation is ${view.status}${view.finishedAt ? ' and ended' : ''}: retry applies to a rotation whose compensation failed`); },
+  });
+  setHandler(rotationAbortUpdate, () => { abortRequested = true; return view; }, {
+    validator: () => { if (!waitingForOperator()) throw new Error(`the rotation is ${view.status}${view.finishedAt ? ' and ended' : ''}: abort applies to a rotation whose compensation failed`); },
   });
 
   const setStatus = (status: RotationStatus) => {
@@ -67,11 +78,19 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
         await work();
         step.status = 'succeeded';
       } catch (error) {
+        const failure = describeFailure(error);
         step.status = 'failed';
-        step.error = describeFailure(error).message;
+        step.error = scrub(failure.message);
+        if (failure.hostReached === false && !affected.has(step)) {
+          untouched.add(step);
+          step.error += ' (the host was never reached: nothing to undo there)';
+        }
         throw error;
       }
     },
+    tookEffect(step) { affected.add(step); },
+    mayHaveRun: (step) => step.status !== 'pending' && !untouched.has(step),
+    hide(values) { for (const value of values) if (value.length >= 4) hidden.add(value); },
   };
   const kind = sagaFor(plan, saga);
 
@@ -82,7 +101,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   } catch (error) {
     const failure = describeFailure(error);
     const failedStep = view.steps.find((s) => s.status === 'failed');
-    view.error = { type: failure.type, step: failedStep?.name ?? 'rotation', target: failedStep?.target ?? failure.target, message: failure.message };
+    view.error = { type: failure.type, step: failedStep?.name ?? 'rotation', target: failedStep?.target ?? failure.target, message: scrub(failure.message) };
   }
   if (!view.error) {
     await kind.cleanup();
@@ -92,7 +111,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   }
 
   setStatus('compensating');
-  let pending = kind.unwind().filter((c) => c.step.status !== 'pending');
+  let pending = kind.unwind().filter((c) => saga.mayHaveRun(c.step));
   for (;;) {
     const failedUndos: Compensation[] = [];
     for (const c of pending) {
@@ -104,7 +123,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
         c.step.error = undefined;
       } catch (error) {
         c.step.status = 'failed';
-        c.step.error = describeFailure(error).message;
+        c.step.error = scrub(describeFailure(error).message);
         failedUndos.push(c);
       }
     }
@@ -112,7 +131,14 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
     view.leftToFix = failedUndos.map((c) => c.byHand);
     retryRequested = false;
     setStatus('failed');
-    await condition(() => retryRequested);
+    await condition(() => retryRequested || abortRequested);
+    if (abortRequested) {
+      // The backups the by-hand fixes name stay where they are: no cleanup.
+      view.error = { ...view.error!, message: `${view.error!.message}; aborted by an operator with ${view.leftToFix.length} compensation${view.leftToFix.length === 1 ? '' : 's'} left to do by hand` };
+      view.finishedAt = now();
+      setStatus('failed');
+      return view;
+    }
     view.leftToFix = undefined;
     setStatus('compensating');
     pending = failedUndos;
@@ -122,3 +148,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   setStatus('compensated');
   return view;
 }
+
+// An error of the saga's own code fails the rotation, releasing its environment, instead of
+// retrying the workflow task forever.
+setWorkflowOptions({ failureExceptionTypes: [Error] }, rotation);

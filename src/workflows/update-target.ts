@@ -4,6 +4,7 @@ import { buildSteps, restartUnit } from '../commands/systemd.js';
 import { renderHealth } from '../domain/health.js';
 import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
+import { setWorkflowOptions } from '@temporalio/workflow';
 import { hostSteps, summary } from './activity-options.js';
 
 /** What one target's update needs: the runbook of SPEC §3 for one host (or instance). */
@@ -56,3 +57,7 @@ export async function checkHealth(target: Target, dir: string, plan: HealthPlan,
   await hostSteps(Math.max(stepTimeoutMs, health.timeoutMs), heartbeatTimeoutMs).awaitHealthy
     .executeWithOptions(summary(`${target.name}: health checks (${health.checks.length})`), [target, dir, health]);
 }
+
+// A plan it cannot carry out (a template without a value, an image the release lacks) fails
+// this target's update, named by its type, instead of retrying the workflow task forever.
+setWorkflowOptions({ failureExceptionTypes: [Error] }, updateTarget);

@@ -66,7 +66,7 @@ describe('crash safety', function () {
     await h.registry.push('acme/shop-backend', `sha-${sha.slice(0, 7)}`);
     const svc = h.config.services.web!;
     const plan = buildDeployPlan('web', svc, 'crash', svc.environments.crash!, { sha });
-    return (await runs.enqueue('deploy', plan, { sha })).run.id;
+    return (await runs.enqueue('deploy', plan)).run.id;
   }
   async function waitFor(id: string, predicate: (run: Run) => boolean, what: string): Promise<Run> {
     for (let i = 0; i < 1200; i++) {

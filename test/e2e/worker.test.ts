@@ -53,7 +53,7 @@ describe('worker', function () {
       const firstRun = first.run();
       const svc = h.config.services.shop!;
       const runs = new Runs(h.temporal.client, { taskQueue, namespace: h.temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://ui' });
-      const { run } = await runs.enqueue('deploy', buildDeployPlan('shop', svc, 'graceful', svc.environments.graceful!, { sha }), { sha });
+      const { run } = await runs.enqueue('deploy', buildDeployPlan('shop', svc, 'graceful', svc.environments.graceful!, { sha }));
 
       // Wait until the pull is running on the host, then ask the worker to stop.
       for (let i = 0; !h.steps('web-3').includes('pull'); i++) {

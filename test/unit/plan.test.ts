@@ -41,6 +41,6 @@ describe('deploy plan', () => {
       { http: { url: 'http://10.0.0.1:3102/', status: 200, bodyContains: 'abcdef1' } },
       { command: 'curl -f localhost:2' },
     ]);
-    assert.throws(() => renderHealth(plan.health, { host: 'x' }), /uses \{instance\}, which has no value here/);
+    assert.throws(() => renderHealth(plan.health, { host: 'x' }), /uses \{instance\}, which has no value in this run/);
   });
 });

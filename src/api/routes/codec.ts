@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Payload } from '@temporalio/common';
 import type { AesGcmCodec } from '../../codec/aes-gcm.js';
@@ -9,7 +9,7 @@ import { HttpProblem, invalidBody } from '../problem.js';
 /**
  * The Temporal UI's codec server (`/codec/decode`, `/codec/encode`): payloads in the
  * proto3 JSON shape the UI sends, bytes as base64. Behind the API's bearer tokens (scope
- * `read`), with CORS for the UI's origin, so only authorised users see decrypted payloads.
+ * `decode`, or `admin`), with CORS for the UI's origin, so only authorised users see decrypted payloads.
  */
 const payloadsBody = z.object({
   payloads: z.array(z.object({
@@ -48,9 +48,12 @@ export function codecRoutes(config: SlipwayConfig, codec: AesGcmCodec | undefine
   const router = Router();
   router.use(cors(config.encryption?.corsOrigins ?? []));
   router.use(authenticate(config.api.tokens));
+  // Decoding turns every rotation's secrets back into plaintext: its own scope, checked before
+  // a byte of the (large) body is read.
+  router.use((req, _res, next) => { requireScope(req.principal, 'decode'); next(); });
+  router.use(express.json({ limit: '4mb', type: () => true }));
   for (const direction of ['decode', 'encode'] as const) {
     router.post(`/${direction}`, async (req, res) => {
-      requireScope(req.principal, 'read');
       if (!codec) throw new HttpProblem(404, 'Not found', 'payload encryption is not configured (the encryption section of the config)');
       const parsed = payloadsBody.safeParse(req.body ?? {});
       if (!parsed.success) throw invalidBody(parsed.error.issues);

@@ -4,24 +4,38 @@ import { buildDeployPlan } from '../../config/plan.js';
 import { requireScope } from '../auth.js';
 import { environmentRequest } from './services.js';
 import type { Metrics } from '../metrics.js';
+import { idempotencyOf } from '../idempotency.js';
+import { enforceRolloutPolicy } from '../policy.js';
 import { HttpProblem, invalidBody, notFound } from '../problem.js';
 import type { Runs } from '../runs.js';
 import { deployRequestSchema, listQuerySchema } from '../schemas.js';
 import type { OperatorAction } from '../../workflows/deploy.js';
+import type { DeployPlan } from '../../domain/plan.js';
+import { unfillableTemplates, whyMissing } from '../../domain/plan-check.js';
 
 const OPERATOR_ACTIONS: OperatorAction[] = ['approve', 'pause', 'resume', 'abort', 'retry', 'rollback'];
+
+/** `400` before anything runs when a template of the plan has no value for this run (SPEC §3). */
+function refuseUnfillableTemplates(plan: DeployPlan): void {
+  const unfillable = unfillableTemplates(plan);
+  if (!unfillable.length) return;
+  const errors = unfillable.map((u) => ({
+    field: `services.${plan.service}.${u.field}`,
+    message: `template "${u.template}" uses ${u.variables.map((v) => `{${v}}`).join(', ')}${u.target ? ` (target ${u.target})` : ''}, which has no value: ${whyMissing(u.variables[0]!, u.field)}`,
+  }));
+  throw new HttpProblem(400, 'Invalid request', `this deploy cannot fill the service's templates: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
+}
 
 export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Metrics): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
     const { body, service, environment } = environmentRequest(req, config, deployRequestSchema, 'deploy');
-    const key = req.get('Idempotency-Key');
-    if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) {
-      throw new HttpProblem(400, 'Invalid request', 'Idempotency-Key must be 1 to 255 visible ASCII characters', [{ field: 'Idempotency-Key', message: 'invalid' }]);
-    }
+    const idempotency = idempotencyOf(req, 'deploy', body);
+    enforceRolloutPolicy(body.rollout, environment, req.principal);
     const plan = buildDeployPlan(body.service, service, body.environment, environment, body);
-    const { run, created } = await runs.enqueue('deploy', plan, body, key ? { idempotency: { key, principal: req.principal!.name } } : {});
+    refuseUnfillableTemplates(plan);
+    const { run, created } = await runs.enqueue('deploy', plan, { idempotency });
     if (created) metrics.runsStarted.inc({ kind: 'deploy', service: body.service, environment: body.environment });
     res.status(202).location(run.links.self).json(run);
   });

@@ -4,6 +4,7 @@ import type { SlipwayConfig } from '../../config/schema.js';
 import type { Metrics } from '../metrics.js';
 import type { Runs } from '../runs.js';
 import { rollbackRequestSchema } from '../schemas.js';
+import { idempotencyOf } from '../idempotency.js';
 import { environmentRequest } from './services.js';
 
 /** `POST /v1/rollbacks`: back to a named known-good SHA, or by default the one before current. */
@@ -13,7 +14,7 @@ export function rollbackRoutes(config: SlipwayConfig, runs: Runs, metrics: Metri
     const { body, service, environment } = environmentRequest(req, config, rollbackRequestSchema, 'deploy');
     // The version is chosen from the ledger when the run gets the environment's lock.
     const plan = buildDeployPlan(body.service, service, body.environment, environment, body.sha ? { sha: body.sha, reason: body.reason } : { tag: 'previous', reason: body.reason });
-    const { run, created } = await runs.enqueue('rollback', plan, body, { rollbackTo: body.sha });
+    const { run, created } = await runs.enqueue('rollback', plan, { rollbackTo: body.sha, idempotency: idempotencyOf(req, 'rollback', body) });
     if (created) metrics.runsStarted.inc({ kind: 'rollback', service: body.service, environment: body.environment });
     res.status(202).location(run.links.self).json(run);
   });

@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import { HttpProblem, notFound } from '../problem.js';
 import type { Rotations } from '../rotations.js';
 import { rotationRequestSchema } from '../schemas.js';
+import { idempotencyOf } from '../idempotency.js';
 import { environmentRequest } from './services.js';
 
 /** The shortest period a schedule may have: a rotation restarts every host. */
@@ -61,8 +62,8 @@ export function rotationRoutes(config: SlipwayConfig, rotations: Rotations, metr
       res.status(201).location(schedule.links.self).json(schedule);
       return;
     }
-    const rotation = await rotations.start(buildRotationPlan(body.service, service, body.environment, environment, body));
-    metrics.runsStarted.inc({ kind: 'rotation', service: body.service, environment: body.environment });
+    const { rotation, created } = await rotations.start(buildRotationPlan(body.service, service, body.environment, environment, body), idempotencyOf(req, 'rotation', body));
+    if (created) metrics.runsStarted.inc({ kind: 'rotation', service: body.service, environment: body.environment });
     res.status(202).location(rotation.links.self).json(rotation);
   });
 
@@ -73,11 +74,14 @@ export function rotationRoutes(config: SlipwayConfig, rotations: Rotations, metr
     res.json(rotation);
   });
 
-  router.post('/:id/retry', async (req, res) => {
+  router.post('/:id/:action', async (req, res) => {
+    const action = req.params.action;
+    if (action !== 'retry' && action !== 'abort') throw notFound(`no action "${action}"; actions: retry, abort`);
     const rotation = await rotations.get(req.params.id);
     if (!rotation) throw notFound(`no rotation ${req.params.id}`);
-    requireScope(req.principal, `rotate:${rotation.service}/${rotation.environment}`);
-    res.status(202).json(await rotations.retry(rotation.id));
+    // Giving up leaves hosts for someone to fix by hand: an admin's call.
+    requireScope(req.principal, action === 'abort' ? 'admin' : `rotate:${rotation.service}/${rotation.environment}`);
+    res.status(202).json(await rotations.act(rotation.id, action));
   });
   return router;
 }

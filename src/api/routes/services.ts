@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { SlipwayConfig } from '../../config/schema.js';
 import { requireScope } from '../auth.js';
 import { invalidBody, notFound } from '../problem.js';
@@ -29,8 +29,17 @@ export function environmentRequest<S extends z.ZodType<{ service: string; enviro
   return { body, ...found };
 }
 
+const releaseBody = z.strictObject({ reason: z.string().max(500).optional() });
+
 export function serviceRoutes(config: SlipwayConfig, runs: Runs): Router {
   const router = Router();
+  router.post('/:service/environments/:environment/release', async (req, res) => {
+    requireScope(req.principal, 'admin');
+    findEnvironment(config, req.params.service, req.params.environment);
+    const parsed = releaseBody.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalidBody(parsed.error.issues);
+    res.status(202).json(await runs.release(req.params.service, req.params.environment, req.principal!.name, parsed.data.reason));
+  });
   router.get('/:service/environments/:environment', async (req, res) => {
     requireScope(req.principal, 'read');
     findEnvironment(config, req.params.service, req.params.environment);

@@ -18,8 +18,12 @@ type GeneratedSpec = Extract<SecretSource, { generate: unknown }>['generate'];
  */
 export function envSecretRotation(plan: EnvSecretPlan, saga: Saga): RotationSaga {
   const steps = hostSteps(saga.stepTimeoutMs, saga.heartbeatTimeoutMs);
-  const base: TemplateValues = { service: plan.service, environment: plan.environment };
-  const valuesFor = (t: Target) => targetTemplateValues(t, base);
+  // Checks and units that name the version ({sha}) are filled with the release running now.
+  const base = (): TemplateValues => {
+    const sha = saga.ledger.current?.sha;
+    return { service: plan.service, environment: plan.environment, ...(sha ? { sha, sha7: sha.slice(0, 7) } : {}) };
+  };
+  const valuesFor = (t: Target) => targetTemplateValues(t, base());
   const dirOf = (t: Target) => renderTemplate(plan.runtime.dir, valuesFor(t));
   const envFile = plan.runtime.envFile;
   const backup = `${envFile}.slipway-rotation-${saga.id.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
@@ -35,6 +39,7 @@ export function envSecretRotation(plan: EnvSecretPlan, saga: Saga): RotationSaga
     const dir = dirOf(t);
     const command = plan.runtime.kind === 'compose' ? composeRecreate(plan.runtime, dir) : restartUnit(dir, renderTemplate(plan.runtime.unit, valuesFor(t)));
     await steps.runOnHost.executeWithOptions(summary(`${t.name}: ${command.label}`), [t.host, command]);
+    saga.tookEffect(restartSteps.get(t)!);
     await checkHealth(t, dir, plan.health, valuesFor(t), saga.stepTimeoutMs, saga.heartbeatTimeoutMs);
   };
 
@@ -43,10 +48,12 @@ export function envSecretRotation(plan: EnvSecretPlan, saga: Saga): RotationSaga
       const supplied = Object.fromEntries(Object.entries(plan.variables).flatMap(([n, s]) => ('value' in s ? [[n, s.value]] : [])));
       const toGenerate = Object.fromEntries(Object.entries(plan.variables).flatMap(([n, s]) => ('generate' in s ? [[n, s.generate]] : []))) as Record<string, GeneratedSpec>;
       let values: Record<string, string> = supplied;
+      saga.hide(Object.values(supplied));
       if (Object.keys(toGenerate).length) {
         await saga.perform(saga.addStep(`generate ${Object.keys(toGenerate).join(', ')}`), async () => {
           values = { ...supplied, ...await apiSteps.generateSecrets.executeWithOptions(summary(`generate ${Object.keys(toGenerate).join(', ')}`), [toGenerate]) };
         });
+        saga.hide(Object.values(values));
       }
 
       const writes = hosts.map((t) => ({ t, step: saga.addStep(`write ${names.join(', ')} to ${envFile}`, t.hostName) }));
@@ -89,7 +96,9 @@ export function envSecretRotation(plan: EnvSecretPlan, saga: Saga): RotationSaga
 
     /** The backups hold old secrets: they go once the rotation has ended either way. */
     async cleanup() {
-      for (const t of hosts) {
+      // Only hosts the write may have reached have a backup.
+      const written = new Set(undos.file.filter((u) => saga.mayHaveRun(u.step)).map((u) => u.step.target));
+      for (const t of hosts.filter((h) => written.has(h.hostName))) {
         try {
           await steps.removeHostFile.executeWithOptions({ ...summary(`${t.hostName}: remove ${backup}`), retry: { maximumAttempts: 3 } }, [t.host, dirOf(t), backup]);
         } catch {

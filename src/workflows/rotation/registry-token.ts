@@ -15,6 +15,8 @@ export function registryTokenRotation(plan: RegistryTokenPlan, saga: Saga): Rota
   const undos: Compensation[] = [];
   const { registry, username, token } = plan;
 
+  saga.hide([token]);
+
   return {
     async run() {
       await saga.perform(saga.addStep(`verify the token at ${registry}`), async () => {

@@ -18,8 +18,17 @@ export interface Saga {
   stepTimeoutMs: number;
   heartbeatTimeoutMs?: number | undefined;
   addStep(name: string, target?: string): RotationStep;
-  /** Runs `work` as `step`, marking it running, then succeeded or failed (and rethrowing). */
+  /**
+   * Runs `work` as `step`, marking it running, then succeeded or failed (and rethrowing). A step
+   * that failed without ever reaching its host is not compensated: it cannot have taken effect.
+   */
   perform(step: RotationStep, work: () => Promise<unknown>): Promise<void>;
+  /** For a step of several host calls: one of them ran, so the step must be undone whatever fails next. */
+  tookEffect(step: RotationStep): void;
+  /** Whether the step may have changed something: it started, and did not fail before reaching its host. */
+  mayHaveRun(step: RotationStep): boolean;
+  /** Values the rotation handles: scrubbed from every error it records or answers. */
+  hide(values: string[]): void;
 }
 
 /** One kind of rotation: its forward steps, how they unwind, and what goes once it has ended either way. */
