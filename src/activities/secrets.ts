@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SecretSource } from '../domain/rotation.js';
+import { registerSecret } from '../redact.js';
 
 type Generated = Extract<SecretSource, { generate: unknown }>['generate'];
 
@@ -10,7 +11,9 @@ export function secretActivities() {
      * activity's result, which the payload codec encrypts.
      */
     async generateSecrets(specs: Record<string, Generated>): Promise<Record<string, string>> {
-      return Object.fromEntries(Object.entries(specs).map(([name, { bytes, encoding }]) => [name, randomBytes(bytes).toString(encoding)]));
+      const values = Object.fromEntries(Object.entries(specs).map(([name, { bytes, encoding }]) => [name, randomBytes(bytes).toString(encoding)]));
+      Object.values(values).forEach(registerSecret);
+      return values;
     },
   };
 }

@@ -40,6 +40,9 @@ export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 /** Every type except the transient ones that activities throw as plain (retryable) errors. */
 export const NON_RETRYABLE_FAILURES: FailureType[] = Object.values(FailureType);
 
+/** Failures of the plan itself: retrying the same step cannot help, so no run waits for a retry of them. */
+export const PLAN_FAILURES: string[] = [FailureType.TemplateUnresolved, FailureType.ReleaseIncomplete, FailureType.WorkflowError];
+
 /**
  * An error of workflow code that names its failure type: a plan that cannot be carried out.
  * Its `name` is the type, which is what Temporal records when it fails a workflow with it.

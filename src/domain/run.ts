@@ -22,6 +22,8 @@ export interface LeftToFix {
   /** The version it is left on, as far as Slipway knows. */
   version: string;
   error: string;
+  /** The failure type (failures.ts): a plan error will fail the same way however often it is retried. */
+  type: string;
 }
 
 export interface RunTarget {

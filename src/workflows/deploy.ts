@@ -6,7 +6,7 @@ import { renderHealth } from '../domain/health.js';
 import { rollbackRelease, type Ledger, type Release } from '../domain/ledger.js';
 import type { DeployPlan, ImageSpec, PinnedImages, Target } from '../domain/plan.js';
 import { planBatches } from '../domain/rollout.js';
-import { FailureType } from '../domain/failures.js';
+import { FailureType, PLAN_FAILURES } from '../domain/failures.js';
 import { FINISHED_STATUSES, type LeftToFix, type Run, type RunError, type RunStatus } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
@@ -222,7 +222,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
     const left: LeftToFix[] = [];
     for (const batch of batches) {
       if (abortRequested) {
-        left.push(...batch.map((t) => ({ target: t.name, version: newLabel, error: 'not rolled back: the rollback was aborted' })));
+        left.push(...batch.map((t) => ({ target: t.name, version: newLabel, error: 'not rolled back: the rollback was aborted', type: 'Aborted' })));
         continue;
       }
       inFlight = new CancellationScope();
@@ -246,10 +246,10 @@ export async function deploy(input: DeployInput): Promise<Run> {
           state.error = undefined;
           return;
         }
-        const message = isCancellation(result.reason) ? 'the rollback was aborted while it ran' : describeFailure(result.reason).message;
+        const failure = isCancellation(result.reason) ? { type: 'Aborted', message: 'the rollback was aborted while it ran' } : describeFailure(result.reason);
         state.status = 'failed';
-        state.error = `rollback: ${message}`;
-        left.push({ target: t.name, version: `unknown: between ${newLabel} and ${oldLabel}`, error: message });
+        state.error = `rollback: ${failure.message}`;
+        left.push({ target: t.name, version: `unknown: between ${newLabel} and ${oldLabel}`, error: failure.message, type: failure.type });
       });
       run.updatedAt = now();
     }
@@ -259,7 +259,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
   /**
    * The rollback of a stopped rollout: every touched target, batch by batch. Targets that do
    * not come back leave the run `failed` with `leftToFix`, holding the environment until an
-   * operator retries them or aborts.
+   * operator retries them or aborts (unless retrying could not help, or it was aborted).
    */
   async function rollBackAll(release: Release, outcome: 'rolled_back' | 'aborted'): Promise<Run> {
     const before = run.error;
@@ -271,7 +271,8 @@ export async function deploy(input: DeployInput): Promise<Run> {
         type: before?.type ?? FailureType.WorkflowError, step: 'rollback', target: left[0]!.target,
         message: `${left.length} target${left.length === 1 ? '' : 's'} not rolled back (${lost}): ${left[0]!.error}; before that: ${before?.message ?? outcome}`,
       };
-      if (abortRequested) return end('failed');
+      // Aborted, or nothing a retry could change (the release itself cannot be applied): the run ends.
+      if (abortRequested || left.every((l) => PLAN_FAILURES.includes(l.type))) return end('failed');
       operator = undefined;
       run.awaitingOperator = true;
       setStatus('failed');

@@ -4,7 +4,8 @@ import { buildSteps, restartUnit } from '../commands/systemd.js';
 import { renderHealth } from '../domain/health.js';
 import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
-import { setWorkflowOptions } from '@temporalio/workflow';
+import { ApplicationFailure, setWorkflowOptions } from '@temporalio/workflow';
+import { PlanError } from '../domain/failures.js';
 import { hostSteps, summary } from './activity-options.js';
 
 /** What one target's update needs: the runbook of SPEC §3 for one host (or instance). */
@@ -27,6 +28,16 @@ export interface UpdateTargetInput {
  * in the Temporal UI like the runbook line it replaces, and each is idempotent.
  */
 export async function updateTarget(input: UpdateTargetInput): Promise<void> {
+  try {
+    await runbook(input);
+  } catch (error) {
+    // A plan this target cannot carry out fails its update with the failure's own type.
+    if (error instanceof PlanError) throw ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true });
+    throw error;
+  }
+}
+
+async function runbook(input: UpdateTargetInput): Promise<void> {
   const { target, runtime, values } = input;
   const steps = hostSteps(input.stepTimeoutMs, input.heartbeatTimeoutMs);
   const dir = renderTemplate(runtime.dir, values);
@@ -58,6 +69,5 @@ export async function checkHealth(target: Target, dir: string, plan: HealthPlan,
     .executeWithOptions(summary(`${target.name}: health checks (${health.checks.length})`), [target, dir, health]);
 }
 
-// A plan it cannot carry out (a template without a value, an image the release lacks) fails
-// this target's update, named by its type, instead of retrying the workflow task forever.
+// Any other error of this code fails the update too, instead of retrying its workflow task forever.
 setWorkflowOptions({ failureExceptionTypes: [Error] }, updateTarget);

@@ -19,7 +19,7 @@ describe('payload encryption', function () {
   });
   after(() => stack.stop());
 
-  const post = (path: string, body: unknown, token: string | undefined = TOKENS.reader, headers: Record<string, string> = {}) => fetch(`${api}${path}`, {
+  const post = (path: string, body: unknown, token: string | undefined = TOKENS.decoder, headers: Record<string, string> = {}) => fetch(`${api}${path}`, {
     method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body: JSON.stringify(body),
   });
 
@@ -62,6 +62,8 @@ describe('payload encryption', function () {
     const plain = Buffer.from(((await decoded.json()) as { payloads: { data: string }[] }).payloads[0]!.data, 'base64').toString();
     assert.ok(plain.includes(reason), 'the codec server decrypts for an authorised user');
     assert.equal((await post('/codec/decode', { payloads: [sealedPayload] }, '')).status, 401);
+    assert.equal((await post('/codec/decode', { payloads: [sealedPayload] }, TOKENS.reader)).status, 403, 'read is not enough to decrypt');
+    assert.equal((await post('/codec/decode', { payloads: [sealedPayload] }, TOKENS.ops)).status, 200, 'an admin may');
   });
 
   it('answers the Temporal UI\'s CORS preflight for its origin only', async () => {
@@ -80,5 +82,14 @@ describe('payload encryption', function () {
     const bad = await post('/codec/decode', { payloads: [{ metadata: { encoding: Buffer.from('binary/encrypted').toString('base64'), 'encryption-key-id': Buffer.from('k1').toString('base64') }, data: 'AAAA' }] });
     assert.equal(bad.status, 400);
     assert.match(bad.headers.get('content-type')!, /problem\+json/);
+  });
+
+  it('reads no body before the token is checked', async () => {
+    const huge = { payloads: [{ data: 'A'.repeat(5 * 1024 * 1024) }] };
+    assert.equal((await post('/codec/decode', huge, '')).status, 401, 'a large body from nobody is refused unread');
+    assert.equal((await post('/codec/decode', huge, TOKENS.reader)).status, 403);
+    assert.equal((await post('/codec/decode', huge)).status, 413, 'past what the route needs, for a token that may decode');
+    const garbage = await fetch(`${api}/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payloads": [' });
+    assert.equal(garbage.status, 401);
   });
 });

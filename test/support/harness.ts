@@ -21,7 +21,7 @@ import { testTemporal, type TestTemporal } from './temporal.js';
  * fake docker/systemctl, docker-registry behind a token server, GitHub through Prism. One
  * Slipway worker and API run in this process against a config written as a user would.
  */
-export const TOKENS = { ci: 'ci-token-5b0c1d', reader: 'reader-token-77aa01', ops: 'ops-token-9e9e9e', rotator: 'rotator-token-31c4a0' };
+export const TOKENS = { ci: 'ci-token-5b0c1d', reader: 'reader-token-77aa01', ops: 'ops-token-9e9e9e', rotator: 'rotator-token-31c4a0', decoder: 'decoder-token-4d3c2b' };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export interface Harness {
@@ -32,6 +32,8 @@ export interface Harness {
   config: SlipwayConfig;
   configText: string;
   api: string;
+  /** The task queue of the harness's worker. */
+  taskQueue: string;
   host(name: string): FleetHost;
   /** Calls of the fake tools on a host, as `step` names (`pull`, `up`, `migrate`, …). */
   steps(name: string): string[];
@@ -98,6 +100,7 @@ api:
     - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
     - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
     - { name: rotator, sha256: "${sha256(TOKENS.rotator)}", scopes: ["rotate:vault/*", "rotate:keyed/*", "read"] }
+    - { name: decoder, sha256: "${sha256(TOKENS.decoder)}", scopes: ["decode"] }
 services:
   shop:
     repo: acme/shop
@@ -169,6 +172,13 @@ services:
       approval:
         targets: [${target(web1!)}, ${target(web2!)}]
         rollout: { approval: true, approvalTimeout: 1m, imageTimeout: 3s }
+      # Rollbacks that cannot finish, aborted or retried (test/e2e/hardening.test.ts).
+      stuck:
+        targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
+        rollout: { canary: 1, batchSize: 2, imageTimeout: 3s }
+      lacking:
+        targets: [${target(web1!)}]
+        rollout: { imageTimeout: 3s }
   vault:
     repo: acme/shop
     runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/vault" }
@@ -181,6 +191,18 @@ services:
       production:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
         rollout: { canary: 1, batchSize: 2 }
+      # One host of four is down.
+      partial:
+        targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}, { name: dead, address: 127.0.0.30, port: ${deadPort}, user: ${web1!.user} }]
+        rollout: { canary: 1, batchSize: 2 }
+  # No repo, and a check that names the commit: deploying it by tag cannot fill {sha7}.
+  tagonly:
+    images: { backend: ${registry.host}/acme/shop-backend }
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/web", imageVars: { BACKEND_IMAGE: backend } }
+    health:
+      checks: [ { http: { url: "http://{host}:8000/health", bodyContains: "{sha7}" } } ]
+    environments:
+      production: { targets: [${target(web3!)}], rollout: { imageTimeout: 3s } }
   keyed:
     repo: acme/shop
     images: { backend: ${registry.host}/acme/shop-backend }
@@ -251,7 +273,7 @@ services:
   };
 
   return {
-    temporal, fleet, registry, github, config, configText, api,
+    temporal, fleet, registry, github, config, configText, api, taskQueue,
     host: (name) => fleet.hosts.find((h) => h.name === name)!,
     steps: (name) => hostCalls(fleet.hosts.find((h) => h.name === name)!).map((c) => c.step),
     request,

@@ -76,9 +76,9 @@ export interface Answer {
 }
 
 /** A request to the stack's API as `token`. */
-export async function callStack(stack: SealedStack, token: string, method: string, path: string, body?: unknown): Promise<Answer> {
+export async function callStack(stack: SealedStack, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await fetch(`${stack.api}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+    method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers }, body: body ? JSON.stringify(body) : undefined,
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined, text };

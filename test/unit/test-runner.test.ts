@@ -29,7 +29,7 @@ esac
     mkdirSync(join(dir, 'e2e'));
     writeFileSync(join(dir, 'e2e', 'probe.test.ts'), `describe('probe', () => { it('runs', () => undefined); });\n`);
     const path = [fakeBin, ...(process.env.PATH ?? '').split(delimiter).filter((d) => d && !existsSync(join(d, 'temporal')) && !existsSync(join(d, 'go')))].join(delimiter);
-    const env = { ...process.env, PATH: path };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: path };
     delete env.SLIPWAY_TEMPORAL_CLI;
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'test/run.ts', join(dir, 'e2e')], { env, encoding: 'utf8', timeout: 50_000 });
     const output = `${result.stdout}${result.stderr}`;

@@ -2,7 +2,8 @@
 // A stand-in for docker, systemctl, git and npm on a fake host (an sshd on 127.0.0.N). It
 // records every call in $SLIPWAY_HOST_STATE/calls.jsonl and starts a tiny HTTP app that
 // reports what is "running", so health checks and tests see real effects over real HTTP.
-// Faults are injected by files: $SLIPWAY_HOST_STATE/fail-<step> (exit 1 with its text on stderr),
+// Faults are injected by files: $SLIPWAY_HOST_STATE/fail-<step> (exit 1 with its text on stderr,
+// ${NAME} in it replaced by the env file's value),
 // delay-<step> (take that many seconds).
 'use strict';
 const fs = require('node:fs');
@@ -21,7 +22,9 @@ function record(step) {
   if (fs.existsSync(delay)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(fs.readFileSync(delay, 'utf8')) * 1000);
   const fail = path.join(state, `fail-${step}`);
   if (fs.existsSync(fail)) {
-    process.stderr.write(fs.readFileSync(fail, 'utf8'));
+    // ${NAME} is the env file's value, as a service that echoes its bad config would print it.
+    const values = readEnvFile(flagValue('--env-file') ?? '.env');
+    process.stderr.write(fs.readFileSync(fail, 'utf8').replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name) => values[name] ?? ''));
     process.exit(1);
   }
 }
