@@ -4,7 +4,7 @@
  * test/histories/. Run it when a workflow changes on purpose (with `patched()` for runs in
  * flight), never to make a failing replay pass.
  *
- *   npx tsx scripts/record-histories.ts [deploys] [rotations] [credentials]
+ *   npx tsx scripts/record-histories.ts [deploys] [hardening] [rotations] [credentials]
  *
  * With group names, only those are recorded again; the others stay as they are.
  */
@@ -75,6 +75,25 @@ try {
     await save('environment', 'slipway-env/web/fleet');
   }
 
+  if (wanted('hardening')) {
+    // A rollback in parallel batches that leaves web-3 behind, then finishes on the operator's retry.
+    await h.waitForRun(await deploy('stuck', await release(6)));
+    const bad = await release(7);
+    writeFileSync(join(h.host('web-2').stateDir, 'bad-versions'), `sha-${bad.slice(0, 7)}`);
+    const stuck = await deploy('stuck', bad);
+    for (let i = 0; (await h.request('GET', `/v1/deployments/${stuck}`, undefined, TOKENS.reader)).body.targets[2].status !== 'healthy'; i++) {
+      if (i > 300) throw new Error('web-3 never became healthy');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    writeFileSync(join(h.host('web-3').stateDir, 'fail-pull'), 'connection refused\n');
+    await waitFor(stuck, 'failed');
+    rmSync(join(h.host('web-3').stateDir, 'fail-pull'));
+    rmSync(join(h.host('web-2').stateDir, 'bad-versions'));
+    await h.request('POST', `/v1/deployments/${stuck}/retry`);
+    await waitFor(stuck, 'rolled_back');
+    await save('deploy-rollback-retried', stuck);
+  }
+
   // Rotations need payload encryption: these histories are sealed with the test-only HISTORY_KEY.
   const sealed = await startSealedStack(h, 'record', HISTORY_KEY);
   try {
@@ -99,6 +118,11 @@ try {
       await save('rotation-succeeded', await rotate(envSecret({ API_KEY: { generate: { bytes: 32, encoding: 'hex' } }, API_KEY_ID: { value: 'k-recorded' } })));
       await save('rotation-compensated', await rotate(envSecret({ API_KEY: { value: 'reject-recorded' } })));
       await save('environment-rotations', 'slipway-env/vault/production');
+    }
+
+    if (wanted('hardening')) {
+      // One host of four down: its write never reached it, so only the other three are undone.
+      await save('rotation-partial', await rotate({ kind: 'env-secret', service: 'vault', environment: 'partial', variables: { API_KEY: { value: 'partial-recorded' } } }));
     }
 
     if (wanted('credentials')) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deployRequestSchema, rotationRequestSchema } from './schemas.js';
+import { deployRequestSchema, rollbackRequestSchema, rotationRequestSchema } from './schemas.js';
 
 /** `GET /openapi.json`: the API as SPEC §5 describes it. Request schemas come from the zod schemas that validate them. */
 const problem = {
@@ -32,6 +32,11 @@ const run = {
       },
     },
     error: { type: 'object', properties: { type: { type: 'string' }, step: { type: 'string' }, target: { type: 'string' }, message: { type: 'string' } } },
+    leftToFix: {
+      type: 'array', description: 'With status failed: targets the rollback could not bring back',
+      items: { type: 'object', required: ['target', 'version', 'error', 'type'], properties: { target: { type: 'string' }, version: { type: 'string' }, error: { type: 'string' }, type: { type: 'string' } } },
+    },
+    awaitingOperator: { type: 'boolean', description: 'With status failed: the run still holds its environment, waiting for retry or abort' },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
     finishedAt: { type: 'string', format: 'date-time' },
@@ -66,7 +71,22 @@ const schedule = {
   type: 'object',
   properties: { id: { type: 'string' }, kind: { type: 'string' }, service: { type: 'string' }, environment: { type: 'string' }, every: { type: 'string' }, nextRunAt: { type: 'string', format: 'date-time' } },
 };
+const release = { type: 'object', properties: { sha: { type: ['string', 'null'] }, images: { type: 'object', additionalProperties: { type: 'string' } }, runId: { type: 'string' }, deployedAt: { type: 'string', format: 'date-time' } } };
+const environmentView = {
+  type: 'object',
+  properties: {
+    current: { oneOf: [release, { type: 'null' }] },
+    knownGood: { type: 'array', items: release },
+    retired: { type: 'array', description: 'Versions that left knownGood, and why', items: { allOf: [release, { type: 'object', properties: { reason: { type: 'string' }, retiredAt: { type: 'string', format: 'date-time' } } }] } },
+    history: { type: 'array', items: { type: 'object' } },
+    active: { type: ['string', 'null'] },
+    queue: { type: 'array', items: { type: 'string' } },
+  },
+};
 const idParameter = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+const environmentParameters = ['service', 'environment'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+const idempotencyKey = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'A repeat with the same key (same token, same body) returns the same run for at least 24 hours' };
+const payloads = { type: 'object', properties: { payloads: { type: 'array', items: { type: 'object', properties: { metadata: { type: 'object', additionalProperties: { type: 'string' } }, data: { type: 'string' } } } } } };
 
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), { $ref: '#/components/responses/Problem' }]));
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -93,7 +113,8 @@ export function openApiDocument(serverUrl?: string) {
       '/v1/deployments': {
         post: {
           summary: 'Start a deploy', operationId: 'createDeployment',
-          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'A repeat with the same key returns the same run' }],
+          description: 'Without admin, rollout overrides may only make the run safer than the environment\'s policy (403 naming the field otherwise).',
+          parameters: [idempotencyKey],
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/DeployRequest' }) },
           responses: { 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(400, 401, 403, 404, 409) },
         },
@@ -111,6 +132,30 @@ export function openApiDocument(serverUrl?: string) {
           responses: { 200: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(401, 403, 404) },
         },
       },
+      '/v1/deployments/{id}/{action}': {
+        post: {
+          summary: 'An operator action: approve, pause, resume, abort (any state that is not final, a rollback included), retry, rollback', operationId: 'actOnDeployment',
+          parameters: [...idParameter, { name: 'action', in: 'path', required: true, schema: { enum: ['approve', 'pause', 'resume', 'abort', 'retry', 'rollback'] } }],
+          responses: { 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(401, 403, 404, 409) },
+        },
+      },
+      '/v1/rollbacks': {
+        post: {
+          summary: 'Roll back to a known-good version (by default the newest other than the current one)', operationId: 'createRollback', parameters: [idempotencyKey],
+          requestBody: { required: true, ...json(z.toJSONSchema(rollbackRequestSchema, { io: 'input', unrepresentable: 'any' })) },
+          responses: { 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(400, 401, 403, 404, 409) },
+        },
+      },
+      '/v1/services/{service}/environments/{environment}': {
+        get: { summary: 'The release ledger, the active run and the queue', operationId: 'getEnvironment', parameters: environmentParameters, responses: { 200: { description: 'The environment', ...json(environmentView) }, ...errors(401, 403, 404) } },
+      },
+      '/v1/services/{service}/environments/{environment}/release': {
+        post: {
+          summary: 'Admin: end the run or rotation holding the environment (terminated), so the queue goes on', operationId: 'releaseEnvironment', parameters: environmentParameters,
+          requestBody: { required: false, ...json({ type: 'object', properties: { reason: { type: 'string', maxLength: 500 } } }) },
+          responses: { 202: { description: 'What was released', ...json({ type: 'object', properties: { released: { type: 'string' } } }) }, ...errors(400, 401, 403, 404, 409) },
+        },
+      },
       '/v1/services': {
         get: {
           summary: 'Services and their environments', operationId: 'listServices',
@@ -119,7 +164,7 @@ export function openApiDocument(serverUrl?: string) {
       },
       '/v1/rotations': {
         post: {
-          summary: 'Start a rotation, or put it on a schedule (with schedule.every)', operationId: 'createRotation',
+          summary: 'Start a rotation, or put it on a schedule (with schedule.every)', operationId: 'createRotation', parameters: [idempotencyKey],
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/RotationRequest' }) },
           responses: {
             202: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) },
@@ -133,6 +178,15 @@ export function openApiDocument(serverUrl?: string) {
       },
       '/v1/rotations/{id}/retry': {
         post: { summary: 'Run the compensations that failed again', operationId: 'retryRotation', parameters: idParameter, responses: { 202: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) }, ...errors(401, 403, 404, 409) } },
+      },
+      '/v1/rotations/{id}/abort': {
+        post: { summary: 'Admin: give up on a failed rotation; it ends keeping leftToFix, and the queue goes on', operationId: 'abortRotation', parameters: idParameter, responses: { 202: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) }, ...errors(401, 403, 404, 409) } },
+      },
+      '/codec/decode': {
+        post: { summary: 'The Temporal UI\'s codec server: decrypt payloads (scope decode or admin)', operationId: 'decodePayloads', requestBody: { required: true, ...json(payloads) }, responses: { 200: { description: 'Payloads', ...json(payloads) }, ...errors(400, 401, 403, 404, 413) } },
+      },
+      '/codec/encode': {
+        post: { summary: 'Encrypt payloads (scope decode or admin)', operationId: 'encodePayloads', requestBody: { required: true, ...json(payloads) }, responses: { 200: { description: 'Payloads', ...json(payloads) }, ...errors(400, 401, 403, 404, 413) } },
       },
       '/v1/schedules': {
         get: { summary: 'Scheduled rotations', operationId: 'listSchedules', responses: { 200: { description: 'Schedules', ...json({ type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Schedule' } } } }) }, ...errors(401, 403) } },

@@ -73,6 +73,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
   let approved = false;
   let operator: 'retry' | 'rollback' | 'abort' | undefined;
   let abortRequested = false;
+  let rollbackAborted = false;
   let inFlight: CancellationScope | undefined;
 
   const setStatus = (status: RunStatus) => {
@@ -99,8 +100,11 @@ export async function deploy(input: DeployInput): Promise<Run> {
   const waiting = () => run.status === 'awaiting_operator' || (run.status === 'failed' && !!run.awaitingOperator);
   action('retry', () => (waiting() ? undefined : `${state()}: retry applies to a run awaiting an operator`), () => { operator = 'retry'; });
   action('rollback', () => (run.status === 'awaiting_operator' ? undefined : `${state()}: rollback applies to a run awaiting an operator`), () => { operator = 'rollback'; });
-  // Every state that is not final can be aborted, a rollback in progress included: it stops where it is.
-  action('abort', () => (finished() && !run.awaitingOperator ? `${state()}: nothing to abort` : abortRequested && !waiting() ? `${state()}: already aborting` : undefined), () => {
+  // Every state that is not final can be aborted. An abort rolls back what the run touched; an
+  // abort of that rollback (or of one a failed gate started) stops it where it is.
+  action('abort', () => (finished() && !run.awaitingOperator ? `${state()}: nothing to abort`
+    : rollbackAborted || (abortRequested && run.phase !== 'rollback') ? `${state()}: already aborting` : undefined), () => {
+    if (run.phase === 'rollback') rollbackAborted = true;
     abortRequested = true;
     operator = 'abort';
     inFlight?.cancel();
@@ -221,7 +225,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
     const batches = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize).map((b) => b.filter((t) => targets.includes(t))).filter((b) => b.length).reverse();
     const left: LeftToFix[] = [];
     for (const batch of batches) {
-      if (abortRequested) {
+      if (rollbackAborted) {
         left.push(...batch.map((t) => ({ target: t.name, version: newLabel, error: 'not rolled back: the rollback was aborted', type: 'Aborted' })));
         continue;
       }

@@ -101,7 +101,11 @@ describe('HTTP API', function () {
 
     const doc = (await h.request('GET', '/openapi.json', undefined, '')).body;
     assert.equal(doc.openapi, '3.1.0');
-    for (const path of ['/v1/deployments', '/v1/deployments/{id}', '/v1/services', '/v1/rotations', '/v1/rotations/{id}', '/v1/schedules', '/v1/schedules/{id}', '/healthz', '/readyz', '/metrics', '/openapi.json']) assert.ok(doc.paths[path], path);
+    for (const path of [
+      '/v1/deployments', '/v1/deployments/{id}', '/v1/deployments/{id}/{action}', '/v1/rollbacks', '/v1/services', '/v1/services/{service}/environments/{environment}',
+      '/v1/services/{service}/environments/{environment}/release', '/v1/rotations', '/v1/rotations/{id}', '/v1/rotations/{id}/retry', '/v1/rotations/{id}/abort',
+      '/v1/schedules', '/v1/schedules/{id}', '/codec/decode', '/codec/encode', '/healthz', '/readyz', '/metrics', '/openapi.json',
+    ]) assert.ok(doc.paths[path], path);
     assert.deepEqual(Object.keys(doc.components.schemas.DeployRequest.properties).sort(), ['environment', 'reason', 'rollout', 'service', 'sha', 'tag']);
   });
 });

@@ -127,18 +127,28 @@ describe('deploy end to end', function () {
     }
   });
 
-  it('fails on a command that exits non-zero, and says so when rolling back fails the same way', async () => {
+  it('fails on a command that exits non-zero, says so when rolling back fails the same way, and rolls back on retry', async () => {
     const sha = await commit();
     writeFileSync(join(h.host('web-3').stateDir, 'fail-pull'), 'Error response from daemon: manifest unknown\n');
     try {
-      const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'staging', sha })).body.id);
+      const started = (await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'staging', sha })).body;
+      const run = await h.waitForRun(started.id);
       assert.equal(run.status, 'failed');
+      assert.equal(run.awaitingOperator, true, 'it holds the environment until an operator decides');
       assert.equal(run.error.type, 'CommandFailed');
-      assert.equal(run.error.step, 'rollback: docker compose pull');
-      assert.match(run.error.message, /^rolling back failed: "docker compose pull" on .*@127\.0\.0\.\d+:\d+ exited with 1:\nError response from daemon: manifest unknown\n?; before that: "docker compose pull" on .* exited with 1/);
+      assert.equal(run.error.step, 'rollback');
+      assert.match(run.error.message, /^1 target not rolled back \(web-3\): "docker compose pull" on .*@127\.0\.0\.\d+:\d+ exited with 1:\nError response from daemon: manifest unknown\n?; before that: "docker compose pull" on .* exited with 1/);
+      assert.deepEqual(run.leftToFix.map((l: { target: string; type: string }) => [l.target, l.type]), [['web-3', 'CommandFailed']]);
       assert.deepEqual(h.steps('web-3'), ['pull', 'pull'], 'stopped at the failed step, twice');
-    } finally {
+
       rmSync(join(h.host('web-3').stateDir, 'fail-pull'));
+      assert.equal((await h.request('POST', `/v1/deployments/${started.id}/retry`)).status, 202);
+      const retried = await h.waitForRun(started.id);
+      assert.equal(retried.status, 'rolled_back', JSON.stringify(retried));
+      assert.equal(retried.leftToFix, undefined);
+      assert.match(retried.error.message, /^"docker compose pull" on .* exited with 1/, 'the error is the one that stopped the rollout');
+    } finally {
+      rmSync(join(h.host('web-3').stateDir, 'fail-pull'), { force: true });
     }
   });
 

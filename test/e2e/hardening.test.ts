@@ -277,10 +277,10 @@ describe('hardened rotations', function () {
 
   it('lets an admin abort a failed rotation: the queue goes on and leftToFix stays in the ledger', async () => {
     writeFileSync(join(h.host('web-3').stateDir, 'fail-up'), 'compose: cannot start the container\n');
-    const stuck = await rotate('production', { API_KEY: { value: 'never-used-key-2' } });
+    const stuck = await rotate('hardened', { API_KEY: { value: 'never-used-key-2' } });
     const failed = await waitFor(stuck.id, ['failed', 'compensated', 'succeeded']);
     assert.equal(failed.status, 'failed', JSON.stringify(failed));
-    const next = await rotate('production', { API_KEY_ID: { value: 'k-after-abort' } });
+    const next = await rotate('hardened', { API_KEY_ID: { value: 'k-after-abort' } });
     assert.equal((await call('GET', `/v1/rotations/${next.id}`)).body.status, 'queued', 'a failed rotation holds the environment');
     rmSync(join(h.host('web-3').stateDir, 'fail-up'));
 
@@ -294,7 +294,7 @@ describe('hardened rotations', function () {
     }
     assert.deepEqual(ended.leftToFix, ['restart web-3 once its env file holds the old values']);
     assert.equal((await waitFor(next.id, ['succeeded', 'compensated', 'failed'])).status, 'succeeded', 'the queue went on');
-    const env = (await call('GET', '/v1/services/vault/environments/production')).body;
+    const env = (await call('GET', '/v1/services/vault/environments/hardened')).body;
     const entry = env.history.find((e: { runId: string }) => e.runId === stuck.id);
     assert.deepEqual(entry.leftToFix, ['restart web-3 once its env file holds the old values']);
     assert.equal((await call('POST', `/v1/rotations/${stuck.id}/retry`)).status, 409, 'nothing to retry once aborted');
@@ -303,7 +303,7 @@ describe('hardened rotations', function () {
   it('keeps a secret that a failing service prints out of every history and answer', async () => {
     const secret = `leaky-${Date.now().toString(36)}-value`;
     writeFileSync(join(h.host('web-1').stateDir, 'fail-up'), 'refusing to start: API_KEY=${API_KEY} is not valid\n');
-    const started = await rotate('production', { API_KEY: { value: secret } });
+    const started = await rotate('hardened', { API_KEY: { value: secret } });
     // The service keeps refusing until someone looks: the compensation's restart fails too, printing the old value.
     const failed = await waitFor(started.id, ['compensated', 'failed', 'succeeded']);
     assert.equal(failed.status, 'failed', JSON.stringify(failed));
@@ -313,7 +313,7 @@ describe('hardened rotations', function () {
     const answer = (await call('GET', `/v1/rotations/${started.id}`)).text;
     assert.match(answer, /refusing to start: API_KEY=\[REDACTED\] is not valid/, 'what the host said is kept, the value scrubbed');
     assert.ok(!answer.includes(secret) && !answer.includes('old-key-1234'), 'no secret, new or old, in the API answer');
-    for (const workflowId of [started.id, 'slipway-env/vault/production']) {
+    for (const workflowId of [started.id, 'slipway-env/vault/hardened']) {
       const raw = await rawHistoryText(h, workflowId);
       assert.ok(!raw.includes(secret) && !raw.includes('old-key-1234'), `${workflowId}: no secret, new or old, in history`);
       assert.ok(!raw.includes('refusing to start'), `${workflowId}: failure messages are encrypted too`);

@@ -195,6 +195,10 @@ services:
       partial:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}, { name: dead, address: 127.0.0.30, port: ${deadPort}, user: ${web1!.user} }]
         rollout: { canary: 1, batchSize: 2 }
+      # test/e2e/hardening.test.ts's own: an environment's workflow stays on the task queue of the stack that started it.
+      hardened:
+        targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
+        rollout: { canary: 1, batchSize: 2 }
   # No repo, and a check that names the commit: deploying it by tag cannot fill {sha7}.
   tagonly:
     images: { backend: ${registry.host}/acme/shop-backend }
@@ -281,7 +285,16 @@ services:
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { body } = await request('GET', `/v1/deployments/${id}`, undefined, TOKENS.reader);
-        if (['succeeded', 'failed', 'rolled_back', 'aborted'].includes(body.status)) return body;
+        if (['succeeded', 'failed', 'rolled_back', 'aborted'].includes(body.status)) {
+          // The environment records the end a moment after the run: wait for it, so that what a
+          // test reads of the ledger next includes this run (unless the run still holds it).
+          for (let i = 0; !body.awaitingOperator && i < 100; i++) {
+            const env = (await request('GET', `/v1/services/${body.service}/environments/${body.environment}`, undefined, TOKENS.reader)).body;
+            if (env.history?.some((e: { runId: string }) => e.runId === id)) break;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          return body;
+        }
         if (Date.now() > deadline) throw new Error(`run ${id} still ${body.status} after ${timeoutMs} ms: ${JSON.stringify(body)}`);
         await new Promise((r) => setTimeout(r, 200));
       }
