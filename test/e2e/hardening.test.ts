@@ -27,14 +27,7 @@ describe('hardened runs', function () {
     assert.equal(answer.status, 202, JSON.stringify(answer.body));
     return answer.body;
   };
-  async function waitFor(id: string, predicate: (run: any) => boolean, what: string) { // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (let i = 0; i < 400; i++) {
-      const run = await get(id);
-      if (predicate(run)) return run;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`run ${id} never became ${what}: ${JSON.stringify(await get(id))}`);
-  }
+  const waitFor = (id: string, predicate: (run: any) => boolean, what: string) => h.waitFor(id, predicate, what); // eslint-disable-line @typescript-eslint/no-explicit-any
   /** The environment once it has recorded the end of `runId` (a moment after the run itself ends). */
   async function settled(service: string, env: string, runId: string) {
     for (let i = 0; ; i++) {

@@ -24,14 +24,7 @@ describe('progressive delivery', function () {
   const forgetCalls = () => { for (const host of h.fleet.hosts) rmSync(file(host.name, 'calls.jsonl'), { force: true }); };
   const get = async (id: string) => (await h.request('GET', `/v1/deployments/${id}`, undefined, TOKENS.reader)).body;
   const act = (id: string, action: string) => h.request('POST', `/v1/deployments/${id}/${action}`, undefined);
-  async function waitFor(id: string, predicate: (run: any) => boolean, what: string) { // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (let i = 0; i < 300; i++) {
-      const run = await get(id);
-      if (predicate(run)) return run;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`run ${id} never became ${what}: ${JSON.stringify(await get(id))}`);
-  }
+  const waitFor = (id: string, predicate: (run: any) => boolean, what: string) => h.waitFor(id, predicate, what); // eslint-disable-line @typescript-eslint/no-explicit-any
   const webEnv = (host: string) => readFileSync(join(h.host(host).stateDir, 'srv', 'web', '.env'), 'utf8');
   const file = (host: string, name: string) => join(h.host(host).stateDir, name);
   const clear = () => { for (const host of h.fleet.hosts) for (const f of ['calls.jsonl', 'bad-versions', 'metrics', 'delay-pull']) rmSync(file(host.name, f), { force: true }); };

@@ -39,6 +39,8 @@ export interface Harness {
   steps(name: string): string[];
   request(method: string, path: string, body?: unknown, token?: string, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   waitForRun(id: string, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Polls a run until `predicate` holds (`what` names the state in the error otherwise). */
+  waitFor(id: string, predicate: (run: any) => boolean, what: string, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   stop(): Promise<void>;
 }
 
@@ -298,6 +300,15 @@ services:
         if (Date.now() > deadline) throw new Error(`run ${id} still ${body.status} after ${timeoutMs} ms: ${JSON.stringify(body)}`);
         await new Promise((r) => setTimeout(r, 200));
       }
+    },
+    async waitFor(id, predicate, what, timeoutMs = 40_000) {
+      const get = async () => (await request('GET', `/v1/deployments/${id}`, undefined, TOKENS.reader)).body;
+      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+        const run = await get();
+        if (predicate(run)) return run;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`run ${id} never became ${what}: ${JSON.stringify(await get())}`);
     },
     async stop() {
       server.closeAllConnections();
