@@ -62,9 +62,20 @@ function entryMatches(entry: Entry, name: string): boolean {
   return matched;
 }
 
+/**
+ * The keys pinned for `host`. A key on an `@revoked` line is refused wherever it appears in the
+ * file, whatever host that line names, as OpenSSH does: it is marked revoked here too.
+ */
 export function keysForHost(entries: Entry[], host: string, port: number): KnownHostKey[] {
   const name = knownHostsName(host, port);
-  return entries.filter((e) => entryMatches(e, name)).map(({ keyType, key, revoked }) => ({ keyType, key, revoked }));
+  const revoked = revokedKeys(entries);
+  return entries.filter((e) => entryMatches(e, name))
+    .map(({ keyType, key, revoked: marked }) => ({ keyType, key, revoked: marked || revoked.some((r) => r.equals(key)) }));
+}
+
+/** Every key on an `@revoked` line, for any host. */
+export function revokedKeys(entries: Entry[]): Buffer[] {
+  return entries.filter((e) => e.revoked).map((e) => e.key);
 }
 
 /** `SHA256:…` as `ssh-keygen -l` prints it. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
 import { toShell, type HostCommand } from '../commands/shell.js';
-import { fingerprint, hostKeyAlgorithms, keysForHost, parseKnownHosts } from './known-hosts.js';
+import { fingerprint, hostKeyAlgorithms, keysForHost, parseKnownHosts, revokedKeys } from './known-hosts.js';
 import { TailBuffer } from './tail.js';
 
 export interface SshHost {
@@ -70,7 +70,9 @@ export class SshSession {
   private constructor(private readonly client: ssh2.Client, readonly host: SshHost) {}
 
   static async connect(host: SshHost, settings: SshSettings, signal?: AbortSignal): Promise<SshSession> {
-    const known = keysForHost(parseKnownHosts(readFileSync(settings.knownHostsPath, 'utf8')), host.address, host.port);
+    const entries = parseKnownHosts(readFileSync(settings.knownHostsPath, 'utf8'));
+    const known = keysForHost(entries, host.address, host.port);
+    const revoked = revokedKeys(entries);
     const where = describeHost(host);
     if (!known.some((k) => !k.revoked)) {
       throw new SshError('host-key-unknown', `host ${host.address} port ${host.port} is not in ${settings.knownHostsPath}: add its key (host keys are pinned, never trusted on first use)`);
@@ -91,7 +93,7 @@ export class SshSession {
         const match = known.find((k) => k.key.equals(presented));
         if (match && !match.revoked) return true;
         const pinned = known.filter((k) => !k.revoked).map((k) => `${k.keyType} ${fingerprint(k.key)}`).join(', ');
-        keyProblem = match?.revoked
+        keyProblem = match?.revoked || revoked.some((r) => r.equals(presented))
           ? `host key of ${where} (${fingerprint(presented)}) is marked @revoked in ${settings.knownHostsPath}`
           : `host key mismatch for ${where}: it presented ${fingerprint(presented)}, known_hosts pins ${pinned}`;
         return false;

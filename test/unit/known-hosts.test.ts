@@ -39,6 +39,16 @@ describe('known_hosts', () => {
     assert.equal(keysForHost(entries, 'old.example.com', 22).find((k) => k.revoked)?.key.toString('base64'), ED2);
   });
 
+  it('refuses a key on an @revoked line wherever it appears, whatever host that line names', () => {
+    const entries = parseKnownHosts([
+      `web.example.com ssh-ed25519 ${ED}`,
+      `@revoked retired-host.example.com ssh-ed25519 ${ED}`,
+      `db.example.com ssh-ed25519 ${ED2}`,
+    ].join('\n'));
+    assert.deepEqual(keysForHost(entries, 'web.example.com', 22).map((k) => k.revoked), [true], 'pinned for web, revoked elsewhere: refused');
+    assert.deepEqual(keysForHost(entries, 'db.example.com', 22).map((k) => k.revoked), [false]);
+  });
+
   it('prints fingerprints as ssh-keygen does and offers only pinned key types', () => {
     assert.match(fingerprint(Buffer.from(ED, 'base64')), /^SHA256:[A-Za-z0-9+/]{43}$/);
     assert.deepEqual(hostKeyAlgorithms([{ keyType: 'ssh-rsa', key: Buffer.alloc(1), revoked: false }, { keyType: 'ssh-ed25519', key: Buffer.alloc(1), revoked: false }]),
