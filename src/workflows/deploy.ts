@@ -167,15 +167,26 @@ export async function deploy(input: DeployInput): Promise<Run> {
   /** Updates the targets of a batch in parallel; those already healthy (a retried batch) are skipped. */
   async function updateBatch(batch: Target[], migrateOn: Target | undefined): Promise<void> {
     const pending = batch.filter((t) => run.targets.find((s) => s.id === t.id)!.status !== 'healthy');
+    // systemd instances of one host: the one that builds goes first, the others restart once
+    // it is done, never on the old or a half-built tree.
+    const building = new Map<string, Promise<void>>();
     const results = await Promise.allSettled(pending.map(async (t) => {
       const state = run.targets.find((s) => s.id === t.id)!;
+      const build = !builtHosts.has(hostKey(t));
+      builtHosts.add(hostKey(t));
+      const hostBuild = building.get(hostKey(t));
+      let done = () => undefined as void;
+      if (build) building.set(hostKey(t), new Promise<void>((resolve) => { done = resolve; }));
+      else if (hostBuild && patched('build-before-restart')) {
+        await hostBuild;
+        // The build failed: this instance stays as it was, for a retry to take up.
+        if (!builtHosts.has(hostKey(t))) return;
+      }
       if (!touched.includes(t)) touched.push(t);
       state.status = 'updating';
       state.error = undefined;
       const attempt = (attempts.get(t.id) ?? 0) + 1;
       attempts.set(t.id, attempt);
-      const build = !builtHosts.has(hostKey(t));
-      builtHosts.add(hostKey(t));
       try {
         await executeChild(updateTarget, {
           workflowId: `${run.id}/${t.id}${attempt > 1 ? `#${attempt}` : ''}`,
@@ -189,6 +200,8 @@ export async function deploy(input: DeployInput): Promise<Run> {
         state.error = describeFailure(error).message;
         if (build) builtHosts.delete(hostKey(t));
         throw error;
+      } finally {
+        done();
       }
     }));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

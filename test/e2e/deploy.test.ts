@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { hostCalls } from '../../src/sandbox/fleet.js';
 import { sharedFixture } from '../support/fixtures.js';
 import { startHarness, TOKENS, type Harness } from '../support/harness.js';
 
@@ -82,6 +83,24 @@ describe('deploy end to end', function () {
     for (const port of [3101, 3102]) {
       const served = await (await fetch(`http://${h.host('bot-1').address}:${port}/healthz`)).json() as { version: string };
       assert.equal(served.version, sha);
+    }
+  });
+
+  it('builds a systemd host once, before any of its instances in the same batch restarts', async () => {
+    const sha = await commit({ push: false });
+    h.github.addCommit(sha);
+    const bot = h.host('bot-1');
+    rmSync(join(bot.stateDir, 'calls.jsonl'), { force: true });
+    writeFileSync(join(bot.stateDir, 'delay-npm-run'), '1');
+    try {
+      const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'bot', environment: 'together', sha }, TOKENS.ops)).body.id);
+      assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+      const calls = hostCalls(bot);
+      assert.deepEqual(calls.map((c) => c.step), ['git-fetch', 'git-checkout', 'npm-ci', 'npm-run', 'restart', 'restart'], 'one build');
+      const built = calls.find((c) => c.step === 'npm-run')!.at + 1_000;
+      for (const restart of calls.filter((c) => c.step === 'restart')) assert.ok(restart.at >= built, 'no instance restarted before the build was done');
+    } finally {
+      rmSync(join(bot.stateDir, 'delay-npm-run'), { force: true });
     }
   });
 

@@ -249,6 +249,10 @@ services:
     environments:
       production:
         targets: [${target(bot1!, ', instances: [1, 2]')}]
+      # Both instances in one batch: the build must finish before either restarts.
+      together:
+        targets: [${target(bot1!, ', instances: [1, 2]')}]
+        rollout: { canary: 2 }
 `;
   const config = parseConfig(configText, { env: { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD } });
 
