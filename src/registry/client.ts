@@ -87,12 +87,25 @@ export class RegistryClient {
 
   private async fetchToken(registry: string, challenge: Record<string, string>, scope: string): Promise<string> {
     if (!challenge.realm) throw new RegistryError('invalid', `${registry} asked for a Bearer token without a realm`);
-    const url = new URL(challenge.realm);
+    let url: URL;
+    try {
+      url = new URL(challenge.realm);
+    } catch {
+      throw new RegistryError('invalid', `${registry} named a token realm that is not a URL`);
+    }
     if (challenge.service) url.searchParams.set('service', challenge.service);
     url.searchParams.set('scope', challenge.scope ?? scope);
     const auth = this.credentials(registry);
     const headers: Record<string, string> = {};
-    if (auth?.username && auth.token) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.token}`).toString('base64')}`;
+    if (auth?.username && auth.token) {
+      // A challenge is the registry's answer, not a trusted party: credentials go only over
+      // HTTPS, or in plain HTTP to the registry's own host when it is marked insecure.
+      const ownHost = url.hostname === new URL(this.baseUrl(registry)).hostname;
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && auth.insecure && ownHost)) {
+        throw new RegistryError('invalid', `${registry} asked for its credentials at ${url.origin}: Slipway sends them only over HTTPS, or to the registry's own host when it is marked insecure`);
+      }
+      headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.token}`).toString('base64')}`;
+    }
     const response = await this.send(url.toString(), { headers });
     if (response.status === 401 || response.status === 403) {
       throw new RegistryError('auth', `${registry} refused the credentials${auth?.username ? ` of ${auth.username}` : ' (anonymous)'} (${describeStatus(response.status)})`, response.status);
@@ -183,7 +196,10 @@ export class RegistryClient {
       const parsed = tagsAnswer.safeParse(await response.json().catch(() => undefined));
       if (!parsed.success) throw new RegistryError('invalid', `${registry} gave a malformed tag list for ${repository}`);
       tags.push(...(parsed.data.tags ?? []));
-      url = nextLink(response.headers.get('link'), url);
+      const next = nextLink(response.headers.get('link'), url);
+      // The next page carries the token: never to another origin.
+      if (next && new URL(next).origin !== new URL(url).origin) throw new RegistryError('invalid', `${registry} pointed the next page of tags at another host (${new URL(next).origin})`);
+      url = next;
     }
     return tags;
   }
