@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialStore } from '../../src/credentials/store.js';
@@ -17,6 +17,16 @@ describe('credential store', () => {
     assert.equal(store.sshKey({ ...host, port: 2222 }), undefined);
     assert.equal(statSync(store.dir).mode & 0o777, 0o700);
     assert.equal(statSync(join(store.dir, 'ssh', 'deploy@203.0.113.10:22')).mode & 0o777, 0o600);
+  });
+
+  it('writes through a temporary file of its own: another writer with the same pid (another container) is not clobbered', () => {
+    store.write(entry, 'KEY-A');
+    const theirs = join(store.dir, 'ssh', `deploy@203.0.113.10:22.tmp-${process.pid}`);
+    writeFileSync(theirs, 'KEY-BEING-WRITTEN-ELSEWHERE', { mode: 0o600 });
+    store.write(entry, 'KEY-B');
+    assert.equal(store.sshKey(host), 'KEY-B');
+    assert.equal(readFileSync(theirs, 'utf8'), 'KEY-BEING-WRITTEN-ELSEWHERE');
+    assert.deepEqual(readdirSync(join(store.dir, 'ssh')).sort(), ['deploy@203.0.113.10:22', `deploy@203.0.113.10:22.tmp-${process.pid}`], 'no temporary file of its own left behind');
   });
 
   it('snapshots an entry once per rotation and restores it, including "there was none"', () => {
