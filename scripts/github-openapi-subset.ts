@@ -10,6 +10,7 @@ export const OPERATIONS: [string, string][] = [
   ['get', '/repos/{owner}/{repo}/commits/{ref}'],
   ['get', '/repos/{owner}/{repo}/commits/{ref}/check-runs'],
   ['get', '/repos/{owner}/{repo}/commits/{ref}/status'],
+  ['get', '/repos/{owner}/{repo}/deployments'],
   ['post', '/repos/{owner}/{repo}/deployments'],
   ['post', '/repos/{owner}/{repo}/deployments/{deployment_id}/statuses'],
   ['get', '/repos/{owner}/{repo}/actions/secrets/public-key'],

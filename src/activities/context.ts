@@ -73,6 +73,11 @@ export function temporalClient(): Client {
   return ctx.client;
 }
 
+/** The id of the workflow that runs this activity (the run), or a stand-in outside one. */
+export function callingWorkflowId(): string {
+  return current()?.info.workflowExecution?.workflowId ?? 'outside-a-workflow';
+}
+
 export function workerTaskQueue(): string {
   const ctx = current();
   if (!ctx) throw new Error('the task queue is only known inside an activity');

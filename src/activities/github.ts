@@ -5,7 +5,7 @@ import type { HostRef } from '../domain/plan.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
 import type { RotatedCredentials, StoredSecret } from './credentials.js';
 import type { HostRunner } from './ssh.js';
-import { firstScheduledMs, heartbeat, pause } from './context.js';
+import { callingWorkflowId, firstScheduledMs, heartbeat, pause } from './context.js';
 
 export interface GithubDeps {
   github: GithubClient | undefined;
@@ -68,7 +68,8 @@ export function githubActivities({ github, runner, credentials, checksPollMs }: 
 
     async createGithubDeployment(repo: string, sha: string, environment: string, description: string): Promise<number> {
       try {
-        return await client().createDeployment(repo, sha, environment, description);
+        // Retries of this step find the deployment their run already made (SPEC §4: a step runs once).
+        return await client().createDeployment(repo, sha, environment, description, callingWorkflowId());
       } catch (error) {
         throw classify(error, () => permanentFailure(FailureType.CommitNotFound, `GitHub does not know ${repo} or ${sha}`));
       }

@@ -38,6 +38,7 @@ const combinedStatusAnswer = z.object({
   statuses: z.array(z.object({ context: z.string(), state: z.string() })),
 });
 const deploymentAnswer = z.object({ id: z.number() });
+const deploymentsAnswer = z.array(z.object({ id: z.number(), payload: z.union([z.record(z.string(), z.unknown()), z.string()]).nullish() }));
 const publicKeyAnswer = z.object({ key_id: z.string().min(1), key: z.string().min(1) });
 
 /** GitHub Actions secrets are sent sealed (libsodium's sealed box) to the repository's public key. */
@@ -131,9 +132,18 @@ export class GithubClient {
     return judgeChecks(runs, status);
   }
 
-  async createDeployment(repo: string, sha: string, environment: string, description: string): Promise<number> {
+  /**
+   * The GitHub Deployment of run `runId`: the one made by an earlier attempt (its answer lost
+   * on the way back) when GitHub has it, else a new one. The run id rides in its payload.
+   */
+  async createDeployment(repo: string, sha: string, environment: string, description: string, runId: string): Promise<number> {
+    const existing = await this.call(`deployments of ${sha} to ${environment}`, () => this.octokit.rest.repos.listDeployments({
+      ...splitRepo(repo), sha, environment, per_page: 100,
+    }), deploymentsAnswer);
+    const made = existing.find((d) => typeof d.payload === 'object' && d.payload !== null && d.payload.slipwayRunId === runId);
+    if (made) return made.id;
     const deployment = await this.call(`a deployment of ${sha} to ${environment}`, () => this.octokit.rest.repos.createDeployment({
-      ...splitRepo(repo), ref: sha, environment, description: description.slice(0, 140),
+      ...splitRepo(repo), ref: sha, environment, description: description.slice(0, 140), payload: { slipwayRunId: runId },
       auto_merge: false, required_contexts: [], production_environment: /^prod/i.test(environment),
     }), deploymentAnswer);
     return deployment.id;

@@ -59,6 +59,13 @@ export function nextLink(header: string | null, base: string): string | undefine
   return match ? new URL(match[1]!, base).toString() : undefined;
 }
 
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** One host: the same name, or two names of this machine's loopback (a lab registry and its token server). */
+function sameHost(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase() || (LOOPBACK.test(a) && LOOPBACK.test(b));
+}
+
 function describeStatus(status: number): string {
   return status === 429 ? '429 Too Many Requests' : `HTTP ${status}`;
 }
@@ -100,7 +107,7 @@ export class RegistryClient {
     if (auth?.username && auth.token) {
       // A challenge is the registry's answer, not a trusted party: credentials go only over
       // HTTPS, or in plain HTTP to the registry's own host when it is marked insecure.
-      const ownHost = url.hostname === new URL(this.baseUrl(registry)).hostname;
+      const ownHost = sameHost(url.hostname, new URL(this.baseUrl(registry)).hostname);
       if (url.protocol !== 'https:' && !(url.protocol === 'http:' && auth.insecure && ownHost)) {
         throw new RegistryError('invalid', `${registry} asked for its credentials at ${url.origin}: Slipway sends them only over HTTPS, or to the registry's own host when it is marked insecure`);
       }

@@ -33,9 +33,21 @@ describe('GitHub client (through Prism validating against GitHub\'s description)
     assert.deepEqual(await client.checks('acme/shop', SHA), { state: 'failure', summary: 'red: test (failure), ci/lint (error)' });
   });
 
+  it('creates a deployment once per run, even when GitHub\'s answer to the first try was lost', async () => {
+    github.addCommit(SHA);
+    const runId = `deploy-shop-staging-${Date.now()}`;
+    github.loseAnswer.set('POST /repos/acme/shop/deployments', 502);
+    await assert.rejects(client.createDeployment('acme/shop', SHA, 'staging', 'slipway deploy', runId), /502/);
+    const retried = await client.createDeployment('acme/shop', SHA, 'staging', 'slipway deploy', runId);
+    const mine = github.deployments.filter((d) => (d.payload as { slipwayRunId?: string }).slipwayRunId === runId);
+    assert.deepEqual(mine.map((d) => d.id), [retried], 'the retry found the deployment the first try made');
+    const other = await client.createDeployment('acme/shop', SHA, 'staging', 'slipway deploy', `${runId}-next`);
+    assert.notEqual(other, retried, 'another run gets a deployment of its own');
+  });
+
   it('creates a deployment and its statuses', async () => {
     github.addCommit(SHA);
-    const id = await client.createDeployment('acme/shop', SHA, 'production', 'slipway deploy');
+    const id = await client.createDeployment('acme/shop', SHA, 'production', 'slipway deploy', 'deploy-shop-production-1');
     await client.setDeploymentStatus('acme/shop', id, 'in_progress', 'rolling out');
     await client.setDeploymentStatus('acme/shop', id, 'success', 'done', 'http://127.0.0.1:8233/x');
     const deployment = github.deployments.find((d) => d.id === id)!;

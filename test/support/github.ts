@@ -30,6 +30,7 @@ export interface FakeDeployment {
   repo: string;
   sha: string;
   environment: string;
+  payload: unknown;
   statuses: { state: string; description: string }[];
 }
 
@@ -42,6 +43,8 @@ export interface TestGithub {
   requests: string[];
   /** Answers to give instead of the fake's, by `METHOD path` (for 5xx and throttling). */
   override: Map<string, number>;
+  /** Requests, by `METHOD path`, that are carried out but answered with this status instead (an answer lost on the way back). */
+  loseAnswer: Map<string, number>;
   /** A GitHub App whose JWTs the fake accepts in exchange for an installation token. */
   app: { id: string; publicKey: KeyObject } | undefined;
   /** Actions secrets as the fake decrypted them with the repository's private key, by `repo/NAME`. */
@@ -76,6 +79,7 @@ export async function startTestGithub(): Promise<TestGithub> {
   const deployments: FakeDeployment[] = [];
   const requests: string[] = [];
   const override = new Map<string, number>();
+  const loseAnswer = new Map<string, number>();
   const state: { app: TestGithub['app'] } = { app: undefined };
   const secrets = new Map<string, string>();
   await sodium.ready;
@@ -132,9 +136,21 @@ export async function startTestGithub(): Promise<TestGithub> {
       }
       if ((m = /^POST \/repos\/([^/]+\/[^/]+)\/deployments$/.exec(key))) {
         const request = await body(req);
-        const deployment: FakeDeployment = { id: deployments.length + 1, repo: m[1]!, sha: request.ref, environment: request.environment, statuses: [] };
+        const deployment: FakeDeployment = { id: deployments.length + 1, repo: m[1]!, sha: request.ref, environment: request.environment, payload: request.payload ?? {}, statuses: [] };
         deployments.push(deployment);
-        return send(201, { ...example(spec, 'deployment-simple-example'), id: deployment.id, sha: request.ref, ref: request.ref, environment: request.environment });
+        const lost = loseAnswer.get(key);
+        if (lost) {
+          loseAnswer.delete(key);
+          return send(lost, { message: 'Server Error', documentation_url: 'https://docs.github.com/rest' });
+        }
+        return send(201, { ...example(spec, 'deployment-simple-example'), id: deployment.id, sha: request.ref, ref: request.ref, environment: request.environment, payload: deployment.payload });
+      }
+      if ((m = /^GET \/repos\/([^/]+\/[^/]+)\/deployments$/.exec(key))) {
+        const sha = url.searchParams.get('sha');
+        const environment = url.searchParams.get('environment');
+        const template = example(spec, 'deployment-items')[0];
+        const found = deployments.filter((d) => d.repo === m![1] && (!sha || d.sha === sha) && (!environment || d.environment === environment)).reverse();
+        return send(200, found.map((d) => ({ ...template, id: d.id, sha: d.sha, ref: d.sha, environment: d.environment, payload: d.payload })));
       }
       if ((m = /^POST \/repos\/([^/]+\/[^/]+)\/deployments\/(\d+)\/statuses$/.exec(key))) {
         const request = await body(req);
@@ -171,7 +187,7 @@ export async function startTestGithub(): Promise<TestGithub> {
 
   return {
     apiUrl: `http://127.0.0.1:${prismPort}`,
-    commits, deployments, requests, override, secrets,
+    commits, deployments, requests, override, loseAnswer, secrets,
     get app() { return state.app; },
     set app(value) { state.app = value; },
     addCommit(sha, commit = {}) {
