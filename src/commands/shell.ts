@@ -26,18 +26,22 @@ export function quote(word: string): string {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** The command as a POSIX `sh` script: what `/bin/sh` runs on the host (src/ssh/session.ts sends it). */
 export function toShell(command: HostCommand): string {
-  const parts: string[] = [];
-  if (command.cwd) parts.push(`cd ${quote(command.cwd)} &&`);
   const env = Object.entries(command.env ?? {});
   for (const [name] of env) if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name ${JSON.stringify(name)}`);
   if (command.script !== undefined) {
-    for (const [name, value] of env) parts.push(`${name}=${quote(value)}`);
-    if (env.length) parts.push('export', ...env.map(([n]) => n), '&&');
-    parts.push(command.script);
-    return parts.join(' ');
+    // An operator's script may span lines: `cd` guards all of them, not only the first.
+    const lines: string[] = [];
+    if (command.cwd) lines.push(`cd ${quote(command.cwd)} || exit 1`);
+    if (env.length) lines.push(`export ${env.map(([name, value]) => `${name}=${quote(value)}`).join(' ')}`);
+    lines.push(command.script);
+    return lines.join('\n');
   }
+  const parts: string[] = [];
+  if (command.cwd) parts.push(`cd ${quote(command.cwd)} &&`);
   if (env.length) parts.push('env', ...env.map(([name, value]) => `${name}=${quote(value)}`));
   parts.push(...command.argv.map(quote));
   return parts.join(' ');
 }
+

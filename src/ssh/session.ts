@@ -61,6 +61,15 @@ function classifyConnectError(error: Error & { level?: string; code?: string }, 
   return new SshError('protocol', `SSH to ${where} failed: ${error.message}`);
 }
 
+/**
+ * What goes over SSH for an `sh` script: sshd runs it with the login user's shell, which may be
+ * fish, tcsh or anything else. The script travels base64-encoded inside one single-quoted word
+ * that every such shell passes through untouched, and `/bin/sh` decodes and runs it.
+ */
+export function forLoginShell(script: string): string {
+  return `exec /bin/sh -c 'eval "$(echo ${Buffer.from(script).toString('base64')} | base64 -d)"'`;
+}
+
 export function describeHost(host: SshHost): string {
   return `${host.user}@${host.address}:${host.port}`;
 }
@@ -129,7 +138,7 @@ export class SshSession {
     const started = Date.now();
     const where = describeHost(this.host);
     return new Promise<CommandResult>((resolve, reject) => {
-      this.client.exec(toShell(command), (error, channel: ClientChannel) => {
+      this.client.exec(forLoginShell(toShell(command)), (error, channel: ClientChannel) => {
         if (error) return reject(new SshError('unreachable', `cannot start "${command.label}" on ${where}: ${error.message}`));
         const stdout = new TailBuffer(16 * 1024);
         const stderr = new TailBuffer(16 * 1024);

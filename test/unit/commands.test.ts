@@ -8,6 +8,11 @@ import { readEnvValues, restoreEnvValues, rewriteEnvFile } from '../../src/comma
 import { backupFileCommand, readFileCommand, replaceFileCommand } from '../../src/commands/files.js';
 import { quote, toShell, type HostCommand } from '../../src/commands/shell.js';
 import { buildSteps, restartUnit } from '../../src/commands/systemd.js';
+import { forLoginShell } from '../../src/ssh/session.js';
+import { ensureDebianPackage } from '../support/packages.js';
+
+/** A login shell whose syntax is not sh's (installed from Debian's packages when root). */
+const tcsh = ensureDebianPackage('tcsh', '/usr/bin/tcsh');
 
 const runtime: ComposeRuntime = {
   kind: 'compose', dir: '/opt/shop', file: 'docker-compose.prod.yml', envFile: '.env.production',
@@ -37,15 +42,31 @@ describe('host commands', () => {
     assert.deepEqual(composeUp(runtime, '/opt/shop', env).argv,
       ['docker', 'compose', '-f', 'docker-compose.prod.yml', '--env-file', '.env.production', 'up', '-d', '--remove-orphans']);
     assert.equal(toShell(composeMigrate(runtime, '/opt/shop', {})!),
-      'cd /opt/shop && docker compose -f docker-compose.prod.yml --env-file .env.production run --rm backend alembic upgrade head');
+      'cd /opt/shop || exit 1\ndocker compose -f docker-compose.prod.yml --env-file .env.production run --rm backend alembic upgrade head');
     assert.equal(composeMigrate({ ...runtime, migrate: undefined }, '/opt/shop', {}), undefined);
     assert.deepEqual(imagePrune('/opt/shop').argv, ['docker', 'image', 'prune', '-f']);
     assert.throws(() => imageEnvironment(runtime, {}), /no pinned reference for image "backend"/);
   });
 
   it('builds systemd build steps and restarts', () => {
-    assert.deepEqual(buildSteps('/opt/bot', ['git checkout --force abc']).map(toShell), ['cd /opt/bot && git checkout --force abc']);
+    assert.deepEqual(buildSteps('/opt/bot', ['git checkout --force abc']).map(toShell), ['cd /opt/bot || exit 1\ngit checkout --force abc']);
     assert.equal(toShell(restartUnit('/opt/bot', 'bot-worker@1.service')), 'cd /opt/bot && systemctl restart bot-worker@1.service');
+  });
+
+  it('guards every line of a script with its cd: nothing runs in the wrong directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-cd-'));
+    const script = toShell({ label: 'build', argv: [], cwd: join(dir, 'missing'), script: 'echo building\ntouch built' });
+    assert.throws(() => execFileSync('sh', ['-c', script], { cwd: dir, stdio: 'pipe' }));
+    assert.throws(() => statSync(join(dir, 'built')), 'the second line did not run');
+  });
+
+  it('runs under /bin/sh whatever the login shell, values intact', function () {
+    const command: HostCommand = { label: 'env', argv: [], cwd: "/tmp", env: { QUOTED: "it's $(not) run", MULTI: 'a\nb' }, script: 'printf "%s|" "$QUOTED" "$MULTI"\nprintf "%s" "$0"' };
+    const wire = forLoginShell(toShell(command));
+    const seen = (shell: string) => execFileSync(shell, ['-c', wire], { encoding: 'utf8' });
+    assert.equal(seen('sh'), "it's $(not) run|a\nb|/bin/sh");
+    if (!tcsh) return this.skip();
+    assert.equal(seen(tcsh), "it's $(not) run|a\nb|/bin/sh", 'tcsh, whose syntax is not sh');
   });
 
   it('quotes directories with spaces', () => {
