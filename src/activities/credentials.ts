@@ -83,6 +83,18 @@ export function credentialActivities({ runner, store, rotated }: { runner: HostR
       return { publicKey: publicKeyOf(privateKey) };
     },
 
+    /** One ssh-key rotation at a time per login: the logins of `hosts` are this rotation's until it ends. */
+    async lockSshLogins(hosts: HostRef[], rotationId: string): Promise<void> {
+      const taken = rotated.store.lockLogins(hosts, rotationId);
+      if (taken) {
+        throw permanentFailure(FailureType.LoginLocked, `an ssh-key rotation of a login of these hosts is under way (${taken.holder}): one at a time per login; if that rotation is gone, remove ${taken.path}`);
+      }
+    },
+
+    async unlockSshLogins(hosts: HostRef[], rotationId: string): Promise<void> {
+      rotated.store.unlockLogins(hosts, rotationId);
+    },
+
     /** The public half of the key Slipway logs in to `host` with now. */
     async sshPublicKeyInUse(host: HostRef): Promise<{ publicKey: string }> {
       const { privateKey, passphrase } = runner.keyFor(host);

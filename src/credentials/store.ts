@@ -11,6 +11,7 @@ import { z } from 'zod';
  *
  *   <dir>/                                  0700
  *     ssh/<user>@<address>:<port>           the private key (OpenSSH format), 0600
+ *     locks/<user>@<address>:<port>         the ssh-key rotation rotating that login now
  *     registries/<registry>.json            {"username", "token"}, 0600
  *     staged/<rotation>                     a new key between its generation and the switch
  *     …/<entry>.before-<rotation>           what an entry held before a rotation switched it
@@ -123,6 +124,48 @@ export class CredentialStore {
       for (const file of readdirSync(dir).filter((f) => f.endsWith(suffix))) rmSync(join(dir, file), { force: true });
     }
     rmSync(this.stagedPath(rotationId), { force: true });
+  }
+
+  /**
+   * Takes the rotation lock of each login for `rotationId`, all or none: an ssh-key rotation
+   * of a host shared by two environments must not run twice at once. Answers the rotation that
+   * holds one of them when it is another; taking a lock twice for the same rotation is fine.
+   */
+  lockLogins(logins: { address: string; port: number; user: string }[], rotationId: string): { holder: string; path: string } | undefined {
+    mkdirSync(join(this.dir, 'locks'), { recursive: true, mode: 0o700 });
+    const taken: string[] = [];
+    for (const login of logins) {
+      const path = this.lockPath(login);
+      try {
+        const fd = openSync(path, 'wx', 0o600);
+        try {
+          writeSync(fd, rotationId);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        taken.push(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const holder = readFileSync(path, 'utf8').trim();
+        if (holder === rotationId) continue;
+        for (const mine of taken) rmSync(mine, { force: true });
+        return { holder, path };
+      }
+    }
+    return undefined;
+  }
+
+  /** Releases the locks `rotationId` holds (a lock of another rotation stays). */
+  unlockLogins(logins: { address: string; port: number; user: string }[], rotationId: string): void {
+    for (const login of logins) {
+      const path = this.lockPath(login);
+      if (this.readFile(path)?.trim() === rotationId) rmSync(path, { force: true });
+    }
+  }
+
+  private lockPath(login: { address: string; port: number; user: string }): string {
+    return join(this.dir, 'locks', safeName(`${login.user}@${login.address}:${login.port}`));
   }
 
   /** The rotation's new secret, made by `make` on the first call and the same on every retry. */

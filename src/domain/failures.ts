@@ -28,6 +28,8 @@ export const FailureType = {
   GithubAnswerInvalid: 'GithubAnswerInvalid',
   GithubRejected: 'GithubRejected',
   InvalidInput: 'InvalidInput',
+  /** Another ssh-key rotation is rotating this login (a host shared by two environments). */
+  LoginLocked: 'LoginLocked',
   /** A template in the plan uses a variable that has no value for this run (`{sha}` when deploying by tag, …). */
   TemplateUnresolved: 'TemplateUnresolved',
   /** The release to apply lacks an image the config names (a rollback to a release from before the image existed). */

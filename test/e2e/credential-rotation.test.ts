@@ -71,6 +71,7 @@ describe('credential rotations', function () {
     const done = await waitFor(started.body.id, ['succeeded', 'compensated', 'failed']);
     assert.equal(done.status, 'succeeded', JSON.stringify(done));
     assert.deepEqual(stepsOf(done), [
+      ['lock the logins for this rotation', null, 'succeeded'],
       ['generate a new Ed25519 key', null, 'succeeded'],
       ...KEY_HOSTS.map((host) => ['add the new key to authorized_keys', host, 'succeeded']),
       ...KEY_HOSTS.map((host) => ['log in with the new key', host, 'succeeded']),
@@ -96,6 +97,7 @@ describe('credential rotations', function () {
     assert.equal(h.github.secrets.get('acme/shop/DEPLOY_KEY'), newKey, 'GitHub holds the new private key');
     assert.ok(!existsSync(join(store(), 'staged', done.id)), 'the staged key is gone');
     assert.deepEqual(readdirSync(join(store(), 'ssh')).filter((f) => f.includes('.before-')), [], 'the snapshots are gone');
+    assert.deepEqual(readdirSync(join(store(), 'locks')), [], 'the logins are released');
 
     // Another environment on the same host logs in with the new key.
     await deploy('staging');
@@ -118,6 +120,7 @@ describe('credential rotations', function () {
       assert.equal(done.status, 'compensated', JSON.stringify(done));
       assert.deepEqual([done.error.type, done.error.step, done.error.target], ['SshAuthFailed', 'log in with the new key', 'keys-2']);
       assert.deepEqual(stepsOf(done).filter(([, , status]) => status !== 'pending'), [
+        ['lock the logins for this rotation', null, 'succeeded'],
         ['generate a new Ed25519 key', null, 'succeeded'],
         ...KEY_HOSTS.map((host) => ['add the new key to authorized_keys', host, 'compensated']),
         ['log in with the new key', 'keys-1', 'succeeded'],
@@ -144,6 +147,7 @@ describe('credential rotations', function () {
       assert.deepEqual([failed.error.type, failed.error.step], ['GithubAuthFailed', 'update GitHub secret DEPLOY_KEY']);
       assert.deepEqual(failed.leftToFix, ['set the GitHub Actions secret DEPLOY_KEY of acme/shop back to the old deploy key']);
       assert.deepEqual(stepsOf(failed).filter(([, , status]) => status !== 'pending').map(([name, target, status]) => `${name}${target ? ` ${target}` : ''}: ${status}`), [
+        'lock the logins for this rotation: succeeded',
         'generate a new Ed25519 key: succeeded',
         ...KEY_HOSTS.map((host) => `add the new key to authorized_keys ${host}: compensated`),
         ...KEY_HOSTS.map((host) => `log in with the new key ${host}: succeeded`),
@@ -156,10 +160,19 @@ describe('credential rotations', function () {
         assert.equal(await logsInWith(name, before[name]!.key), true);
       }
 
+      // keyed/staging shares keys-1: its own ssh-key rotation must wait until this one has ended.
+      const sharing = await call('POST', '/v1/rotations', { kind: 'ssh-key', service: 'keyed', environment: 'staging' });
+      const refused = await waitFor(sharing.body.id, ['compensated', 'failed', 'succeeded']);
+      assert.equal(refused.status, 'compensated', JSON.stringify(refused));
+      assert.equal(refused.error.type, 'LoginLocked');
+      assert.match(refused.error.message, new RegExp(`under way \\(${failed.id}\\)`));
+      assert.deepEqual(stepsOf(refused).filter(([, , status]) => status !== 'pending'), [['lock the logins for this rotation', null, 'failed']], 'nothing touched');
+
       h.github.override.delete('PUT /repos/acme/shop/actions/secrets/DEPLOY_KEY');
       assert.equal((await call('POST', `/v1/rotations/${failed.id}/retry`)).status, 202);
       const done = await waitFor(failed.id, ['compensated']);
       assert.equal(done.leftToFix, undefined);
+      assert.deepEqual(readdirSync(join(store(), 'locks')), [], 'the logins are released once it has ended');
       assert.equal(h.github.secrets.get('acme/shop/DEPLOY_KEY'), before['keys-1']!.key, 'GitHub holds the key Slipway uses');
     } finally {
       h.github.override.delete('PUT /repos/acme/shop/actions/secrets/DEPLOY_KEY');

@@ -29,6 +29,19 @@ describe('credential store', () => {
     assert.deepEqual(readdirSync(join(store.dir, 'ssh')).sort(), ['deploy@203.0.113.10:22', `deploy@203.0.113.10:22.tmp-${process.pid}`], 'no temporary file of its own left behind');
   });
 
+  it('locks logins for one rotation at a time, all or none', () => {
+    const other = { address: '203.0.113.11', port: 22, user: 'deploy' };
+    assert.equal(store.lockLogins([host], 'r1'), undefined);
+    assert.equal(store.lockLogins([host], 'r1'), undefined, 'a retry of the same rotation keeps its lock');
+    const refused = store.lockLogins([other, host], 'r2');
+    assert.equal(refused?.holder, 'r1');
+    assert.equal(store.lockLogins([other], 'r3'), undefined, 'r2 took nothing when it could not take all');
+    store.unlockLogins([host, other], 'r2');
+    assert.equal(store.lockLogins([host], 'r2')?.holder, 'r1', 'a rotation releases only its own locks');
+    store.unlockLogins([host], 'r1');
+    assert.equal(store.lockLogins([host], 'r2'), undefined);
+  });
+
   it('snapshots an entry once per rotation and restores it, including "there was none"', () => {
     store.snapshot(entry, 'r1');
     store.write(entry, 'KEY-NEW');

@@ -1,6 +1,7 @@
 import { authorizeKeyCommand, forgetRevokedKeysCommand, restoreRevokedKeysCommand, revokeKeyCommand } from '../../commands/authorized-keys.js';
 import type { HostRef } from '../../domain/plan.js';
 import type { SshKeyPlan } from '../../domain/rotation.js';
+import { patched } from '@temporalio/workflow';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
 import { distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
 
@@ -19,8 +20,15 @@ export function sshKeyRotation(plan: SshKeyPlan, saga: Saga): RotationSaga {
   const onHost = (name: string, host: HostRef, command: ReturnType<typeof authorizeKeyCommand>) =>
     steps.runOnHost.executeWithOptions(summary(`${name}: ${command.label}`), [host, command]);
 
+  let locked = false;
+
   return {
     async run() {
+      // Runs started before login locks existed go on without them.
+      if (patched('ssh-key-login-lock')) {
+        locked = true;
+        await saga.perform(saga.addStep('lock the logins for this rotation'), () => apiSteps.lockSshLogins.executeWithOptions(summary('lock the logins for this rotation'), [hosts, saga.id]));
+      }
       let newKey = '';
       await saga.perform(saga.addStep('generate a new Ed25519 key'), async () => {
         newKey = (await apiSteps.stageSshKey.executeWithOptions(summary('generate a new Ed25519 key'), [saga.id])).publicKey;
@@ -69,6 +77,9 @@ export function sshKeyRotation(plan: SshKeyPlan, saga: Saga): RotationSaga {
         }
       }
       await apiSteps.forgetRotation.executeWithOptions(summary('forget the staged key and snapshots'), [saga.id]).catch(() => undefined);
+      // Released only once the rotation has ended: a failed one keeps its logins until then.
+      // Left held only if the store cannot be written: the next rotation's error names the lock file.
+      if (locked) await apiSteps.unlockSshLogins.executeWithOptions(summary('release the logins'), [hosts, saga.id]).catch(() => undefined);
     },
   };
 }
