@@ -28,6 +28,19 @@ const ABSENT = 'slipway:absent\n';
 
 const safeName = (name: string) => name.replace(/[^A-Za-z0-9_.:@-]/g, '_');
 
+/** A new file (EEXIST when there is one), owner-only, its content on disk before this returns. */
+function createFlushed(path: string, text: string): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+type Login = { address: string; port: number; user: string };
+
 export class CredentialStore {
   constructor(readonly dir: string) {}
 
@@ -55,13 +68,7 @@ export class CredentialStore {
     chmodSync(this.dir, 0o700);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    createFlushed(tmp, text);
     renameSync(tmp, path);
     const dir = openSync(dirname(path), 'r');
     try {
@@ -76,7 +83,7 @@ export class CredentialStore {
   }
 
   /** The SSH private key Slipway uses for this host and user, when a rotation set one. */
-  sshKey(host: { address: string; port: number; user: string }): string | undefined {
+  sshKey(host: Login): string | undefined {
     return this.readFile(this.path({ kind: 'ssh', ...host }));
   }
 
@@ -131,19 +138,13 @@ export class CredentialStore {
    * of a host shared by two environments must not run twice at once. Answers the rotation that
    * holds one of them when it is another; taking a lock twice for the same rotation is fine.
    */
-  lockLogins(logins: { address: string; port: number; user: string }[], rotationId: string): { holder: string; path: string } | undefined {
+  lockLogins(logins: Login[], rotationId: string): { holder: string; path: string } | undefined {
     mkdirSync(join(this.dir, 'locks'), { recursive: true, mode: 0o700 });
     const taken: string[] = [];
     for (const login of logins) {
       const path = this.lockPath(login);
       try {
-        const fd = openSync(path, 'wx', 0o600);
-        try {
-          writeSync(fd, rotationId);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
+        createFlushed(path, rotationId);
         taken.push(path);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -157,14 +158,14 @@ export class CredentialStore {
   }
 
   /** Releases the locks `rotationId` holds (a lock of another rotation stays). */
-  unlockLogins(logins: { address: string; port: number; user: string }[], rotationId: string): void {
+  unlockLogins(logins: Login[], rotationId: string): void {
     for (const login of logins) {
       const path = this.lockPath(login);
       if (this.readFile(path)?.trim() === rotationId) rmSync(path, { force: true });
     }
   }
 
-  private lockPath(login: { address: string; port: number; user: string }): string {
+  private lockPath(login: Login): string {
     return join(this.dir, 'locks', safeName(`${login.user}@${login.address}:${login.port}`));
   }
 

@@ -225,6 +225,11 @@ export async function deploy(input: DeployInput): Promise<Run> {
     );
   }
 
+  /** The template values of a release to return to (its commit, when it has one). */
+  const releaseValues = (release: Release): TemplateValues => ({
+    service: plan.service, environment: plan.environment, ...(release.sha ? { sha: release.sha, sha7: release.sha.slice(0, 7) } : {}),
+  });
+
   /**
    * Puts `targets` back on `release`: the batches they were updated in, last batch first, each
    * batch in parallel and health-checked. A target that cannot come back does not stop the
@@ -232,7 +237,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
    */
   async function rollBackInBatches(release: Release, targets: Target[]): Promise<LeftToFix[]> {
     run.phase = 'rollback';
-    const back: TemplateValues = { service: plan.service, environment: plan.environment, ...(release.sha ? { sha: release.sha, sha7: release.sha.slice(0, 7) } : {}) };
+    const back = releaseValues(release);
     const oldLabel = release.sha ?? Object.values(release.images)[0] ?? 'the previous release';
     const newLabel = run.version.sha ?? Object.values(run.version.images)[0] ?? 'the new release';
     const batches = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize).map((b) => b.filter((t) => targets.includes(t))).filter((b) => b.length).reverse();
@@ -308,7 +313,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
   /** Puts every touched target back on `release`, newest first, each health-checked (runs started before parallel rollbacks). */
   async function rollBack(release: Release): Promise<void> {
     run.phase = 'rollback';
-    const back: TemplateValues = { service: plan.service, environment: plan.environment, ...(release.sha ? { sha: release.sha, sha7: release.sha.slice(0, 7) } : {}) };
+    const back = releaseValues(release);
     for (const t of [...touched].reverse()) {
       const state = run.targets.find((s) => s.id === t.id)!;
       await executeChild(updateTarget, {
