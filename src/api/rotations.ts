@@ -7,7 +7,7 @@ import { rotationAbortUpdate, rotationQuery, rotationRetryUpdate } from '../work
 import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { HttpProblem } from './problem.js';
-import { describeOfType, refusedUpdateAsConflict, temporalUiLink, type RunsOptions } from './runs.js';
+import { describeOfType, QUERY_TIMEOUT_MS, refusedUpdateAsConflict, temporalUiLink, type RunsOptions } from './runs.js';
 
 export type RotationAnswer = RotationView & { links: { self: string; ui: string } };
 
@@ -47,7 +47,7 @@ export class Rotations {
     if (!description) return undefined;
     const stored = description.memo?.rotation as RotationView;
     switch (description.status.name) {
-      case 'RUNNING': return this.view(await handle.query(rotationQuery).catch(() => stored));
+      case 'RUNNING': return this.view(await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(rotationQuery)).catch(() => stored));
       case 'COMPLETED': return this.view(await handle.result() as RotationView);
       default: return this.view({
         ...stored, status: 'failed', finishedAt: description.closeTime?.toISOString(),

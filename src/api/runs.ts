@@ -19,7 +19,8 @@ export interface RunsOptions {
 
 export type RunView = Run & { links: { self: string; ui: string } };
 
-const QUERY_TIMEOUT_MS = 3_000;
+/** How long a GET waits for a worker to answer a query before showing what Temporal stored. */
+export const QUERY_TIMEOUT_MS = 3_000;
 
 /** Runs are Temporal workflows: this starts them and reads them back for the API. */
 export class Runs {
@@ -101,10 +102,9 @@ export class Runs {
     });
     switch (description.status.name) {
       case 'RUNNING': {
-        const live = await Promise.race([
-          handle.query<Run>('run').catch(() => undefined),
-          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), QUERY_TIMEOUT_MS)),
-        ]);
+        // Bounded by a deadline, not a race: a query no worker answers would otherwise go on
+        // retrying after the caller has moved on.
+        const live = await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query<Run>('run')).catch(() => undefined);
         if (live) return this.view(live);
         // No worker answered: show what was stored at the start, with the last status.
         const status = description.searchAttributes?.SlipwayStatus?.[0] as RunStatus | undefined;

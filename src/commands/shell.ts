@@ -12,6 +12,12 @@ export interface HostCommand {
   stdin?: string;
   /** A shell snippet from the operator's own config (a health or build command), run as written. */
   script?: string;
+  /**
+   * Set on a step that is not idempotent (a migration, a build): its key, one per run, target
+   * and step. It then runs at most once to success on the host, whatever retries follow
+   * (src/commands/host-process.ts).
+   */
+  once?: string;
   /** Its standard output holds secrets (a file read back): never quoted in an error. */
   sensitiveOutput?: boolean;
 }

@@ -46,7 +46,9 @@ export async function startSandboxSshHost(host: FleetHost, authorizedKey: string
         session.on('exec', (acceptExec, _reject, info) => {
           const channel: ServerChannel = acceptExec();
           if (state.fault === 'hang') return; // never answers: the client's timeouts must act
+          // Its own session and process group, as sshd gives every command.
           const child = spawn('sh', ['-c', info.command], {
+            detached: true,
             cwd: host.stateDir,
             env: { ...fakeHostEnv(host), HOME: host.stateDir, USER: host.user, LANG: 'C.UTF-8' },
           });

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
-import { toShell, type HostCommand } from '../commands/shell.js';
+import { randomUUID } from 'node:crypto';
+import { hostScript, processToken, stopScript } from '../commands/host-process.js';
+import type { HostCommand } from '../commands/shell.js';
 import { fingerprint, hostKeyAlgorithms, keysForHost, parseKnownHosts, revokedKeys } from './known-hosts.js';
 import { TailBuffer } from './tail.js';
 
@@ -46,6 +48,9 @@ export interface RunOptions {
   captureStdout?: number;
   onProgress?: (progress: { outputBytes: number; elapsedMs: number }) => void;
 }
+
+/** How long stopping a command's processes on the host may take (TERM, a grace time, KILL). */
+const STOP_TIMEOUT_MS = 7_000;
 
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ENOTFOUND']);
 
@@ -137,8 +142,9 @@ export class SshSession {
   run(command: HostCommand, options: RunOptions): Promise<CommandResult> {
     const started = Date.now();
     const where = describeHost(this.host);
+    const token = processToken(command, randomUUID());
     return new Promise<CommandResult>((resolve, reject) => {
-      this.client.exec(forLoginShell(toShell(command)), (error, channel: ClientChannel) => {
+      this.client.exec(forLoginShell(hostScript(command, token)), (error, channel: ClientChannel) => {
         if (error) return reject(new SshError('unreachable', `cannot start "${command.label}" on ${where}: ${error.message}`));
         const stdout = new TailBuffer(16 * 1024);
         const stderr = new TailBuffer(16 * 1024);
@@ -151,19 +157,18 @@ export class SshSession {
           clearInterval(progress);
           options.signal?.removeEventListener('abort', onAbort);
         };
-        // A timed-out or cancelled command is given up at once: the remote side may take its
-        // time to close the channel, and the session is closed by the activity right after.
+        // A timed-out or cancelled command is stopped on the host (its whole process group)
+        // before the step gives up: the session is closed by the activity right after.
         const stop = (problem: SshError) => {
           if (failure) return;
           failure = problem;
           cleanup();
           try {
-            channel.signal('KILL');
             channel.close();
           } catch {
             // the channel is already gone
           }
-          reject(problem);
+          void this.stopOnHost(token).finally(() => reject(problem));
         };
         const timer = setTimeout(() => stop(new SshError('timeout', `"${command.label}" on ${where} did not finish within ${options.timeoutMs} ms`)), options.timeoutMs);
         const progress = setInterval(() => options.onProgress?.({ outputBytes, elapsedMs: Date.now() - started }), 1_000);
@@ -198,6 +203,27 @@ export class SshSession {
         });
         channel.end(command.stdin ?? undefined);
       });
+    });
+  }
+
+  /**
+   * Kills what a stopped command left running on the host. Best effort, and bounded: when the
+   * connection itself is gone there is nothing this session can reach.
+   */
+  private stopOnHost(token: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+      const done = () => { clearTimeout(timer); resolve(); };
+      try {
+        this.client.exec(forLoginShell(stopScript(token)), (error, channel) => {
+          if (error) return done();
+          channel.on('close', done);
+          channel.on('data', () => undefined);
+          channel.stderr.on('data', () => undefined);
+        });
+      } catch {
+        done();
+      }
     });
   }
 

@@ -4,7 +4,7 @@ import { buildSteps, restartUnit } from '../commands/systemd.js';
 import { renderHealth } from '../domain/health.js';
 import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
-import { ApplicationFailure, setWorkflowOptions } from '@temporalio/workflow';
+import { ApplicationFailure, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { PlanError } from '../domain/failures.js';
 import { hostSteps, summary } from './activity-options.js';
 
@@ -25,7 +25,8 @@ export interface UpdateTargetInput {
 
 /**
  * Updates one target and waits for it to be healthy. Each step is its own activity, named
- * in the Temporal UI like the runbook line it replaces, and each is idempotent.
+ * in the Temporal UI like the runbook line it replaces. Each is idempotent, or runs once on
+ * the host whatever the retries (migrations and builds).
  */
 export async function updateTarget(input: UpdateTargetInput): Promise<void> {
   try {
@@ -42,6 +43,10 @@ async function runbook(input: UpdateTargetInput): Promise<void> {
   const steps = hostSteps(input.stepTimeoutMs, input.heartbeatTimeoutMs);
   const dir = renderTemplate(runtime.dir, values);
   const run = (command: HostCommand) => steps.runOnHost.executeWithOptions(summary(`${target.name}: ${command.label}`), [target.host, command]);
+  // Steps that must not run twice are keyed by run and target, the same for every retry of
+  // this update (an operator's retry starts `<id>#2`): one that succeeded is not run again.
+  const owner = workflowInfo().workflowId.replace(/#\d+$/, '');
+  const once = (command: HostCommand, step: string): HostCommand => ({ ...command, once: `${owner}/${step}` });
 
   if (runtime.kind === 'compose') {
     const env = imageEnvironment(runtime, input.pinned);
@@ -50,11 +55,14 @@ async function runbook(input: UpdateTargetInput): Promise<void> {
     }
     await run(composePull(runtime, dir, env));
     const migrate = input.migrate ? composeMigrate(runtime, dir, env) : undefined;
-    if (migrate) await run(migrate);
+    if (migrate) await run(once(migrate, 'migrate'));
     await run(composeUp(runtime, dir, env));
     if (runtime.prune) await run(imagePrune(dir));
   } else {
-    if (input.build) for (const step of buildSteps(dir, runtime.build.map((b) => renderTemplate(b, values)))) await run(step);
+    if (input.build) {
+      const build = buildSteps(dir, runtime.build.map((b) => renderTemplate(b, values)));
+      for (const [i, step] of build.entries()) await run(once(step, `build/${i}`));
+    }
     await run(restartUnit(dir, renderTemplate(runtime.unit, values)));
   }
 

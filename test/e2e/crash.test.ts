@@ -60,12 +60,12 @@ describe('crash safety', function () {
   }
 
   let n = 0;
-  async function deploy(): Promise<string> {
+  async function deploy(service = 'web', environment = 'crash'): Promise<string> {
     const sha = `${(0xc0 + ++n).toString(16)}${Date.now().toString(16)}`.padEnd(40, 'f').slice(0, 40);
     h.github.addCommit(sha);
-    await h.registry.push('acme/shop-backend', `sha-${sha.slice(0, 7)}`);
-    const svc = h.config.services.web!;
-    const plan = buildDeployPlan('web', svc, 'crash', svc.environments.crash!, { sha });
+    for (const image of ['acme/shop-backend', 'acme/shop-frontend']) await h.registry.push(image, `sha-${sha.slice(0, 7)}`);
+    const svc = h.config.services[service]!;
+    const plan = buildDeployPlan(service, svc, environment, svc.environments[environment]!, { sha });
     return (await runs.enqueue('deploy', plan)).run.id;
   }
   async function waitFor(id: string, predicate: (run: Run) => boolean, what: string): Promise<Run> {
@@ -79,7 +79,7 @@ describe('crash safety', function () {
   const ups = () => ['web-1', 'web-2', 'web-3'].map((host) => h.steps(host).filter((s) => s === 'up').length);
   const done = (r: Run) => ['succeeded', 'failed', 'rolled_back', 'aborted'].includes(r.status);
   beforeEach(() => {
-    for (const host of h.fleet.hosts) for (const f of ['calls.jsonl', 'delay-pull']) rmSync(join(host.stateDir, f), { force: true });
+    for (const host of h.fleet.hosts) for (const f of ['calls.jsonl', 'delay-pull', 'delay-migrate']) rmSync(join(host.stateDir, f), { force: true });
   });
 
   /** Starts a deploy whose fleet batch takes a while, and returns once web-2 is being updated. */
@@ -110,6 +110,18 @@ describe('crash safety', function () {
     await killWorker();
     await startWorker();
     await expectEveryHostUpdatedOnce(id);
+  });
+
+  it('runs a migration once when the worker dies while it runs: the retry waits for the first copy', async () => {
+    writeFileSync(join(h.host('web-1').stateDir, 'delay-migrate'), '4');
+    if (!worker) await startWorker();
+    const id = await deploy('shop', 'migrating');
+    await waitFor(id, () => h.steps('web-1').includes('migrate'), 'migrating');
+    await killWorker();
+    await startWorker();
+    const run = await waitFor(id, done, 'finished');
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    assert.equal(h.steps('web-1').filter((s) => s === 'migrate').length, 1, 'the migration ran once');
   });
 
   it('survives a restart of the Temporal server mid-rollout', async () => {

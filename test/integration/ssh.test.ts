@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,12 @@ import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from '../support/
 const settingsFor = (layout: FleetLayout, overrides: Partial<SshSettings> = {}): SshSettings => ({
   privateKey: layout.clientKey.private, knownHostsPath: layout.knownHostsPath, connectTimeoutMs: 2_000, keepaliveIntervalMs: 1_000, ...overrides,
 });
+
+async function waitUntil(ready: () => boolean, timeoutMs = 10_000): Promise<void> {
+  for (const start = Date.now(); !ready(); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() - start > timeoutMs) throw new Error(`not ready after ${timeoutMs} ms`);
+  }
+}
 
 describe('SSH against real OpenSSH', function () {
   this.timeout(30_000);
@@ -55,11 +62,47 @@ describe('SSH against real OpenSSH', function () {
     }
   });
 
-  it('gives up on a command that runs past its timeout', async () => {
+  /** Processes on the host whose command line holds `marker` (the fleet's hosts are this machine). */
+  const running = (marker: string) => {
+    try {
+      return execFileSync('pgrep', ['-f', '-x', `sleep ${marker}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+
+  it('gives up on a command that runs past its timeout, and kills its whole process group on the host', async () => {
     const session = await SshSession.connect(host(), settingsFor(fleet));
     try {
-      await assert.rejects(session.run({ label: 'sleep 30', argv: ['sleep', '30'] }, { timeoutMs: 500 }),
-        (e: SshError) => e.kind === 'timeout' && /"sleep 30" on .* did not finish within 500 ms/.test(e.message));
+      // A child in the background and one in the foreground: killing the shell alone would leave both.
+      const marker = `31.${Date.now() % 1000}`;
+      await assert.rejects(session.run({ label: 'sleep 30', argv: [], script: `sleep ${marker} & sleep ${marker}; wait` }, { timeoutMs: 800 }),
+        (e: SshError) => e.kind === 'timeout' && /"sleep 30" on .* did not finish within 800 ms/.test(e.message));
+      assert.deepEqual(running(marker), [], 'nothing of the timed-out step is left on the host');
+    } finally {
+      session.close();
+    }
+  });
+
+  it('kills a cancelled step that runs once, which then has not run: a retry runs it again', async () => {
+    const session = await SshSession.connect(host(), settingsFor(fleet));
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-once-'));
+    try {
+      const marker = `32.${Date.now() % 1000}`;
+      const controller = new AbortController();
+      const once = `cancelled-${Date.now()}/web-1/migrate`;
+      const started = session.run({ label: 'migrate', argv: [], cwd: dir, script: `echo started >> count; sleep ${marker}`, once }, { timeoutMs: 30_000, signal: controller.signal });
+      await waitUntil(() => running(marker).length > 0);
+      controller.abort();
+      await assert.rejects(started, (e: SshError) => e.kind === 'cancelled');
+      assert.deepEqual(running(marker), [], 'the cancelled step is stopped on the host');
+      const retried = await session.run({ label: 'migrate', argv: [], cwd: dir, script: 'echo started >> count', once }, { timeoutMs: 10_000 });
+      assert.equal(retried.exitCode, 0);
+      assert.equal(readFileSync(join(dir, 'count'), 'utf8'), 'started\nstarted\n');
+      // Done now: a further retry skips it.
+      const again = await session.run({ label: 'migrate', argv: [], cwd: dir, script: 'echo started >> count', once }, { timeoutMs: 10_000 });
+      assert.match(again.stderrTail, /already done by an earlier attempt/);
+      assert.equal(readFileSync(join(dir, 'count'), 'utf8'), 'started\nstarted\n');
     } finally {
       session.close();
     }

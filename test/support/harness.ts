@@ -136,6 +136,9 @@ services:
       graceful:
         targets: [${target(web3!)}]
         rollout: { imageTimeout: 3s }
+      migrating:
+        targets: [${target(web1!)}]
+        rollout: { imageTimeout: 10s }
       keymismatch:
         targets: [${target(rogue)}]
         rollout: { imageTimeout: 3s }
