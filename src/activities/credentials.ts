@@ -2,6 +2,7 @@ import ssh2 from 'ssh2';
 import { loginCheckCommand } from '../commands/authorized-keys.js';
 import { dockerLoginCommand } from '../commands/docker.js';
 import type { SlipwayConfig } from '../config/schema.js';
+import { checkPersistentStore } from '../credentials/persistence.js';
 import { parseRegistryCredential, type CredentialStore, type RegistryCredential } from '../credentials/store.js';
 import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
@@ -81,6 +82,15 @@ export function credentialActivities({ runner, store, rotated }: { runner: HostR
     async stageSshKey(rotationId: string): Promise<{ publicKey: string }> {
       const privateKey = rotated.store.stage(rotationId, () => generateEd25519KeyPair(`slipway-${new Date().toISOString().slice(0, 10)}`).private);
       return { publicKey: publicKeyOf(privateKey) };
+    },
+
+    /**
+     * Before a rotation that changes Slipway's own credentials starts: the store they go to
+     * must outlive this worker, or the hosts would be left with a key nobody has.
+     */
+    async checkCredentialStore(): Promise<void> {
+      const problem = checkPersistentStore(rotated.store.dir);
+      if (problem) throw permanentFailure(FailureType.CredentialStoreNotPersistent, problem);
     },
 
     /** One ssh-key rotation at a time per login: the logins of `hosts` are this rotation's until it ends. */

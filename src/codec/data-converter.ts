@@ -1,3 +1,4 @@
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import type { EncryptionConfig } from '../config/schema.js';
@@ -9,8 +10,11 @@ export function codecFor(encryption: EncryptionConfig): AesGcmCodec {
   return new AesGcmCodec(current, keys.filter((k) => k !== current));
 }
 
-/** The failure converter that encodes messages and stack traces (see failure-converter.ts). */
-export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));
+/**
+ * The failure converter that encodes messages and stack traces (see failure-converter.ts): the
+ * `.ts` source under tsx, the compiled `.js` in the image.
+ */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL(`./failure-converter${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 /** What clients and workers use: every payload, failure messages included, encrypted when keys are configured. */
 export function dataConverterFor(encryption: EncryptionConfig | undefined): DataConverter | undefined {

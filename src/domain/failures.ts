@@ -28,6 +28,8 @@ export const FailureType = {
   GithubAnswerInvalid: 'GithubAnswerInvalid',
   GithubRejected: 'GithubRejected',
   InvalidInput: 'InvalidInput',
+  /** The credential store would not outlive the worker (its container's layer, tmpfs), or is missing or read-only. */
+  CredentialStoreNotPersistent: 'CredentialStoreNotPersistent',
   /** Another ssh-key rotation is rotating this login (a host shared by two environments). */
   LoginLocked: 'LoginLocked',
   /** A template in the plan uses a variable that has no value for this run (`{sha}` when deploying by tag, …). */

@@ -1,3 +1,4 @@
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityOptions } from '../activities/index.js';
@@ -5,7 +6,8 @@ import { dataConverterFor, FAILURE_CONVERTER_PATH } from '../codec/data-converte
 import type { SlipwayConfig } from '../config/schema.js';
 import { TASK_QUEUE } from '../temporal/connection.js';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** The workflows' entry point: the `.ts` source under tsx, the compiled `.js` in the image. */
+export const WORKFLOWS_PATH = fileURLToPath(new URL(`../workflows/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 /** Bundles the workflow code once (a few seconds), for processes that create several workers. */
 export function bundleWorkflows(): Promise<WorkflowBundleOption> {

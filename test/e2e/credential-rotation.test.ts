@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { Server } from 'node:http';
@@ -71,6 +71,7 @@ describe('credential rotations', function () {
     const done = await waitFor(started.body.id, ['succeeded', 'compensated', 'failed']);
     assert.equal(done.status, 'succeeded', JSON.stringify(done));
     assert.deepEqual(stepsOf(done), [
+      ['check the credential store is on persistent storage', null, 'succeeded'],
       ['lock the logins for this rotation', null, 'succeeded'],
       ['generate a new Ed25519 key', null, 'succeeded'],
       ...KEY_HOSTS.map((host) => ['add the new key to authorized_keys', host, 'succeeded']),
@@ -106,6 +107,24 @@ describe('credential rotations', function () {
     assert.ok(raw.length > 1000 && !raw.includes(body), 'no part of the private key in history');
   });
 
+  it('refuses to rotate the deploy key when the credential store would not outlive the worker, before touching anything', async () => {
+    // /dev/shm is memory: the only key that still gets in would be gone at the next restart.
+    const volatile = await startSealedStack(h, 'volatile', undefined, { credentialStore: mkdtempSync('/dev/shm/slipway-store-') });
+    try {
+      const before = authorizedKeys('keys-1');
+      const started = await callStack(volatile, TOKENS.rotator, 'POST', '/v1/rotations', { kind: 'ssh-key', service: 'keyed', environment: 'volatile' });
+      assert.equal(started.status, 202, started.text);
+      const done = await waitForRotation(volatile, TOKENS.rotator, started.body.id, ['succeeded', 'compensated', 'failed']);
+      assert.equal(done.status, 'compensated', JSON.stringify(done));
+      assert.equal(done.error.type, 'CredentialStoreNotPersistent');
+      assert.match(done.error.message, /credentialStore \/dev\/shm\/slipway-store-\S+ is on memory \(tmpfs\)/);
+      assert.deepEqual(stepsOf(done).filter(([, , status]) => status !== 'pending'), [['check the credential store is on persistent storage', null, 'failed']]);
+      assert.equal(authorizedKeys('keys-1'), before, 'no host touched');
+    } finally {
+      await volatile.stop();
+    }
+  });
+
   it('removes the new key again when a host will not take it, before Slipway switches', async () => {
     // keys-2 reads its keys from elsewhere, as a host whose sshd_config was changed by hand might.
     const keys2 = h.host('keys-2');
@@ -120,7 +139,8 @@ describe('credential rotations', function () {
       assert.equal(done.status, 'compensated', JSON.stringify(done));
       assert.deepEqual([done.error.type, done.error.step, done.error.target], ['SshAuthFailed', 'log in with the new key', 'keys-2']);
       assert.deepEqual(stepsOf(done).filter(([, , status]) => status !== 'pending'), [
-        ['lock the logins for this rotation', null, 'succeeded'],
+        ['check the credential store is on persistent storage', null, 'succeeded'],
+      ['lock the logins for this rotation', null, 'succeeded'],
         ['generate a new Ed25519 key', null, 'succeeded'],
         ...KEY_HOSTS.map((host) => ['add the new key to authorized_keys', host, 'compensated']),
         ['log in with the new key', 'keys-1', 'succeeded'],
@@ -147,6 +167,7 @@ describe('credential rotations', function () {
       assert.deepEqual([failed.error.type, failed.error.step], ['GithubAuthFailed', 'update GitHub secret DEPLOY_KEY']);
       assert.deepEqual(failed.leftToFix, ['set the GitHub Actions secret DEPLOY_KEY of acme/shop back to the old deploy key']);
       assert.deepEqual(stepsOf(failed).filter(([, , status]) => status !== 'pending').map(([name, target, status]) => `${name}${target ? ` ${target}` : ''}: ${status}`), [
+        'check the credential store is on persistent storage: succeeded',
         'lock the logins for this rotation: succeeded',
         'generate a new Ed25519 key: succeeded',
         ...KEY_HOSTS.map((host) => `add the new key to authorized_keys ${host}: compensated`),
@@ -166,7 +187,10 @@ describe('credential rotations', function () {
       assert.equal(refused.status, 'compensated', JSON.stringify(refused));
       assert.equal(refused.error.type, 'LoginLocked');
       assert.match(refused.error.message, new RegExp(`under way \\(${failed.id}\\)`));
-      assert.deepEqual(stepsOf(refused).filter(([, , status]) => status !== 'pending'), [['lock the logins for this rotation', null, 'failed']], 'nothing touched');
+      assert.deepEqual(stepsOf(refused).filter(([, , status]) => status !== 'pending'), [
+        ['check the credential store is on persistent storage', null, 'succeeded'],
+        ['lock the logins for this rotation', null, 'failed'],
+      ], 'nothing touched');
 
       h.github.override.delete('PUT /repos/acme/shop/actions/secrets/DEPLOY_KEY');
       assert.equal((await call('POST', `/v1/rotations/${failed.id}/retry`)).status, 202);
@@ -189,6 +213,7 @@ describe('credential rotations', function () {
     const done = await waitFor(started.body.id, ['succeeded', 'compensated', 'failed']);
     assert.equal(done.status, 'succeeded', JSON.stringify(done));
     assert.deepEqual(stepsOf(done), [
+      ['check the credential store is on persistent storage', null, 'succeeded'],
       [`verify the token at ${h.registry.host}`, null, 'succeeded'],
       ...KEY_HOSTS.map((host) => [`docker login ${h.registry.host}`, host, 'succeeded']),
       ['pull the current images with the new token', 'keys-1', 'succeeded'],
@@ -241,7 +266,7 @@ describe('credential rotations', function () {
     assert.equal(refused.status, 'compensated');
     assert.equal(refused.error.type, 'RegistryAuthFailed');
     assert.match(refused.error.message, /refused the credentials of ci/);
-    assert.deepEqual(refused.steps.filter((s: Step) => s.status !== 'pending').map((s: Step) => s.name), [`verify the token at ${h.registry.host}`], 'no host was touched');
+    assert.deepEqual(refused.steps.filter((s: Step) => s.status !== 'pending').map((s: Step) => s.name), ['check the credential store is on persistent storage', `verify the token at ${h.registry.host}`], 'no host was touched');
     assert.ok(!JSON.stringify(refused).includes('not-a-token-it-knows'));
   });
 

@@ -233,6 +233,10 @@ services:
       leak:
         targets: [${target(keys2!)}]
         rollout: { imageTimeout: 3s }
+      # The credential store test's own: its worker keeps the store in memory (tmpfs).
+      volatile:
+        targets: [${target(keys1!)}]
+        rollout: { imageTimeout: 3s }
   badcreds:
     images: { backend: ${registry.host.replace('127.0.0.1', 'localhost')}/acme/shop-backend }
     runtime: { kind: compose, dir: /nonexistent, imageVars: { BACKEND_IMAGE: backend } }

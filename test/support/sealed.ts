@@ -30,9 +30,9 @@ export interface SealedStack {
  */
 export const HISTORY_KEY = { id: 'recorded-histories', key: 'c2xpcHdheSByZWNvcmRlZCBoaXN0b3JpZXMga2V5IDE=' };
 
-export async function startSealedStack(h: Harness, name: string, key = { id: 'k1', key: randomBytes(32).toString('base64') }): Promise<SealedStack> {
+export async function startSealedStack(h: Harness, name: string, key = { id: 'k1', key: randomBytes(32).toString('base64') }, overrides: Partial<SlipwayConfig> = {}): Promise<SealedStack> {
   const configText = `${h.configText}\nencryption:\n  keys: [ { id: ${key.id}, key: "${key.key}" } ]\n  corsOrigins: ["http://ui.example:8233"]\n`;
-  const config = parseConfig(configText, { env: { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD } });
+  const config = { ...parseConfig(configText, { env: { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD } }), ...overrides };
   const taskQueue = `${name}-${Date.now().toString(36)}`;
   const worker = await createWorker({
     connection: h.temporal.nativeConnection, namespace: h.temporal.namespace, config, taskQueue, workflowBundle: h.temporal.workflowBundle,

@@ -1,7 +1,8 @@
 import { dockerPullCommand } from '../../commands/docker.js';
 import type { RegistryTokenPlan } from '../../domain/rotation.js';
+import { patched } from '@temporalio/workflow';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
-import { distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
+import { checkCredentialStore, distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
 
 /**
  * `registry-token` (SPEC §4): the supplied token verified at the registry's token endpoint,
@@ -19,6 +20,8 @@ export function registryTokenRotation(plan: RegistryTokenPlan, saga: Saga): Rota
 
   return {
     async run() {
+      // Runs started before this check existed go on without it.
+      if (patched('credential-store-check')) await checkCredentialStore(saga);
       await saga.perform(saga.addStep(`verify the token at ${registry}`), async () => {
         for (const repository of plan.repositories) {
           await apiSteps.verifyRegistryToken.executeWithOptions(summary(`verify the token of ${username} for ${repository}`), [repository, username, token]);

@@ -1,3 +1,4 @@
+import { apiSteps, summary } from '../activity-options.js';
 import type { Ledger } from '../../domain/ledger.js';
 import type { HostRef, Target } from '../../domain/plan.js';
 import type { RotationStep } from '../../domain/rotation.js';
@@ -47,4 +48,10 @@ export function distinctLogins(targets: Target[]): { name: string; host: HostRef
     if (!seen.has(key)) seen.set(key, { name: t.hostName, host: t.host });
   }
   return [...seen.values()];
+}
+
+/** The first step of a rotation that changes Slipway's own credentials: their store must last. */
+export function checkCredentialStore(saga: Saga): Promise<void> {
+  const name = 'check the credential store is on persistent storage';
+  return saga.perform(saga.addStep(name), () => apiSteps.checkCredentialStore.executeWithOptions(summary(name), []));
 }

@@ -3,7 +3,7 @@ import type { HostRef } from '../../domain/plan.js';
 import type { SshKeyPlan } from '../../domain/rotation.js';
 import { patched } from '@temporalio/workflow';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
-import { distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
+import { checkCredentialStore, distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
 
 /**
  * `ssh-key` (SPEC §4): a new Ed25519 key, authorized on every host, a login with it proved on
@@ -24,6 +24,8 @@ export function sshKeyRotation(plan: SshKeyPlan, saga: Saga): RotationSaga {
 
   return {
     async run() {
+      // Runs started before this check existed go on without it.
+      if (patched('credential-store-check')) await checkCredentialStore(saga);
       // Runs started before login locks existed go on without them.
       if (patched('ssh-key-login-lock')) {
         locked = true;
