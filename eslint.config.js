@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeModules = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.slipway/**', 'src/sandbox/fakehost/**', 'scratch/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.slipway/**', 'src/sandbox/fakehost/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -27,7 +27,7 @@ const LOG_TAIL_BYTES = 16 * 1024;
 
 /** A file name for a key: injective, and only characters every shell and filesystem takes as they are. */
 export function stepToken(key: string): string {
-  return [...Buffer.from(key, 'utf8')].map((byte) => {
+  return [...new TextEncoder().encode(key)].map((byte) => {
     const c = String.fromCharCode(byte);
     return /[A-Za-z0-9.-]/.test(c) ? c : `_${byte.toString(16).padStart(2, '0')}`;
   }).join('');
