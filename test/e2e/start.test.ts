@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../src/sandbox/fleet.js';
 import { ensureTemporalCli } from '../../src/temporal/cli.js';
+import { waitForPort } from '../../src/temporal/dev-server.js';
 import { spawnManaged, stopManaged } from '../support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -23,7 +24,9 @@ describe('commands', function () {
       SLIPWAY_TEMPORAL_CLI: ensureTemporalCli(),
       SLIPWAY_TEMPORAL_PORT: String(await freePort('127.0.0.1')), SLIPWAY_TEMPORAL_UI_PORT: String(await freePort('127.0.0.1')),
     };
-    const child = spawnManaged(TSX, [join(ROOT, 'src', 'main', 'start.ts')], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let exitedOnTerm = false;
+    // `npm start` itself, in the checkout, as the README says.
+    const child = spawnManaged('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
     child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
@@ -52,16 +55,19 @@ describe('commands', function () {
       }
       assert.ok(readFileSync(join(home, 'temporal.db')).length > 0, 'history kept in SQLite under SLIPWAY_HOME');
     } finally {
-      // SIGTERM to the whole process group, as Ctrl-C or a service manager would send it. The
-      // tsx wrapper may exit before the process it runs has finished: wait for the last line.
-      process.kill(-child.pid!, 'SIGTERM');
-      // A second one, as npm or tsx relaying it (or an impatient operator) sends: the shutdown goes on.
-      await new Promise((r) => setTimeout(r, 300));
-      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* already gone */ }
-      for (let i = 0; i < 450 && !/"msg":"stopped"/.test(output); i++) await new Promise((r) => setTimeout(r, 100));
+      // `kill -TERM` on the npm process only, as a new user would: npm passes it on, and the
+      // process it runs must be the one that drains.
+      process.kill(child.pid!, 'SIGTERM');
+      for (let i = 0; i < 450 && child.exitCode === null && child.signalCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+      exitedOnTerm = child.exitCode === 0;
       await stopManaged(child, 1_000);
     }
+    assert.ok(exitedOnTerm, `npm start exits 0 on its own after SIGTERM to npm:\n${output.slice(-2000)}`);
     assert.match(output, /"msg":"stopped"/, `stops cleanly on SIGTERM:\n${output.slice(-2000)}`);
+    // Nothing left running: not the API, not the Temporal dev server it started.
+    for (const p of [port, Number(env.SLIPWAY_TEMPORAL_PORT)]) {
+      assert.equal(await waitForPort('127.0.0.1', p, 0).then(() => 'open', () => 'closed'), 'closed', `port ${p} is closed`);
+    }
   });
 
   it('npm run api refuses a config with a typo, naming the path, and prints no secret', async () => {

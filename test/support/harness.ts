@@ -165,6 +165,10 @@ services:
       crash:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
         rollout: { canary: 1, batchSize: 2, bake: 4s, imageTimeout: 10s }
+      # The image test's own: its worker is the Dockerfile's command line.
+      drain:
+        targets: [${target(web2!)}]
+        rollout: { imageTimeout: 10s }
       sealed:
         targets: [${target(web3!)}]
         rollout: { imageTimeout: 3s }
