@@ -24,7 +24,7 @@ describe('commands', function () {
       SLIPWAY_TEMPORAL_CLI: ensureTemporalCli(),
       SLIPWAY_TEMPORAL_PORT: String(await freePort('127.0.0.1')), SLIPWAY_TEMPORAL_UI_PORT: String(await freePort('127.0.0.1')),
     };
-    let exitedOnTerm = false;
+    let exitedOnTerm: boolean | undefined;
     // `npm start` itself, in the checkout, as the README says.
     const child = spawnManaged('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
