@@ -1,7 +1,7 @@
 import ssh2 from 'ssh2';
 import { loginCheckCommand } from '../commands/authorized-keys.js';
 import { dockerLoginCommand } from '../commands/docker.js';
-import type { SlipwayConfig } from '../config/schema.js';
+import { own, type SlipwayConfig } from '../config/schema.js';
 import { checkPersistentStore } from '../credentials/persistence.js';
 import { parseRegistryCredential, type CredentialStore, type RegistryCredential } from '../credentials/store.js';
 import { FailureType } from '../domain/failures.js';
@@ -57,7 +57,7 @@ export class RotatedCredentials {
     const before = this.store.before({ kind: 'registry', registry }, rotationId);
     if (typeof before === 'string') return parseRegistryCredential(before, `the ${registry} snapshot of ${rotationId}`);
     const current = before === undefined ? this.store.registryCredential(registry) : undefined;
-    const configured = this.deps.config.registries[registry];
+    const configured = own(this.deps.config.registries, registry);
     const credential = current ?? (configured?.username && configured.token ? { username: configured.username, token: configured.token } : undefined);
     if (!credential) throw permanentFailure(FailureType.InvalidInput, `Slipway has no credential for ${registry} to go back to`);
     return credential;

@@ -1,4 +1,4 @@
-import type { SlipwayConfig } from '../config/schema.js';
+import { own, type SlipwayConfig } from '../config/schema.js';
 import { CredentialStore } from '../credentials/store.js';
 import { GithubClient } from '../github/client.js';
 import { RegistryClient, type RegistryAuth } from '../registry/client.js';
@@ -21,8 +21,8 @@ export interface ActivityOptions {
 export function createActivities(config: SlipwayConfig, options: ActivityOptions = {}) {
   const store = config.credentialStore ? new CredentialStore(config.credentialStore) : undefined;
   const runner = new HostRunner(config.ssh, store);
-  const registry = new RegistryClient((host) => ({ ...config.registries[host], ...store?.registryCredential(host) }));
-  const clientWith = (credentials: RegistryAuth) => new RegistryClient((host) => ({ insecure: config.registries[host]?.insecure, ...credentials }));
+  const registry = new RegistryClient((host) => ({ ...own(config.registries, host), ...store?.registryCredential(host) }));
+  const clientWith = (credentials: RegistryAuth) => new RegistryClient((host) => ({ insecure: own(config.registries, host)?.insecure, ...credentials }));
   const rotated = new RotatedCredentials({ config, store, runner });
   const github = config.github ? new GithubClient(config.github) : undefined;
   return {

@@ -1,5 +1,5 @@
 import { buildRotationPlan } from '../config/plan.js';
-import type { SlipwayConfig } from '../config/schema.js';
+import { own, type SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../domain/failures.js';
 import { enqueueRotation } from '../temporal/enqueue.js';
 import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
@@ -10,8 +10,8 @@ import { permanentFailure } from './failure.js';
 export function temporalActivities({ config }: { config: SlipwayConfig }) {
   return {
     async enqueueScheduledRotation({ service, environment, request }: ScheduledRotationInput): Promise<string> {
-      const svc = config.services[service];
-      const env = svc?.environments[environment];
+      const svc = own(config.services, service);
+      const env = svc && own(svc.environments, environment);
       if (!svc || !env) throw permanentFailure(FailureType.InvalidInput, `the schedule names ${service}/${environment}, which the config no longer has; delete the schedule`);
       const plan = buildRotationPlan(service, svc, environment, env, request);
       return (await enqueueRotation(temporalClient(), workerTaskQueue(), plan, config.ssh.commandTimeout)).runId;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import type { DeployPlan } from '../domain/plan.js';
 import { queuedRun, type Run, type RunStatus } from '../domain/run.js';
@@ -122,18 +123,38 @@ export class Runs {
     if (filter.service) clauses.push(`SlipwayService = ${quoteValue(filter.service)}`);
     if (filter.environment) clauses.push(`SlipwayEnvironment = ${quoteValue(filter.environment)}`);
     if (filter.status) clauses.push(`SlipwayStatus = ${quoteValue(filter.status)}`);
+    const nextPageToken = filter.next === undefined ? undefined : decodePageToken(filter.next);
     const answer = await this.client.workflowService.listWorkflowExecutions({
       namespace: this.options.namespace,
       query: clauses.join(' AND '),
       pageSize: filter.limit,
-      nextPageToken: filter.next ? Buffer.from(filter.next, 'base64url') : undefined,
+      nextPageToken,
     });
     const ids = (answer.executions ?? []).map((e) => e.execution?.workflowId).filter((id): id is string => !!id);
     const items = (await Promise.all(ids.map((id) => this.get(id)))).filter((r): r is RunView => !!r);
-    const token = answer.nextPageToken?.length ? Buffer.from(answer.nextPageToken).toString('base64url') : undefined;
+    const token = answer.nextPageToken?.length ? encodePageToken(Buffer.from(answer.nextPageToken)) : undefined;
     return token ? { items, next: token } : { items };
   }
 }
+
+/**
+ * `next` of a list: Temporal's page token with a checksum, so that a token this API never gave
+ * is refused at once (400) instead of failing inside Temporal after its retries.
+ */
+function encodePageToken(token: Buffer): string {
+  return `${token.toString('base64url')}.${pageTokenChecksum(token)}`;
+}
+
+function decodePageToken(text: string): Buffer {
+  const [data, checksum, ...rest] = text.split('.');
+  const token = Buffer.from(data ?? '', 'base64url');
+  if (rest.length || !token.length || checksum !== pageTokenChecksum(token)) {
+    throw new HttpProblem(400, 'Invalid request', 'next is not a page token this API gave: pass the "next" of the previous page as it was', [{ field: 'next', message: 'not a page token of this API' }]);
+  }
+  return token;
+}
+
+const pageTokenChecksum = (token: Buffer) => createHash('sha256').update('slipway-page\0').update(token).digest('base64url').slice(0, 12);
 
 /** Where a workflow or schedule (`path` under the namespace) opens in the Temporal UI. */
 export function temporalUiLink(options: Pick<RunsOptions, 'uiUrl' | 'namespace'>, path: string): string {

@@ -230,3 +230,8 @@ export type SshConfig = SlipwayConfig['ssh'];
 export type GithubConfig = NonNullable<SlipwayConfig['github']>;
 export type RegistryCredentials = SlipwayConfig['registries'][string];
 export type EncryptionConfig = NonNullable<SlipwayConfig['encryption']>;
+
+/** `record[key]` for a key from outside (a request, a registry host): never an inherited `toString` or `constructor`. */
+export function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { buildRotationPlan, repositoriesIn } from '../../config/plan.js';
-import type { SlipwayConfig } from '../../config/schema.js';
+import { own, type SlipwayConfig } from '../../config/schema.js';
 import { parseDuration } from '../../domain/duration.js';
 import { requireScope } from '../auth.js';
 import type { Metrics } from '../metrics.js';
@@ -35,7 +35,7 @@ export function rotationRoutes(config: SlipwayConfig, rotations: Rotations, metr
       if (!repositoriesIn(service, body.registry).length) {
         throw new HttpProblem(400, 'Invalid request', `service "${body.service}" has no image in ${body.registry}`, [{ field: 'registry', message: 'not a registry of the service\'s images' }]);
       }
-      const configured = config.registries[body.registry];
+      const configured = own(config.registries, body.registry);
       if (!configured?.username || !configured.token) {
         // A failed rotation logs the hosts back in with the old token: Slipway must have one.
         throw new HttpProblem(409, 'Conflict', `registries."${body.registry}" needs a username and a token in the config: Slipway rotates a registry credential it already holds`);

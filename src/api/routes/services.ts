@@ -1,15 +1,15 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import type { SlipwayConfig } from '../../config/schema.js';
+import { own, type SlipwayConfig } from '../../config/schema.js';
 import { requireScope } from '../auth.js';
 import { invalidBody, notFound } from '../problem.js';
 import type { Runs } from '../runs.js';
 
 /** The service and environment a request names, or 404 naming what is unknown. */
 export function findEnvironment(config: SlipwayConfig, service: string, environment: string) {
-  const svc = config.services[service];
+  const svc = own(config.services, service);
   if (!svc) throw notFound(`unknown service "${service}"`);
-  const env = svc.environments[environment];
+  const env = own(svc.environments, environment);
   if (!env) throw notFound(`service "${service}" has no environment "${environment}"`);
   return { service: svc, environment: env };
 }
