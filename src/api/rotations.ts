@@ -33,7 +33,7 @@ export class Rotations {
 
   async start(plan: RotationPlan, idempotency?: Idempotency): Promise<{ rotation: RotationAnswer; created: boolean }> {
     const answer = await enqueueRotation(this.client, this.options.taskQueue, plan, this.options.stepTimeoutMs,
-      idempotency ? { key: idempotency.key, requestHash: idempotency.requestHash } : undefined);
+      idempotency ? { key: idempotency.key, requestHash: idempotency.requestHash } : undefined, this.options.heartbeatTimeoutMs);
     if (answer.created) return { rotation: this.view(answer.rotation), created: true };
     if (idempotency && answer.requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
     const rotation = await this.get(answer.runId);

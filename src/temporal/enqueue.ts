@@ -28,9 +28,9 @@ export async function enqueueWithEnvironment(client: Client, taskQueue: string, 
  * Queues a rotation behind the environment's other runs; the API and scheduled rotations both
  * start them here. With an idempotency key used before, answers that rotation's id instead.
  */
-export async function enqueueRotation(client: Client, taskQueue: string, plan: RotationPlan, stepTimeoutMs: number, idempotency?: EnqueueRequest['idempotency']): Promise<{ rotation: RotationView } & EnqueueAnswer> {
+export async function enqueueRotation(client: Client, taskQueue: string, plan: RotationPlan, stepTimeoutMs: number, idempotency?: EnqueueRequest['idempotency'], heartbeatTimeoutMs?: number): Promise<{ rotation: RotationView } & EnqueueAnswer> {
   const runId = `rotation-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const createdAt = new Date().toISOString();
-  const answer = await enqueueWithEnvironment(client, taskQueue, plan.service, plan.environment, { runId, idempotency, rotation: { plan, createdAt, stepTimeoutMs } });
+  const answer = await enqueueWithEnvironment(client, taskQueue, plan.service, plan.environment, { runId, idempotency, rotation: { plan, createdAt, stepTimeoutMs, heartbeatTimeoutMs } });
   return { ...answer, rotation: queuedRotation(answer.runId, plan, createdAt) };
 }

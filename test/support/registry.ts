@@ -1,7 +1,7 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -23,6 +23,8 @@ export interface TestRegistry {
   passwordsUsed: string[];
   /** Another password the token endpoint accepts for REGISTRY_USER (a rotated token). */
   acceptPassword(password: string): void;
+  /** The next `count` requests to the registry API answer `status` (429 with Retry-After, or a 5xx). */
+  failNext(status: number, count: number): void;
   push(path: string, tag: string, payload?: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -54,8 +56,25 @@ export async function startTestRegistry(): Promise<TestRegistry> {
     '-days', '2', '-subj', '/CN=slipway-test-token'], { stdio: 'ignore' });
   const key = createPrivateKey(readFileSync(join(dir, 'key.pem')));
   const certDer = new X509Certificate(readFileSync(join(dir, 'cert.pem'))).raw.toString('base64');
-  const [registryPort, tokenPort] = [await freePort('127.0.0.1'), await freePort('127.0.0.1')];
-  const host = `127.0.0.1:${registryPort}`;
+  const [registryPort, tokenPort, proxyPort] = [await freePort('127.0.0.1'), await freePort('127.0.0.1'), await freePort('127.0.0.1')];
+  // Clients talk to a proxy in front of the registry, where faults are injected.
+  const host = `127.0.0.1:${proxyPort}`;
+  const faults: number[] = [];
+  const proxy: Server = createServer((req, res) => {
+    const forced = faults.shift();
+    if (forced) {
+      res.writeHead(forced, { 'content-type': 'application/json', ...(forced === 429 ? { 'retry-after': '1' } : {}) })
+        .end(JSON.stringify({ errors: [{ code: forced === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'injected fault' }] }));
+      return;
+    }
+    const upstream = request({ host: '127.0.0.1', port: registryPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => { if (!res.headersSent) res.writeHead(502).end(); else res.destroy(); });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((r) => proxy.listen(proxyPort, '127.0.0.1', r));
   const state = { tokenRequests: 0, passwordsUsed: [] as string[] };
   const passwords = new Set([REGISTRY_PASSWORD]);
 
@@ -93,7 +112,7 @@ export async function startTestRegistry(): Promise<TestRegistry> {
   writeFileSync(join(dir, 'config.yml'), `version: 0.1
 log: { level: error, accesslog: { disabled: true } }
 storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }
-http: { addr: ${host} }
+http: { addr: 127.0.0.1:${registryPort} }
 auth:
   token:
     realm: http://127.0.0.1:${tokenPort}/token
@@ -102,7 +121,7 @@ auth:
     rootcertbundle: ${join(dir, 'cert.pem')}
 `);
   const registry: ChildProcess = spawnManaged('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-  await waitForHttp(`http://${host}/v2/`, 15_000);
+  await waitForHttp(`http://127.0.0.1:${registryPort}/v2/`, 15_000);
 
   async function pushToken(path: string): Promise<string> {
     const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64');
@@ -115,6 +134,7 @@ auth:
     get tokenRequests() { return state.tokenRequests; },
     passwordsUsed: state.passwordsUsed,
     acceptPassword: (password) => { passwords.add(password); },
+    failNext: (status, count) => { faults.push(...Array<number>(count).fill(status)); },
     async push(path, tag, payload = `${path}:${tag}:${Date.now()}:${Math.random()}`) {
       const headers = { authorization: `Bearer ${await pushToken(path)}` };
       const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] }, comment: payload }));
@@ -139,6 +159,8 @@ auth:
       await stopManaged(registry, 200);
       tokenServer.closeAllConnections();
       await new Promise<void>((r) => tokenServer.close(() => r()));
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
     },
   };
 }
