@@ -11,12 +11,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Client } from '@temporalio/client';
 import { createApi } from '../src/api/app.js';
+import { dataConverterFor } from '../src/codec/data-converter.js';
+import { parseConfig } from '../src/config/load.js';
 import { readEnvValues } from '../src/commands/envfile.js';
 import { hostCalls } from '../src/sandbox/fleet.js';
 import { SshSession } from '../src/ssh/session.js';
@@ -38,11 +41,15 @@ type Body = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const h: Harness = await startHarness();
 const taskQueue = `faults-${Date.now().toString(36)}`;
 const configPath = join(mkdtempSync(join(tmpdir(), 'slipway-faults-')), 'slipway.yaml');
-writeFileSync(configPath, h.configText);
+// Rotations need payload encryption.
+const configText = `${h.configText}\nencryption:\n  keys: [ { id: k1, key: "${randomBytes(32).toString('base64')}" } ]\n`;
+writeFileSync(configPath, configText);
+const config = parseConfig(configText, { env: { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD } });
+const client = new Client({ connection: h.temporal.connection, namespace: h.temporal.namespace, dataConverter: dataConverterFor(config.encryption) });
 
 // The API stays up (it is stateless); the worker is the process that dies.
 const app = createApi({
-  config: h.config, client: h.temporal.client, taskQueue, namespace: h.temporal.namespace,
+  config, client, taskQueue, namespace: h.temporal.namespace,
   stepTimeoutMs: 60_000, heartbeatTimeoutMs: 3_000, uiUrl: 'http://ui', logError: () => undefined,
 });
 const server: Server = await new Promise((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
@@ -144,9 +151,12 @@ function onceSteps(service: string, run: Body): Record<string, number> {
   const to = Date.parse(run.finishedAt ?? new Date().toISOString()) + 1_000;
   const counts: Record<string, number> = {};
   for (const name of TARGETS[`${service}/production`]!) {
+    // A build belongs to the commit checked out before it: a rollback rebuilds another one.
+    let checkedOut = '';
     for (const c of hostCalls(h.host(name))) {
+      if (c.step === 'git-checkout') checkedOut = c.args.at(-1) ?? '';
       if (c.at < from || c.at > to) continue;
-      const key = service === 'shop' && c.step === 'migrate' ? `migrate@${name}` : service === 'bot' && ['git-checkout', 'npm-ci', 'npm-run'].includes(c.step) ? `${c.step}@${c.cwd}` : undefined;
+      const key = service === 'shop' && c.step === 'migrate' ? `migrate on ${name}` : service === 'bot' && ['git-checkout', 'npm-ci', 'npm-run'].includes(c.step) ? `${c.step} of ${checkedOut.slice(0, 7)} on ${name}` : undefined;
       if (key) counts[key] = (counts[key] ?? 0) + 1;
     }
   }
@@ -306,20 +316,12 @@ const scenarios: Scenario[] = [
   {
     fault: 'a host key changed', count: 2,
     run: async () => {
-      const host = h.host('web-3');
-      const key = join(host.stateDir, 'ssh_host_ed25519_key');
-      copyFileSync(key, `${key}.kept`);
-      rmSync(key);
-      rmSync(`${key}.pub`, { force: true });
-      const { execFileSync } = await import('node:child_process');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', key]);
-      await h.fleet.restart(host);
+      // web-3 is in the last batch: the run fails there, before touching it, and rolls the others back.
+      const restore = await h.fleet.changeHostKey(h.host('web-3'));
       try {
-        // web-3 is in the last batch: the run fails there and rolls back; nothing is left half-done.
         return await deployWith('shop', async () => undefined, 0);
       } finally {
-        renameSync(`${key}.kept`, key);
-        await h.fleet.restart(host);
+        await restore();
       }
     },
   },

@@ -118,6 +118,8 @@ export async function deploy(input: DeployInput): Promise<Run> {
 
   const waits = waitingSteps(plan.rollout.imageTimeoutMs);
   const touched: Target[] = [];
+  /** Targets an update of this run got to: they stay touched whatever a later attempt does. */
+  const reached = new Set<Target>();
   let stepName = 'preflight: commit';
   let values: TemplateValues = { service: plan.service, environment: plan.environment };
   let pinned: PinnedImages = {};
@@ -195,10 +197,16 @@ export async function deploy(input: DeployInput): Promise<Run> {
         });
         state.status = 'healthy';
         state.version = run.version.sha ?? Object.values(pinned)[0];
+        reached.add(t);
       } catch (error) {
+        const failure = describeFailure(error);
         state.status = 'failed';
-        state.error = describeFailure(error).message;
+        state.error = failure.message;
         if (build) builtHosts.delete(hostKey(t));
+        // Never reached (a changed host key, a host that is down): nothing to roll back there,
+        // unless an earlier attempt of this run got to it.
+        if (!failure.untouched) reached.add(t);
+        else if (!reached.has(t) && patched('skip-unreached-rollback')) touched.splice(touched.indexOf(t), 1);
         throw error;
       } finally {
         done();

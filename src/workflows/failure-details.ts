@@ -9,6 +9,8 @@ export interface FailureDetails {
   target?: string | undefined;
   /** false when the step never reached its host (no command was sent): nothing to undo there. */
   hostReached?: boolean | undefined;
+  /** A target's update that failed before any of its steps reached the host: the target is as it was. */
+  untouched?: boolean | undefined;
 }
 
 /**
@@ -19,9 +21,9 @@ export function describeFailure(error: unknown): FailureDetails {
   let current: unknown = error;
   while (current instanceof TemporalFailure && current.cause && !(current instanceof ApplicationFailure)) current = current.cause;
   if (current instanceof ApplicationFailure) {
-    const details = (current.details?.[0] ?? {}) as { step?: string; target?: string; hostReached?: boolean };
+    const details = (current.details?.[0] ?? {}) as { step?: string; target?: string; hostReached?: boolean; untouched?: boolean };
     const step = details.step ?? (current.type === 'HealthCheckFailed' ? 'health checks' : undefined);
-    return { type: current.type ?? 'Error', message: current.message, step, target: details.target, hostReached: details.hostReached };
+    return { type: current.type ?? 'Error', message: current.message, step, target: details.target, hostReached: details.hostReached, untouched: details.untouched };
   }
   if (current instanceof TimeoutFailure) return { type: 'Timeout', message: `timed out (${current.timeoutType})` };
   // Thrown by workflow code itself: a PlanError names its type; anything else is a bug.

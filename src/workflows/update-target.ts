@@ -4,7 +4,8 @@ import { buildSteps, restartUnit } from '../commands/systemd.js';
 import { renderHealth } from '../domain/health.js';
 import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
-import { ApplicationFailure, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { describeFailure } from './failure-details.js';
 import { PlanError } from '../domain/failures.js';
 import { hostSteps, summary } from './activity-options.js';
 
@@ -29,20 +30,32 @@ export interface UpdateTargetInput {
  * the host whatever the retries (migrations and builds).
  */
 export async function updateTarget(input: UpdateTargetInput): Promise<void> {
+  const progress = { stepsDone: 0 };
   try {
-    await runbook(input);
+    await runbook(input, progress);
   } catch (error) {
     // A plan this target cannot carry out fails its update with the failure's own type.
     if (error instanceof PlanError) throw ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true });
+    // Failed before any step reached the host (a changed host key, a host that is down): the
+    // target is as it was, and a rollback has nothing to put back there.
+    const failure = describeFailure(error);
+    if (progress.stepsDone === 0 && failure.hostReached === false && !isCancellation(error)) {
+      throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true, details: [{ step: failure.step, target: failure.target, hostReached: false, untouched: true }] });
+    }
     throw error;
   }
 }
 
-async function runbook(input: UpdateTargetInput): Promise<void> {
+async function runbook(input: UpdateTargetInput, progress: { stepsDone: number }): Promise<void> {
   const { target, runtime, values } = input;
   const steps = hostSteps(input.stepTimeoutMs, input.heartbeatTimeoutMs);
   const dir = renderTemplate(runtime.dir, values);
-  const run = (command: HostCommand) => steps.runOnHost.executeWithOptions(summary(`${target.name}: ${command.label}`), [target.host, command]);
+  const counted = async <T>(step: Promise<T>): Promise<T> => {
+    const result = await step;
+    progress.stepsDone++;
+    return result;
+  };
+  const run = (command: HostCommand) => counted(steps.runOnHost.executeWithOptions(summary(`${target.name}: ${command.label}`), [target.host, command]));
   // Steps that must not run twice are keyed by run and target, the same for every retry of
   // this update (an operator's retry starts `<id>#2`): one that succeeded is not run again.
   const owner = workflowInfo().workflowId.replace(/#\d+$/, '');
@@ -51,7 +64,7 @@ async function runbook(input: UpdateTargetInput): Promise<void> {
   if (runtime.kind === 'compose') {
     const env = imageEnvironment(runtime, input.pinned);
     if (Object.keys(env).length) {
-      await steps.updateEnvFile.executeWithOptions(summary(`${target.name}: pin images in ${runtime.envFile}`), [target.host, dir, runtime.envFile, env]);
+      await counted(steps.updateEnvFile.executeWithOptions(summary(`${target.name}: pin images in ${runtime.envFile}`), [target.host, dir, runtime.envFile, env]));
     }
     await run(composePull(runtime, dir, env));
     const migrate = input.migrate ? composeMigrate(runtime, dir, env) : undefined;

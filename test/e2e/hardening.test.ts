@@ -112,6 +112,29 @@ describe('hardened runs', function () {
       assert.equal((await h.waitForRun(queued.id)).status, 'succeeded');
     });
 
+    it('rolls back only what it touched when a host presents a new key: that host is left as it was, and the environment is released', async () => {
+      const good = await h.waitForRun((await deploy('rekeyed', await release())).id);
+      assert.equal(good.status, 'succeeded');
+      const before = webEnv('web-2');
+      const restore = await h.fleet.changeHostKey(h.host('web-2'));
+      try {
+        clear();
+        const run = await h.waitForRun((await deploy('rekeyed', await release())).id);
+        assert.equal(run.status, 'rolled_back', JSON.stringify(run));
+        assert.equal(run.awaitingOperator, undefined);
+        assert.equal(run.leftToFix, undefined);
+        assert.equal(run.error.type, 'HostKeyMismatch');
+        assert.deepEqual(run.targets.map((t: { name: string; status: string }) => `${t.name} ${t.status}`), ['web-1 rolled_back', 'web-2 failed']);
+        assert.ok(webEnv('web-1').includes(`BACKEND_IMAGE=${good.version.images.backend}\n`), 'the canary is back');
+        assert.equal(webEnv('web-2'), before, 'the host with the new key was never touched');
+        assert.deepEqual(h.steps('web-2'), [], 'no command reached it, not even a rollback');
+        const env = await settled('web', 'rekeyed', run.id);
+        assert.equal(env.current.sha, good.version.sha);
+      } finally {
+        await restore();
+      }
+    });
+
     it('aborts a rollback in progress: it stops where it is and ends failed, listing who is left on what', async () => {
       await h.waitForRun((await deploy('stuck', await release())).id);
       clear();

@@ -188,6 +188,10 @@ services:
       lacking:
         targets: [${target(web1!)}]
         rollout: { imageTimeout: 3s }
+      # hardening.test.ts: web-2 gets a new host key mid-test.
+      rekeyed:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { canary: 1, imageTimeout: 3s }
   vault:
     repo: acme/shop
     runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/vault" }

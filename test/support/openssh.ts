@@ -1,5 +1,5 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { waitForPort } from '../../src/temporal/dev-server.js';
@@ -16,6 +16,8 @@ export interface OpenSshFleet extends FleetLayout {
   /** The login user's home on a host (each host has its own, with its own `~/.ssh/authorized_keys`). */
   homeOf(host: FleetHost): string;
   stopHost(host: FleetHost): Promise<void>;
+  /** Gives the host a new host key (as a reinstall or an attacker would) and restarts it; the returned function puts the old one back. */
+  changeHostKey(host: FleetHost): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }
 
@@ -84,6 +86,20 @@ export async function startOpenSshFleet(names: string[], firstOctet: number): Pr
     restart: async (host, options) => { await stopHost(host); await start(host, options); },
     homeOf,
     stopHost,
+    changeHostKey: async (host) => {
+      const key = join(host.stateDir, 'ssh_host_ed25519_key');
+      const kept = readFileSync(key);
+      rmSync(key);
+      rmSync(`${key}.pub`, { force: true });
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', key]);
+      await stopHost(host);
+      await start(host);
+      return async () => {
+        writeFileSync(key, kept, { mode: 0o600 });
+        await stopHost(host);
+        await start(host);
+      };
+    },
     stop: async () => {
       for (const host of layout.hosts) await stopHost(host);
       stopFakeApps(layout);
