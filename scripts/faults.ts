@@ -9,7 +9,7 @@
  * Prints a table and ends with `faults: injected=N survived=M`; exits 1 unless all survived.
  * docs/reliability.md records the figures.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
