@@ -163,9 +163,13 @@ function onceSteps(service: string, run: Body): Record<string, number> {
   return counts;
 }
 
+/** How each injected run ended, for the table. */
+let endedAs: string[] = [];
+
 async function checkDeploy(service: string, id: string): Promise<string[]> {
   const problems: string[] = [];
   const run = await waitUntil(`run ${id} never ended`, () => getRun(id), (r) => DEPLOY_END.includes(r.status) || r.awaitingOperator);
+  endedAs.push(run.status);
   if (!DEPLOY_END.includes(run.status) || run.awaitingOperator) problems.push(`run ${id} ended ${run.status}${run.awaitingOperator ? ', waiting for an operator' : ''}`);
   const env = await environmentReleased(service, 'production', problems);
   for (const [step, count] of Object.entries(onceSteps(service, run))) if (count > 1) problems.push(`${step} ran ${count} times`);
@@ -193,6 +197,7 @@ async function logsIn(host: string): Promise<boolean> {
 async function checkRotation(service: string, id: string, check: (rotation: Body) => string[]): Promise<string[]> {
   const problems: string[] = [];
   const rotation = await waitUntil(`rotation ${id} never ended`, () => getRotation(id), (r) => ROTATION_END.includes(r.status) && !!r.finishedAt);
+  endedAs.push(rotation.status);
   await environmentReleased(service, 'production', problems);
   const locks = join(h.config.credentialStore!, 'locks');
   if (existsSync(locks) && readdirSync(locks).length) problems.push(`login locks left: ${readdirSync(locks).join(', ')}`);
@@ -248,7 +253,11 @@ interface Scenario { fault: string; count: number; run(): Promise<string[]> }
 const scenarios: Scenario[] = [
   {
     fault: 'worker SIGKILLed during a deploy (compose, migration)', count: 6,
-    run: async () => { const undo = slowHosts('shop', 'pull', 1); try { return await deployWith('shop', crashWorker, between(300, 5_000)); } finally { undo(); } },
+    run: async () => {
+      // A migration that takes a while: many of the kills land while it runs.
+      const undo = [slowHosts('shop', 'pull', 1), slowHosts('shop', 'migrate', 2)];
+      try { return await deployWith('shop', crashWorker, between(300, 5_000)); } finally { for (const u of undo) u(); }
+    },
   },
   {
     fault: 'worker SIGKILLed during a deploy (systemd, builds)', count: 3,
@@ -344,7 +353,7 @@ const scenarios: Scenario[] = [
 
 // ---- run ----------------------------------------------------------------------------------
 
-const results: { fault: string; injected: number; survived: number; problems: string[] }[] = [];
+const results: { fault: string; injected: number; survived: number; ended: string[]; problems: string[] }[] = [];
 try {
   await startWorker();
   // The releases everything starts from: each environment has a known-good version.
@@ -354,17 +363,19 @@ try {
     if (run.status !== 'succeeded') throw new Error(`the first deploy of ${service} ended ${run.status}: ${JSON.stringify(run.error)}`);
   }
   for (const scenario of scenarios.filter((s) => !only || s.fault.includes(only))) {
-    const result = { fault: scenario.fault, injected: 0, survived: 0, problems: [] as string[] };
+    const result = { fault: scenario.fault, injected: 0, survived: 0, ended: [] as string[], problems: [] as string[] };
     results.push(result);
     for (let i = 0; i < scenario.count; i++) {
       if (!worker) await startWorker();
       result.injected++;
       let problems: string[];
+      endedAs = [];
       try {
         problems = await scenario.run();
       } catch (error) {
         problems = [`${(error as Error).message.slice(0, 500)}`];
       }
+      result.ended.push(endedAs.at(-1) ?? 'no end');
       if (problems.length) result.problems.push(...problems.map((p) => `#${i + 1}: ${p}`));
       else result.survived++;
       console.log(`${problems.length ? 'FAILED ' : 'ok     '} ${scenario.fault} #${i + 1}${problems.length ? `: ${problems.join('; ')}` : ''}`);
@@ -380,8 +391,9 @@ try {
 
 const injected = results.reduce((n, r) => n + r.injected, 0);
 const survived = results.reduce((n, r) => n + r.survived, 0);
-console.log('\n| fault | injected | survived |\n|---|---:|---:|');
-for (const r of results) console.log(`| ${r.fault} | ${r.injected} | ${r.survived} |`);
+const tally = (ended: string[]) => [...new Set(ended)].map((state) => `${state} ${ended.filter((e) => e === state).length}`).join(', ');
+console.log('\n| fault | injected | survived | the runs ended |\n|---|---:|---:|---|');
+for (const r of results) console.log(`| ${r.fault} | ${r.injected} | ${r.survived} | ${tally(r.ended)} |`);
 for (const r of results) for (const p of r.problems) console.log(`  ${r.fault} ${p}`);
 console.log(`faults: injected=${injected} survived=${survived}`);
 process.exit(injected > 0 && injected === survived ? 0 : 1);
