@@ -32,6 +32,9 @@ export function formatIssues(issues: z.core.$ZodIssue[]): string[] {
 
 const REFERENCE = /^\$\{(env|file):([^}]+)\}$/;
 
+/** `services.<svc>.rotations.<recipe>.http…`: references there are the worker's to fill in. */
+const resolvedByWorker = (path: PropertyKey[]) => path[0] === 'services' && path[2] === 'rotations' && path[4] === 'http';
+
 /**
  * Replaces `${env:NAME}` and `${file:PATH}` values. Problems name the path and the
  * variable or file, never a value.
@@ -48,6 +51,15 @@ export function resolveReferences(
     return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, resolveReferences(v, env, baseDir, problems, [...path, k])]));
   }
   if (typeof tree !== 'string') return tree;
+  if (resolvedByWorker(path)) {
+    // Kept as written: the worker fills them in when it makes the call, so that the secret
+    // never travels in a rotation's plan. Checked here so that a missing one is a config error.
+    for (const [, kind, name] of tree.matchAll(/\$\{(env|file):([^}]+)\}/g)) {
+      if (kind === 'file') problems.push(`${formatPath(path)}: an HTTP step takes \${env:NAME} only, not \${file:${name}}`);
+      else if (!env[name!]) problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
+    }
+    return tree;
+  }
   const match = REFERENCE.exec(tree.trim());
   if (!match) return tree;
   const [, kind, name] = match as unknown as [string, 'env' | 'file', string];

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { unknownTemplateVariables } from '../domain/templates.js';
+import { recipeIssues, recipeSchema } from './recipes.js';
 
 /** `slipway.yaml`, as SPEC §2 describes it. Every object is strict: a typo is an error, not a no-op. */
 
@@ -136,6 +137,8 @@ const serviceSchema = z.strictObject({
   health: healthSchema.prefault({}),
   analysis: z.array(analysisSchema).default([]),
   environments: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/), environmentSchema),
+  /** Rotation recipes, started as `{"kind": "recipe", "recipe": <name>}` (src/config/recipes.ts). */
+  rotations: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected a recipe name of letters, digits, "_" or "-"'), recipeSchema).default({}),
 }).superRefine((svc, ctx) => {
   if (svc.runtime.kind === 'compose') {
     for (const [variable, image] of Object.entries(svc.runtime.imageVars)) {
@@ -214,6 +217,11 @@ export const configSchema = z.strictObject({
     if (svc.repo && !cfg.github) ctx.addIssue({ code: 'custom', path: ['services', name, 'repo'], message: 'a repo needs the github section' });
     for (const [envName, env] of Object.entries(svc.environments)) {
       if (env.requireChecks && !svc.repo) ctx.addIssue({ code: 'custom', path: ['services', name, 'environments', envName, 'requireChecks'], message: 'requireChecks needs the service repo' });
+    }
+    for (const [recipeName, recipe] of Object.entries(svc.rotations)) {
+      for (const issue of recipeIssues(recipe, cfg.services, name)) {
+        ctx.addIssue({ code: 'custom', path: ['services', name, 'rotations', recipeName, ...issue.path], message: issue.message });
+      }
     }
   }
 });
