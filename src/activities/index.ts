@@ -7,6 +7,7 @@ import { bakeActivities } from './bake.js';
 import { githubActivities } from './github.js';
 import { healthActivities } from './health.js';
 import { registryActivities } from './registry.js';
+import { httpActivities } from './http.js';
 import { secretActivities } from './secrets.js';
 import { temporalActivities } from './temporal.js';
 import { HostRunner, sshActivities } from './ssh.js';
@@ -33,6 +34,7 @@ export function createActivities(config: SlipwayConfig, options: ActivityOptions
     ...githubActivities({ github, runner, credentials: rotated, checksPollMs: options.checksPollMs ?? 10_000 }),
     ...credentialActivities({ runner, store, rotated }),
     ...secretActivities(),
+    ...httpActivities(),
     ...temporalActivities({ config }),
   };
 }

@@ -28,6 +28,8 @@ export const FailureType = {
   GithubAnswerInvalid: 'GithubAnswerInvalid',
   GithubRejected: 'GithubRejected',
   InvalidInput: 'InvalidInput',
+  /** A recipe's HTTP step got an answer outside `expect`, or none for longer than its `retryFor`. */
+  HttpStepFailed: 'HttpStepFailed',
   /** The credential store would not outlive the worker (its container's layer, tmpfs), or is missing or read-only. */
   CredentialStoreNotPersistent: 'CredentialStoreNotPersistent',
   /** Another ssh-key rotation is rotating this login (a host shared by two environments). */

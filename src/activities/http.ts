@@ -1,0 +1,79 @@
+import { FailureType } from '../domain/failures.js';
+import { fillBody, fillPlaceholders } from '../domain/recipe.js';
+import { cancellationSignal, firstScheduledMs } from './context.js';
+import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
+
+/** A recipe's call to another system (a webhook's config in Gitea, say), as its plan holds it. */
+export interface HttpStepCall {
+  method: string;
+  url: string;
+  /** May hold `${env:NAME}` (the worker's environment) and `{new:X}`/`{old:X}`. */
+  headers: Record<string, string>;
+  body?: unknown;
+  expect: number[];
+  /** How long 5xx answers and connection errors are retried, counted from the first attempt. */
+  retryFor: number;
+}
+
+export interface RecipeValues {
+  new: Record<string, string>;
+  old: Record<string, string>;
+}
+
+/** How long one attempt may take before it counts as a connection error. */
+const ATTEMPT_TIMEOUT_MS = 30_000;
+
+/** `${env:NAME}` from the worker's environment: the secret never rides in a plan. */
+function fromEnvironment(text: string, env: NodeJS.ProcessEnv, used: string[]): string {
+  return text.replace(/\$\{env:([^}]+)\}/g, (_, name: string) => {
+    const value = env[name];
+    if (!value) throw permanentFailure(FailureType.InvalidInput, `environment variable ${name} is not set on this worker`);
+    used.push(value);
+    return value;
+  });
+}
+
+/**
+ * Makes one HTTP step of a recipe. A 5xx answer or a connection error is retried (by the
+ * activity's retry policy) until `retryFor` has passed since the first attempt; any other
+ * status outside `expect` fails at once. Neither the values nor the credentials it sends can
+ * appear in its errors; the answer's body is never kept.
+ */
+export function httpActivities({ env = process.env }: { env?: NodeJS.ProcessEnv } = {}) {
+  return {
+    async callHttp(step: HttpStepCall, values: RecipeValues): Promise<{ status: number }> {
+      const secrets = [...Object.values(values.new), ...Object.values(values.old)];
+      return hidingSecrets(secrets, async () => {
+        const fromEnv: string[] = [];
+        const url = fromEnvironment(fillPlaceholders(step.url, values), env, fromEnv);
+        const headers = Object.fromEntries(Object.entries(step.headers).map(([k, v]) => [k, fromEnvironment(fillPlaceholders(v, values), env, fromEnv)]));
+        const hasBody = step.body !== undefined;
+        if (hasBody && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+        // Named as the config writes it: placeholders and ${env:…} name values, they hold none.
+        const where = `${step.method} ${step.url}`;
+        return hidingSecrets(fromEnv, async () => {
+          const waited = () => Date.now() - firstScheduledMs();
+          const retryOrGiveUp = (problem: string) => {
+            if (waited() >= step.retryFor) throw permanentFailure(FailureType.HttpStepFailed, `${where}: ${problem} (gave up after ${Math.round(waited() / 1000)} s)`);
+            return transientFailure('HttpStepTransient', `${where}: ${problem}`);
+          };
+          let response: Response;
+          try {
+            const signals = [AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), cancellationSignal()].filter((s): s is AbortSignal => !!s);
+            response = await fetch(url, {
+              method: step.method, headers, body: hasBody ? JSON.stringify(fillBody(step.body, values)) : undefined,
+              signal: AbortSignal.any(signals), redirect: 'manual',
+            });
+          } catch (error) {
+            if (cancellationSignal()?.aborted) throw error;
+            throw retryOrGiveUp(`no answer (${(error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name})`);
+          }
+          await response.body?.cancel();
+          if (step.expect.includes(response.status)) return { status: response.status };
+          if (response.status >= 500) throw retryOrGiveUp(`answered ${response.status}`);
+          throw permanentFailure(FailureType.HttpStepFailed, `${where}: answered ${response.status}, expected ${step.expect.join(' or ')}`, { status: response.status });
+        });
+      });
+    },
+  };
+}
