@@ -5,6 +5,8 @@ import type { SshConfig } from '../config/schema.js';
 import type { CredentialStore } from '../credentials/store.js';
 import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
+import { parseProvisioned, ProvisionedOutputError } from '../domain/recipe.js';
+import { registerSecret } from '../redact.js';
 import { lastLines } from '../ssh/tail.js';
 import { describeHost, SshError, SshSession, type CommandResult } from '../ssh/session.js';
 import { cancellationSignal, firstScheduledMs, heartbeat, hostReached, noteHostReached } from './context.js';
@@ -158,6 +160,26 @@ export function sshActivities({ runner }: { runner: HostRunner }) {  return {
         if (next === current) return { changed: false };
         await hidingSecrets(Object.values(readEnvValues(before)), () => runner.run(session, replaceFileCommand(dir, file, next), signal));
         return { changed: true };
+      });
+    },
+
+    /**
+     * A recipe's provisioning command (it makes a credential in another system), run once per
+     * `once` key whatever the retries: its `NAME=VALUE` lines for exactly `names` are the new
+     * values, secrets from now on; the rest of its output is discarded.
+     */
+    async provisionValues(host: HostRef, dir: string, command: string, names: string[], once: string): Promise<Record<string, string>> {
+      return runner.withSession(host, async (session, signal) => {
+        const step: HostCommand = { label: command, argv: [], cwd: dir, script: command, once, onceOutput: true, sensitiveOutput: true };
+        const printed = (await runner.run(session, step, signal, MAX_READ_BYTES)).stdout ?? '';
+        try {
+          const values = parseProvisioned(printed, names);
+          Object.values(values).forEach(registerSecret);
+          return values;
+        } catch (error) {
+          if (error instanceof ProvisionedOutputError) throw permanentFailure(FailureType.HostOutputInvalid, `"${command}" on ${describeHost(host)} ${error.message}`);
+          throw error;
+        }
       });
     },
 

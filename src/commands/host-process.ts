@@ -54,18 +54,28 @@ export function hostScript(command: HostCommand, token: string): string {
     'echo $$ > "$0.pid"',
     toShell(command),
   ].join('\n');
-  const marked = `( ${step}\n); rc=$?; [ $rc -eq 0 ] && : > "$0.done"; rm -f "$0.pid"; exit $rc`;
+  // A step whose output is its result (provisioned secrets) keeps it apart from the log,
+  // owner-only, until `forgetOnceOutput`: a retry after success gets it again.
+  const output = command.onceOutput ? ' >"$0.out"' : '';
+  const marked = `${command.onceOutput ? 'umask 077; ' : ''}( ${step}\n)${output}; rc=$?; [ $rc -eq 0 ] && : > "$0.done"; rm -f "$0.pid"; exit $rc`;
+  const printOutput = command.onceOutput ? 'cat "$k.out"; ' : '';
   return [
     `s=${STATE_DIR}; k="$s/${token}"; mkdir -p "$s" || exit 1`,
     'exec 9>>"$k.lock" || exit 1',
     'if ! flock -n 9; then echo "an earlier attempt of this step is still running on the host: waiting for it" >&2; flock 9 || exit 1; fi',
-    `if [ -e "$k.done" ]; then echo "already done by an earlier attempt of this run: not run again" >&2; exit 0; fi`,
+    `if [ -e "$k.done" ]; then echo "already done by an earlier attempt of this run: not run again" >&2; ${printOutput}exit 0; fi`,
     `find "$s" -type f -mtime +${KEEP_DAYS} -exec rm -f {} + 2>/dev/null`,
     `setsid /bin/sh -c ${quote(marked)} "$k" </dev/null >"$k.log" 2>&1 &`,
     'wait $!; rc=$?',
     `tail -c ${LOG_TAIL_BYTES} "$k.log" >&2`,
+    ...(command.onceOutput ? ['if [ $rc -eq 0 ]; then cat "$k.out"; else rm -f "$k.out"; fi'] : []),
     'exit $rc',
   ].join('\n');
+}
+
+/** Removes what a step with `onceOutput` kept on the host, once its run no longer needs it. */
+export function forgetOnceOutput(once: string): HostCommand {
+  return { label: 'remove the kept output of a provisioning step', argv: [], script: `rm -f ${STATE_DIR}/${stepToken(once)}.out` };
 }
 
 /**

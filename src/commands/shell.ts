@@ -18,6 +18,12 @@ export interface HostCommand {
    * (src/commands/host-process.ts).
    */
   once?: string;
+  /**
+   * With `once`: standard output is the step's result (a provisioning command's `NAME=VALUE`
+   * lines). It is kept on the host, owner-only, apart from the log, and printed again to a retry
+   * after success, until `forgetOnceOutput` removes it.
+   */
+  onceOutput?: boolean;
   /** Its standard output holds secrets (a file read back): never quoted in an error. */
   sensitiveOutput?: boolean;
 }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HostRunner } from '../../src/activities/ssh.js';
+import { HostRunner, sshActivities } from '../../src/activities/ssh.js';
+import { forgetOnceOutput, stepToken } from '../../src/commands/host-process.js';
 import { createFleetLayout, freePort, type FleetLayout } from '../../src/sandbox/fleet.js';
 import { startSandboxSshHost, type SandboxSshHost } from '../../src/sandbox/ssh-server.js';
 import { generateEd25519KeyPair } from '../../src/ssh/keygen.js';
@@ -106,6 +107,31 @@ describe('SSH against real OpenSSH', function () {
     } finally {
       session.close();
     }
+  });
+
+  it('provisions values once: a retry after success gets the same values without running the command again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-provision-'));
+    const { provisionValues, runOnHost } = sshActivities({ runner: new HostRunner({
+      privateKey: fleet.clientKey.private, knownHosts: fleet.knownHostsPath, connectTimeout: 2_000, keepaliveInterval: 1_000, retryFor: 0, commandTimeout: 10_000, passphrase: undefined,
+    }) });
+    // A provisioning script as the runbook has it: it makes a key row, says so, and prints the pair.
+    const provision = 'n=$(($(cat rows 2>/dev/null || echo 0) + 1)); echo $n > rows; echo "created key row $n"; echo BOT_KEY_ID=$n; echo BOT_HMAC_SECRET=hmac-secret-$n; echo progress >&2';
+    const once = `rotation-${Date.now()}/provision/0`;
+    const first = await provisionValues(host(), dir, provision, ['BOT_KEY_ID', 'BOT_HMAC_SECRET'], once);
+    assert.deepEqual(first, { BOT_KEY_ID: '1', BOT_HMAC_SECRET: 'hmac-secret-1' });
+    assert.deepEqual(await provisionValues(host(), dir, provision, ['BOT_KEY_ID', 'BOT_HMAC_SECRET'], once), first, 'the retry gets the values the first run made');
+    assert.equal(readFileSync(join(dir, 'rows'), 'utf8'), '1\n', 'one key row made');
+    const kept = join(fleet.homeOf(fleet.hosts[0]!), '.slipway', 'steps', `${stepToken(once)}.out`);
+    assert.equal(statSync(kept).mode & 0o777, 0o600, 'kept for the owner only');
+    assert.ok(!readFileSync(kept.replace(/\.out$/, '.log'), 'utf8').includes('hmac-secret'), 'the values are not in the step log');
+    await runOnHost(host(), forgetOnceOutput(once));
+    assert.ok(!existsSync(kept), 'forgotten once the rotation no longer needs them');
+
+    // One name missing: the step fails naming it, with no value in the message.
+    const half = await provisionValues(host(), dir, 'echo BOT_KEY_ID=secret-id-9', ['BOT_KEY_ID', 'BOT_HMAC_SECRET'], `${once}-half`).then(() => assert.fail('expected a failure'), (e: Error & { type?: string }) => e);
+    assert.equal(half.type, 'HostOutputInvalid');
+    assert.match(half.message, /"echo BOT_KEY_ID=secret-id-9" on .* did not print BOT_HMAC_SECRET/);
+    assert.ok(!half.message.replace('"echo BOT_KEY_ID=secret-id-9"', '').includes('secret-id-9'));
   });
 
   it('accepts a hashed known_hosts entry', async () => {
