@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from '../support/config.js';
 
 const BASE = `
 ssh:
@@ -27,15 +28,7 @@ services:
 `;
 const env = { SSH_KEY: 'PRIVATE-KEY-MATERIAL' };
 
-function problemsOf(text: string, environment: NodeJS.ProcessEnv = env): string[] {
-  try {
-    parseConfig(text, { env: environment });
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.problems;
-  }
-  assert.fail('expected the config to be rejected');
-}
+const problemsOf = (text: string, environment: NodeJS.ProcessEnv = env) => configProblems(text, environment);
 
 describe('config', () => {
   it('applies the documented defaults and parses durations', () => {

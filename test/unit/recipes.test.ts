@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from '../support/config.js';
 import { quote } from '../../src/commands/shell.js';
 import { fillBody, fillPlaceholders, lockOrder, parseProvisioned, ProvisionedOutputError } from '../../src/domain/recipe.js';
 
@@ -43,15 +44,7 @@ services:
 ${changes}`;
 const env = { SSH_KEY: 'key', GH: 'gh-token', GITEA_TOKEN: 'gitea-secret-token' };
 
-function problemsOf(text: string, environment: NodeJS.ProcessEnv = env): string[] {
-  try {
-    parseConfig(text, { env: environment });
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.problems;
-  }
-  assert.fail('expected the config to be rejected');
-}
+const problemsOf = (text: string, environment: NodeJS.ProcessEnv = env) => configProblems(text, environment);
 
 describe('rotation recipes: config', () => {
   it('reads the bot-key recipe as written, leaving the HTTP step\'s ${env:…} for the worker', () => {
