@@ -1,6 +1,5 @@
 import { dockerPullCommand } from '../../commands/docker.js';
 import type { RegistryTokenPlan } from '../../domain/rotation.js';
-import { patched } from '@temporalio/workflow';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
 import { checkCredentialStore, distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
 
@@ -20,8 +19,7 @@ export function registryTokenRotation(plan: RegistryTokenPlan, saga: Saga): Rota
 
   return {
     async run() {
-      // Runs started before this check existed go on without it.
-      if (patched('credential-store-check')) await checkCredentialStore(saga);
+      await checkCredentialStore(saga);
       await saga.perform(saga.addStep(`verify the token at ${registry}`), async () => {
         for (const repository of plan.repositories) {
           await apiSteps.verifyRegistryToken.executeWithOptions(summary(`verify the token of ${username} for ${repository}`), [repository, username, token]);

@@ -1,3 +1,4 @@
+import { patched } from '@temporalio/workflow';
 import { apiSteps, summary } from '../activity-options.js';
 import type { Ledger } from '../../domain/ledger.js';
 import type { HostRef, Target } from '../../domain/plan.js';
@@ -50,8 +51,12 @@ export function distinctLogins(targets: Target[]): { name: string; host: HostRef
   return [...seen.values()];
 }
 
-/** The first step of a rotation that changes Slipway's own credentials: their store must last. */
-export function checkCredentialStore(saga: Saga): Promise<void> {
+/**
+ * The first step of a rotation that changes Slipway's own credentials: their store must last.
+ * Rotations started before this check existed go on without it.
+ */
+export async function checkCredentialStore(saga: Saga): Promise<void> {
+  if (!patched('credential-store-check')) return;
   const name = 'check the credential store is on persistent storage';
-  return saga.perform(saga.addStep(name), () => apiSteps.checkCredentialStore.executeWithOptions(summary(name), []));
+  await saga.perform(saga.addStep(name), () => apiSteps.checkCredentialStore.executeWithOptions(summary(name), []));
 }

@@ -24,8 +24,7 @@ export function sshKeyRotation(plan: SshKeyPlan, saga: Saga): RotationSaga {
 
   return {
     async run() {
-      // Runs started before this check existed go on without it.
-      if (patched('credential-store-check')) await checkCredentialStore(saga);
+      await checkCredentialStore(saga);
       // Runs started before login locks existed go on without them.
       if (patched('ssh-key-login-lock')) {
         locked = true;
