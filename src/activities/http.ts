@@ -1,24 +1,7 @@
 import { FailureType } from '../domain/failures.js';
-import { fillBody, fillPlaceholders } from '../domain/recipe.js';
+import { fillBody, fillPlaceholders, type HttpStepCall, type RecipeValues } from '../domain/recipe.js';
 import { cancellationSignal, firstScheduledMs } from './context.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
-
-/** A recipe's call to another system (a webhook's config in Gitea, say), as its plan holds it. */
-export interface HttpStepCall {
-  method: string;
-  url: string;
-  /** May hold `${env:NAME}` (the worker's environment) and `{new:X}`/`{old:X}`. */
-  headers: Record<string, string>;
-  body?: unknown;
-  expect: number[];
-  /** How long 5xx answers and connection errors are retried, counted from the first attempt. */
-  retryFor: number;
-}
-
-export interface RecipeValues {
-  new: Record<string, string>;
-  old: Record<string, string>;
-}
 
 /** How long one attempt may take before it counts as a connection error. */
 const ATTEMPT_TIMEOUT_MS = 30_000;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { SecretSource } from '../domain/rotation.js';
+import type { RecipeValue } from '../domain/rotation.js';
 import { registerSecret } from '../redact.js';
 
-type Generated = Extract<SecretSource, { generate: unknown }>['generate'];
+type Generated = Omit<Extract<RecipeValue, { generate: unknown }>['generate'], 'name'>;
 
 export function secretActivities() {
   return {

@@ -1,11 +1,12 @@
 import { readEnvValues, restoreEnvValues, rewriteEnvFile } from '../commands/envfile.js';
 import { backupFileCommand, fileExistsCommand, readFileCommand, removeFileCommand, replaceFileCommand } from '../commands/files.js';
-import type { HostCommand } from '../commands/shell.js';
+import { forgetOnceOutput } from '../commands/host-process.js';
+import { quote, type HostCommand } from '../commands/shell.js';
 import type { SshConfig } from '../config/schema.js';
 import type { CredentialStore } from '../credentials/store.js';
 import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
-import { parseProvisioned, ProvisionedOutputError } from '../domain/recipe.js';
+import { fillPlaceholders, parseProvisioned, ProvisionedOutputError, type RecipeValues } from '../domain/recipe.js';
 import { registerSecret } from '../redact.js';
 import { lastLines } from '../ssh/tail.js';
 import { describeHost, SshError, SshSession, type CommandResult } from '../ssh/session.js';
@@ -181,6 +182,36 @@ export function sshActivities({ runner }: { runner: HostRunner }) {  return {
           throw error;
         }
       });
+    },
+
+    /** What `{old:X}` means in a recipe: the values `names` hold now in the env file; each must be there. */
+    async readOldValues(host: HostRef, dir: string, file: string, names: string[]): Promise<Record<string, string>> {
+      return runner.withSession(host, async (session, signal) => {
+        const current = readEnvValues(await runner.readText(session, dir, file, signal));
+        const missing = names.filter((name) => !current[name]);
+        if (missing.length) {
+          throw permanentFailure(FailureType.InvalidInput, `${dir}/${file} on ${describeHost(host)} has no ${missing.join(', ')}: {old:${missing[0]}} has no value to retire`);
+        }
+        const old = Object.fromEntries(names.map((name) => [name, current[name]!]));
+        Object.values(old).forEach(registerSecret);
+        return old;
+      });
+    },
+
+    /**
+     * A recipe's `finally` or `undo` command, its `{new:X}`/`{old:X}` filled in here, quoted
+     * for the shell, and run once per `once` key. Its output stays on the host.
+     */
+    async runRecipeCommand(host: HostRef, dir: string, command: string, values: RecipeValues, once: string): Promise<void> {
+      return hidingSecrets([...Object.values(values.new), ...Object.values(values.old)], () => runner.withSession(host, async (session, signal) => {
+        const step: HostCommand = { label: command, argv: [], cwd: dir, script: fillPlaceholders(command, values, quote), once, sensitiveOutput: true };
+        await runner.run(session, step, signal);
+      }));
+    },
+
+    /** The kept output of a provisioning command (it holds the values) goes once the rotation has ended. */
+    async forgetProvisioned(host: HostRef, once: string): Promise<void> {
+      await runner.withSession(host, (session, signal) => runner.run(session, forgetOnceOutput(once), signal));
     },
 
     async removeHostFile(host: HostRef, dir: string, file: string): Promise<void> {

@@ -1,9 +1,11 @@
 import { buildRotationPlan } from '../config/plan.js';
 import { own, type SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../domain/failures.js';
-import { enqueueRotation } from '../temporal/enqueue.js';
+import type { EnvironmentRef, RotationView } from '../domain/rotation.js';
+import type { Run } from '../domain/run.js';
+import { enqueueRotation, enqueueWithEnvironment } from '../temporal/enqueue.js';
 import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
-import { temporalClient, workerTaskQueue } from './context.js';
+import { cancellationSignal, heartbeat, temporalClient, workerTaskQueue } from './context.js';
 import { permanentFailure } from './failure.js';
 
 /** Activities that talk to Temporal itself: a Schedule's run queues its rotation like the API would. */
@@ -13,8 +15,34 @@ export function temporalActivities({ config }: { config: SlipwayConfig }) {
       const svc = own(config.services, service);
       const env = svc && own(svc.environments, environment);
       if (!svc || !env) throw permanentFailure(FailureType.InvalidInput, `the schedule names ${service}/${environment}, which the config no longer has; delete the schedule`);
-      const plan = buildRotationPlan(service, svc, environment, env, request);
+      if (request.kind === 'recipe' && !own(svc.rotations, request.recipe)) {
+        throw permanentFailure(FailureType.InvalidInput, `the schedule names recipe "${request.recipe}" of ${service}, which the config no longer has; delete the schedule`);
+      }
+      const plan = buildRotationPlan(config, service, environment, request);
       return (await enqueueRotation(temporalClient(), workerTaskQueue(), plan, config.ssh.commandTimeout)).runId;
+    },
+
+    /** A recipe asks another environment for its lock: it queues there, and is signalled `lockGranted` in its turn. */
+    async requestLock(lock: EnvironmentRef, holder: string): Promise<void> {
+      await enqueueWithEnvironment(temporalClient(), workerTaskQueue(), lock.service, lock.environment, { runId: holder, lockFor: holder });
+    },
+
+    /**
+     * An environment lent its lock to a run queued elsewhere: this waits until that run has
+     * ended, however it ends, and answers its result (null when it has none: terminated, say).
+     */
+    async awaitRunEnd(workflowId: string): Promise<Run | RotationView | null> {
+      const beat = setInterval(() => heartbeat({ waitingFor: workflowId }), HEARTBEAT_MS);
+      try {
+        return await temporalClient().workflow.getHandle(workflowId).result() as Run | RotationView;
+      } catch (error) {
+        if (cancellationSignal()?.aborted) throw error;
+        return null;
+      } finally {
+        clearInterval(beat);
+      }
     },
   };
 }
+
+const HEARTBEAT_MS = 10_000;

@@ -61,5 +61,7 @@ export const rotationRequestSchema = z.discriminatedUnion('kind', [
     kind: z.literal('registry-token'), ...rotationBase,
     registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host'), username: z.string().min(1), token: z.string().min(1), githubSecret: secretName.optional(),
   }),
-], { error: 'expected kind env-secret, ssh-key or registry-token' });
+  /** A recipe of the service's config (`services.<service>.rotations.<recipe>`). */
+  z.strictObject({ kind: z.literal('recipe'), ...rotationBase, recipe: z.string().min(1) }),
+], { error: 'expected kind env-secret, ssh-key, registry-token or recipe' });
 export type RotationRequest = z.output<typeof rotationRequestSchema>;

@@ -1,6 +1,7 @@
-import type { EnvSecretPlan, RotationPlan } from '../domain/rotation.js';
+import type { EnvSecretPlan, RecipeCommand, RecipePlan, RecipeWrite, RotationPlan } from '../domain/rotation.js';
 import type { DeployPlan, HealthPlan, Target } from '../domain/plan.js';
-import type { EnvironmentConfig, RolloutOverride, ServiceConfig } from './schema.js';
+import { lockOrder } from '../domain/recipe.js';
+import { own, type EnvironmentConfig, type RolloutOverride, type ServiceConfig, type SlipwayConfig } from './schema.js';
 
 /** Targets of an environment: one per host, or one per instance on a host for systemd. */
 export function expandTargets(env: EnvironmentConfig): Target[] {
@@ -49,15 +50,22 @@ export function buildDeployPlan(serviceName: string, service: ServiceConfig, env
 export type RotationRequestPart =
   | { kind: 'env-secret'; variables: EnvSecretPlan['variables']; githubSecrets?: Record<string, string> | undefined }
   | { kind: 'ssh-key'; githubSecret?: string | undefined }
-  | { kind: 'registry-token'; registry: string; username: string; token: string; githubSecret?: string | undefined };
+  | { kind: 'registry-token'; registry: string; username: string; token: string; githubSecret?: string | undefined }
+  | { kind: 'recipe'; recipe: string };
 
 /** The service's image repositories that live in `registry`. */
 export function repositoriesIn(service: ServiceConfig, registry: string): string[] {
   return Object.values(service.images).filter((repository) => repository.startsWith(`${registry}/`));
 }
 
-/** A rotation of `service` in `environment`, from config and the request. */
-export function buildRotationPlan(serviceName: string, service: ServiceConfig, environmentName: string, env: EnvironmentConfig, request: RotationRequestPart): RotationPlan {
+/**
+ * A rotation of `service` in `environment`, from config and the request. A recipe's name must
+ * be one of the service's (`recipeOf`); its other services and environments were checked when
+ * the config loaded.
+ */
+export function buildRotationPlan(config: SlipwayConfig, serviceName: string, environmentName: string, request: RotationRequestPart): RotationPlan {
+  const service = own(config.services, serviceName)!;
+  const env = own(service.environments, environmentName)!;
   const base = {
     service: serviceName, environment: environmentName, repo: service.repo,
     targets: expandTargets(env), canary: env.rollout.canary, batchSize: env.rollout.batchSize,
@@ -72,5 +80,36 @@ export function buildRotationPlan(serviceName: string, service: ServiceConfig, e
         kind: 'registry-token', ...base, registry: request.registry, username: request.username, token: request.token,
         repositories: repositoriesIn(service, request.registry), githubSecret: request.githubSecret,
       };
+    case 'recipe':
+      return buildRecipePlan(config, base, request.recipe);
   }
+}
+
+function buildRecipePlan(config: SlipwayConfig, base: Pick<RecipePlan, 'service' | 'environment' | 'repo' | 'targets' | 'canary' | 'batchSize'>, name: string): RecipePlan {
+  const recipe = own(own(config.services, base.service)!.rotations, name)!;
+  const at = (ref: { service: string; environment: string }) => {
+    const service = own(config.services, ref.service)!;
+    return { service, env: own(service.environments, ref.environment)! };
+  };
+  const command = (c: { command: string; on: { service: string; environment: string } }): RecipeCommand => {
+    const { service, env } = at(c.on);
+    return { command: c.command, service: c.on.service, environment: c.on.environment, target: expandTargets(env)[0]!, dir: service.runtime.dir };
+  };
+  const writes = recipe.write.map((w): RecipeWrite => {
+    const { service, env } = at(w);
+    return {
+      service: w.service, environment: w.environment, targets: expandTargets(env), canary: env.rollout.canary, batchSize: env.rollout.batchSize,
+      runtime: service.runtime, health: healthPlan(service), variables: w.variables,
+    };
+  });
+  return {
+    kind: 'recipe', recipe: name, ...base,
+    values: recipe.values.map((v) => ('generate' in v ? { generate: v.generate } : { provision: { ...command(v), names: v.names } })),
+    writes,
+    githubSecrets: recipe.githubSecrets,
+    http: recipe.http.map((h) => ({ method: h.method, url: h.url, headers: h.headers, ...(h.body !== undefined ? { body: h.body } : {}), expect: h.expect, retryFor: h.retryFor })),
+    finally: recipe.finally.map(command),
+    undo: recipe.undo.map(command),
+    locks: lockOrder([{ service: base.service, environment: base.environment }, ...writes]),
+  };
 }

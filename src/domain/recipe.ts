@@ -5,6 +5,24 @@
  * shared by the config checks, the API and the workflow.
  */
 
+/** A recipe's call to another system (a webhook's config in Gitea, say), as its plan holds it. */
+export interface HttpStepCall {
+  method: string;
+  url: string;
+  /** May hold `${env:NAME}` (the worker's environment) and `{new:X}`/`{old:X}`. */
+  headers: Record<string, string>;
+  body?: unknown;
+  expect: number[];
+  /** How long 5xx answers and connection errors are retried, counted from the first attempt. */
+  retryFor: number;
+}
+
+/** The values a recipe step may name: `{new:X}` and `{old:X}`. */
+export interface RecipeValues {
+  new: Record<string, string>;
+  old: Record<string, string>;
+}
+
 /** `{new:NAME}` and `{old:NAME}` in a command, an HTTP url, header or body. */
 const PLACEHOLDER = /\{(new|old):([A-Za-z_][A-Za-z0-9_]*)\}/g;
 

@@ -1,6 +1,7 @@
 import type { ComposeRuntime } from '../commands/compose.js';
 import type { SystemdRuntime } from '../commands/systemd.js';
 import type { HealthPlan, Target } from './plan.js';
+import type { HttpStepCall } from './recipe.js';
 import type { RunError } from './run.js';
 
 /**
@@ -30,6 +31,8 @@ export interface RotationView {
   variables?: string[] | undefined;
   /** `registry-token`: the registry whose token is rotated. */
   registry?: string | undefined;
+  /** `recipe`: its name under `services.<service>.rotations`. */
+  recipe?: string | undefined;
   steps: RotationStep[];
   error?: RunError | undefined;
   /** With `failed`: what a compensation could not undo, for an operator to fix by hand. */
@@ -79,13 +82,88 @@ export interface RegistryTokenPlan extends PlanBase {
   githubSecret?: string | undefined;
 }
 
-export type RotationPlan = EnvSecretPlan | SshKeyPlan | RegistryTokenPlan;
+/** A service and an environment: what a lock is taken on. */
+export interface EnvironmentRef {
+  service: string;
+  environment: string;
+}
+
+/** Where a recipe writes: one service's env file on every target of one environment. */
+export interface RecipeWrite extends EnvironmentRef {
+  targets: Target[];
+  canary: number | string;
+  batchSize: number | string;
+  runtime: (ComposeRuntime | SystemdRuntime) & { envFile: string };
+  health: HealthPlan;
+  variables: string[];
+}
+
+/** A recipe's command (`values`, `finally`, `undo`), run on the first target of `on`, in its service's dir. */
+export interface RecipeCommand extends EnvironmentRef {
+  command: string;
+  target: Target;
+  /** The service's runtime dir, a template. */
+  dir: string;
+}
+
+/** Where a recipe's new values come from. `supplied` is `env-secret`'s (a value in the request). */
+export type RecipeValue =
+  | { provision: RecipeCommand & { names: string[] } }
+  | { generate: { name: string; bytes: number; encoding: 'hex' | 'base64' | 'base64url' } }
+  | { supplied: { name: string; value: string } };
+
+/** The saga a recipe runs (README, "Rotation recipes"); `env-secret` runs as one too. */
+export interface RecipeSpec extends EnvironmentRef {
+  repo?: string | undefined;
+  values: RecipeValue[];
+  writes: RecipeWrite[];
+  /** Value name -> GitHub Actions secret of `repo`. */
+  githubSecrets: Record<string, string>;
+  http: HttpStepCall[];
+  finally: RecipeCommand[];
+  undo: RecipeCommand[];
+}
+
+/** `recipe`: a rotation declared in `services.<service>.rotations.<recipe>`. */
+export interface RecipePlan extends PlanBase, RecipeSpec {
+  kind: 'recipe';
+  recipe: string;
+  /**
+   * Every environment it writes to and its own, in the one order all recipes lock in. The
+   * first is where it queues; the others it takes in turn once that one is granted.
+   */
+  locks: EnvironmentRef[];
+}
+
+export type RotationPlan = EnvSecretPlan | SshKeyPlan | RegistryTokenPlan | RecipePlan;
+
+/** `env-secret` as the recipe it is: values written to its own env file, then GitHub. */
+export function envSecretAsRecipe(plan: EnvSecretPlan): RecipeSpec {
+  const names = Object.keys(plan.variables);
+  return {
+    service: plan.service, environment: plan.environment, repo: plan.repo,
+    values: Object.entries(plan.variables).map(([name, source]): RecipeValue => ('value' in source ? { supplied: { name, value: source.value } } : { generate: { name, ...source.generate } })),
+    writes: [{ service: plan.service, environment: plan.environment, targets: plan.targets, canary: plan.canary, batchSize: plan.batchSize, runtime: plan.runtime, health: plan.health, variables: names }],
+    githubSecrets: plan.githubSecrets, http: [], finally: [], undo: [],
+  };
+}
+
+/** The names a recipe's values make, in order. */
+export function namesOf(values: RecipeValue[]): string[] {
+  return values.flatMap((v) => ('provision' in v ? v.provision.names : 'generate' in v ? [v.generate.name] : [v.supplied.name]));
+}
+
+/** The environment whose queue a rotation waits in: a recipe's first lock, else its own. */
+export function homeOf(plan: RotationPlan): EnvironmentRef {
+  return plan.kind === 'recipe' ? plan.locks[0]! : { service: plan.service, environment: plan.environment };
+}
 
 export function queuedRotation(id: string, plan: RotationPlan, createdAt: string): RotationView {
   return {
     id, kind: plan.kind, service: plan.service, environment: plan.environment, status: 'queued',
     ...(plan.kind === 'env-secret' ? { variables: Object.keys(plan.variables) } : {}),
     ...(plan.kind === 'registry-token' ? { registry: plan.registry } : {}),
+    ...(plan.kind === 'recipe' ? { recipe: plan.recipe, variables: namesOf(plan.values) } : {}),
     steps: [], createdAt, updatedAt: createdAt,
   };
 }
@@ -96,5 +174,6 @@ export function describeRotation(plan: RotationPlan): string {
     case 'env-secret': return `${plan.kind} rotation of ${Object.keys(plan.variables).join(', ')}`;
     case 'ssh-key': return 'ssh-key rotation';
     case 'registry-token': return `registry-token rotation for ${plan.registry}`;
+    case 'recipe': return `recipe rotation ${plan.recipe}`;
   }
 }

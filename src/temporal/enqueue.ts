@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { emptyLedger } from '../domain/ledger.js';
-import { queuedRotation, type RotationPlan, type RotationView } from '../domain/rotation.js';
+import { homeOf, queuedRotation, type RotationPlan, type RotationView } from '../domain/rotation.js';
 import {
-  enqueueUpdate, environmentWorkflowId, type EnqueueAnswer, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState,
+  enqueueUpdate, environmentWorkflowId, type EnqueueAnswer, type EnqueueLockRequest, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState,
 } from '../workflows/environment.js';
 
 /**
  * Hands a run or a rotation to its environment's workflow, starting that workflow if need be;
  * false when the run id was enqueued before (a repeated request).
  */
-export async function enqueueWithEnvironment(client: Client, taskQueue: string, service: string, environment: string, request: EnqueueRequest | EnqueueRotationRequest): Promise<EnqueueAnswer> {
+export async function enqueueWithEnvironment(client: Client, taskQueue: string, service: string, environment: string, request: EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest): Promise<EnqueueAnswer> {
   const state: EnvironmentState = { service, environment, ledger: emptyLedger() };
   return client.workflow.executeUpdateWithStart(enqueueUpdate, {
     args: [request],
@@ -31,6 +31,6 @@ export async function enqueueWithEnvironment(client: Client, taskQueue: string, 
 export async function enqueueRotation(client: Client, taskQueue: string, plan: RotationPlan, stepTimeoutMs: number, idempotency?: EnqueueRequest['idempotency'], heartbeatTimeoutMs?: number): Promise<{ rotation: RotationView } & EnqueueAnswer> {
   const runId = `rotation-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const createdAt = new Date().toISOString();
-  const answer = await enqueueWithEnvironment(client, taskQueue, plan.service, plan.environment, { runId, idempotency, rotation: { plan, createdAt, stepTimeoutMs, heartbeatTimeoutMs } });
+  const answer = await enqueueWithEnvironment(client, taskQueue, homeOf(plan).service, homeOf(plan).environment, { runId, idempotency, rotation: { plan, createdAt, stepTimeoutMs, heartbeatTimeoutMs } });
   return { ...answer, rotation: queuedRotation(answer.runId, plan, createdAt) };
 }

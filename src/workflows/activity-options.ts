@@ -37,6 +37,17 @@ export function waitingSteps(waitMs: number) {
   });
 }
 
+/**
+ * An environment waiting for a run it lent its lock to (a recipe queued elsewhere): as long as
+ * the run lasts, which may be days with an operator in the loop; a worker that dies mid-wait
+ * is noticed by the heartbeat and the wait starts again elsewhere.
+ */
+export const waitingForRuns = proxyActivities<Activities>({
+  startToCloseTimeout: '3650d',
+  heartbeatTimeout: '60s',
+  retry: { ...retry, maximumAttempts: 0 },
+});
+
 export const apiSteps = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
   retry,

@@ -1,12 +1,12 @@
 import {
-  condition, continueAsNew, defineQuery, defineUpdate, ParentClosePolicy, setHandler, startChild, workflowInfo,
-  type ChildWorkflowHandle,
+  condition, continueAsNew, defineQuery, defineSignal, defineUpdate, getExternalWorkflowHandle, ParentClosePolicy, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { recordLostRun, recordRotation, recordRun, type Ledger } from '../domain/ledger.js';
-import { describeRotation, queuedRotation, type RotationView } from '../domain/rotation.js';
+import { describeRotation, queuedRotation, type EnvironmentRef, type RotationView } from '../domain/rotation.js';
 import { queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { grantSignal, type DeployInput } from './deploy.js';
+import { waitingForRuns } from './activity-options.js';
 import type { RotationInput } from './rotation.js';
 
 /**
@@ -59,6 +59,15 @@ export interface EnqueueRotationRequest extends EnqueueCommon {
   rotation: RotationInput;
 }
 
+/**
+ * A run queued in another environment that must hold this one's lock too (a recipe that
+ * writes here). It waits in this queue like any run; granted, it holds the lock until it ends.
+ */
+export interface EnqueueLockRequest extends EnqueueCommon {
+  /** The workflow id of the run that waits: it is signalled `lockGranted`. */
+  lockFor: string;
+}
+
 export interface EnqueueAnswer {
   runId: string;
   created: boolean;
@@ -69,7 +78,9 @@ export interface EnqueueAnswer {
 /** How long an idempotency key returns the run it first started (SPEC §5: at least 24 hours). */
 export const IDEMPOTENCY_WINDOW_MS = 25 * 3_600_000;
 
-export const enqueueUpdate = defineUpdate<EnqueueAnswer, [EnqueueRequest | EnqueueRotationRequest]>('enqueue');
+export const enqueueUpdate = defineUpdate<EnqueueAnswer, [EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest]>('enqueue');
+/** To a run that asked for this environment's lock from elsewhere: it holds it now, with this ledger. */
+export const lockGrantedSignal = defineSignal<[EnvironmentRef & { ledger: Ledger }]>('lockGranted');
 export const environmentQuery = defineQuery<EnvironmentView>('environment');
 
 export function environmentWorkflowId(service: string, environment: string): string {
@@ -81,11 +92,26 @@ const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
 export async function environment(state: EnvironmentState): Promise<void> {
   let ledger = state.ledger;
   type RunOrRotation = (input: DeployInput | RotationInput) => Promise<Run | RotationView>;
-  const queue: { runId: string; handle: ChildWorkflowHandle<RunOrRotation> }[] = [];
+  /** Hands a waiting run the lock; `ended` settles once it has ended, with its result. */
+  interface Waiting {
+    runId: string;
+    grant(granted: Ledger): { ended: Promise<Run | RotationView | null>; signalled: Promise<void> };
+  }
+  const queue: Waiting[] = [];
+  const child = (runId: string, handle: { result(): Promise<Run | RotationView>; signal(s: typeof grantSignal, l: Ledger): Promise<void> }): Waiting => ({
+    runId, grant: (granted) => ({ ended: handle.result(), signalled: handle.signal(grantSignal, granted) }),
+  });
+  const external = (holder: string): Waiting => ({
+    runId: holder,
+    grant: (granted) => ({
+      ended: waitingForRuns.awaitRunEnd(holder),
+      signalled: getExternalWorkflowHandle(holder).signal(lockGrantedSignal, { service: state.service, environment: state.environment, ledger: granted }),
+    }),
+  });
   const known = new Set<string>();
   const idempotency: Record<string, IdempotencyEntry> = { ...state.idempotency };
   const starting = new Set<string>();
-  let active: (typeof queue)[number] | undefined;
+  let active: { runId: string; ended: Promise<Run | RotationView | null> } | undefined;
   let activeDone = false;
   let enqueuing = 0;
   const forgetOldKeys = () => {
@@ -107,28 +133,33 @@ export async function environment(state: EnvironmentState): Promise<void> {
     const { runId } = request;
     if (known.has(runId)) return { runId, created: false };
     known.add(runId);
+    if ('lockFor' in request) {
+      queue.push(external(request.lockFor));
+      return { runId, created: true };
+    }
     starting.add(runId);
     enqueuing++;
     try {
       if ('rotation' in request) {
         const { plan, createdAt } = request.rotation;
-        const handle = await startChild('rotation', {
+        const handle = await startChild<RunOrRotation>('rotation', {
           workflowId: runId,
           args: [request.rotation],
           parentClosePolicy: ParentClosePolicy.TERMINATE,
-          staticSummary: `${describeRotation(plan)} for ${state.service} in ${state.environment}`,
+          staticSummary: `${describeRotation(plan)} for ${plan.service} in ${plan.environment}`,
           typedSearchAttributes: [
-            { key: SEARCH_ATTRIBUTES.service, value: state.service },
-            { key: SEARCH_ATTRIBUTES.environment, value: state.environment },
+            // A recipe may queue in an environment other than its own (its first lock).
+            { key: SEARCH_ATTRIBUTES.service, value: plan.service },
+            { key: SEARCH_ATTRIBUTES.environment, value: plan.environment },
             { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
           ],
           memo: { rotation: queuedRotation(runId, plan, createdAt) },
-        }) as ChildWorkflowHandle<RunOrRotation>;
-        queue.push({ runId, handle });
+        });
+        queue.push(child(runId, handle));
         return { runId, created: true };
       }
       const { input } = request;
-      const handle = await startChild('deploy', {
+      const handle = await startChild<RunOrRotation>('deploy', {
         workflowId: runId,
         args: [input],
         parentClosePolicy: ParentClosePolicy.TERMINATE,
@@ -141,8 +172,8 @@ export async function environment(state: EnvironmentState): Promise<void> {
         ],
         // Small on purpose (payload warning at 2 KiB): the targets come from the run itself.
         memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] } },
-      }) as ChildWorkflowHandle<RunOrRotation>;
-      queue.push({ runId, handle });
+      });
+      queue.push(child(runId, handle));
       return { runId, created: true };
     } catch (error) {
       // Started before this workflow continued as new: it exists, and is not ours to run again.
@@ -163,7 +194,8 @@ export async function environment(state: EnvironmentState): Promise<void> {
       active = undefined;
       activeDone = false;
       try {
-        const result = await finished.handle.result();
+        const result = await finished.ended;
+        if (!result) throw new Error('ended without a result');
         ledger = 'steps' in result ? recordRotation(ledger, result, new Date().toISOString()) : recordRun(ledger, result, new Date().toISOString());
       } catch {
         // Terminated, cancelled or failed as a workflow: the lock is released all the same.
@@ -172,10 +204,11 @@ export async function environment(state: EnvironmentState): Promise<void> {
       continue;
     }
     if (!active && queue.length) {
-      active = queue.shift()!;
-      const current = active;
-      current.handle.result().then(() => { activeDone = true; }, () => { activeDone = true; });
-      await current.handle.signal(grantSignal, ledger).catch(() => { activeDone = true; });
+      const next = queue.shift()!;
+      const { ended, signalled } = next.grant(ledger);
+      active = { runId: next.runId, ended };
+      ended.then(() => { activeDone = true; }, () => { activeDone = true; });
+      await signalled.catch(() => { activeDone = true; });
       continue;
     }
     forgetOldKeys();

@@ -1,10 +1,12 @@
 import { condition, defineQuery, defineUpdate, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { emptyLedger, type Ledger } from '../domain/ledger.js';
-import { queuedRotation, type RotationPlan, type RotationStatus, type RotationStep, type RotationView } from '../domain/rotation.js';
+import { envSecretAsRecipe, queuedRotation, type EnvironmentRef, type RotationPlan, type RotationStatus, type RotationStep, type RotationView } from '../domain/rotation.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
+import { apiSteps, summary } from './activity-options.js';
 import { grantSignal } from './deploy.js';
+import { lockGrantedSignal } from './environment.js';
 import { describeFailure } from './failure-details.js';
-import { envSecretRotation } from './rotation/env-secret.js';
+import { recipeRotation } from './rotation/recipe.js';
 import { registryTokenRotation } from './rotation/registry-token.js';
 import type { Compensation, RotationSaga, Saga } from './rotation/saga.js';
 import { sshKeyRotation } from './rotation/ssh-key.js';
@@ -24,11 +26,14 @@ export const rotationAbortUpdate = defineUpdate<RotationView>('abort');
 
 function sagaFor(plan: RotationPlan, saga: Saga): RotationSaga {
   switch (plan.kind) {
-    case 'env-secret': return envSecretRotation(plan, saga);
+    case 'env-secret': return recipeRotation(envSecretAsRecipe(plan), saga);
     case 'ssh-key': return sshKeyRotation(plan, saga);
     case 'registry-token': return registryTokenRotation(plan, saga);
+    case 'recipe': return recipeRotation(plan, saga);
   }
 }
+
+const lockKey = (ref: EnvironmentRef) => `${ref.service}/${ref.environment}`;
 
 /**
  * A rotation (SPEC §4): the kind's steps in order, queued behind the environment's other runs;
@@ -48,6 +53,9 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   const affected = new WeakSet<RotationStep>();
   setHandler(rotationQuery, () => view);
   setHandler(grantSignal, (granted) => { ledger = granted; });
+  // A recipe's other environments, granted in turn (src/workflows/environment.ts).
+  const otherLedgers = new Map<string, Ledger>();
+  setHandler(lockGrantedSignal, (granted) => { otherLedgers.set(lockKey(granted), granted.ledger); });
   const waitingForOperator = () => view.status === 'failed' && !view.finishedAt;
   setHandler(rotationRetryUpdate, () => { retryRequested = true; return view; }, {
     validator: () => { if (!waitingForOperator()) throw new Error(`the rotation is ${view.status}${view.finishedAt ? ' and ended' : ''}: retry applies to a rotation whose compensation failed`); },
@@ -64,6 +72,10 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   const saga: Saga = {
     id: view.id,
     get ledger() { return ledger ?? emptyLedger(); },
+    ledgerOf(ref) {
+      const home = plan.kind === 'recipe' ? plan.locks[0]! : plan;
+      return lockKey(ref) === lockKey(home) ? this.ledger : otherLedgers.get(lockKey(ref)) ?? emptyLedger();
+    },
     stepTimeoutMs: input.stepTimeoutMs,
     heartbeatTimeoutMs: input.heartbeatTimeoutMs,
     addStep(name: string, target?: string): RotationStep {
@@ -95,6 +107,14 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   const kind = sagaFor(plan, saga);
 
   await condition(() => ledger !== undefined);
+  if (plan.kind === 'recipe') {
+    // Queued in the first of its locks, it takes the others in the same order as every recipe:
+    // two recipes never wait on each other in a circle. Each is held until this run ends.
+    for (const lock of plan.locks.slice(1)) {
+      await apiSteps.requestLock.executeWithOptions(summary(`wait for the lock of ${lockKey(lock)}`), [lock, view.id]);
+      await condition(() => otherLedgers.has(lockKey(lock)));
+    }
+  }
   setStatus('running');
   try {
     await kind.run();
@@ -102,6 +122,21 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
     const failure = describeFailure(error);
     const failedStep = view.steps.find((s) => s.status === 'failed');
     view.error = { type: failure.type, step: failedStep?.name ?? 'rotation', target: failedStep?.target ?? failure.target, message: scrub(failure.message) };
+  }
+  if (!view.error && kind.finishing) {
+    try {
+      await kind.finishing.run();
+    } catch (error) {
+      // Everything is in place with the new values: undoing it would not help. What is left is said.
+      const failure = describeFailure(error);
+      const failedStep = view.steps.find((s) => s.status === 'failed');
+      view.error = { type: failure.type, step: failedStep?.name ?? 'finally', target: failedStep?.target ?? failure.target, message: scrub(failure.message) };
+      view.leftToFix = kind.finishing.leftToFix();
+      await kind.cleanup(true);
+      view.finishedAt = now();
+      setStatus('failed');
+      return view;
+    }
   }
   if (!view.error) {
     await kind.cleanup();
@@ -111,7 +146,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   }
 
   setStatus('compensating');
-  let pending = kind.unwind().filter((c) => saga.mayHaveRun(c.step));
+  let pending = kind.unwind().filter((c) => c.always || saga.mayHaveRun(c.step));
   for (;;) {
     const failedUndos: Compensation[] = [];
     for (const c of pending) {

@@ -13,6 +13,9 @@ export interface ScheduledRotationInput {
   } | {
     kind: 'ssh-key';
     githubSecret?: string | undefined;
+  } | {
+    kind: 'recipe';
+    recipe: string;
   };
 }
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
-import { httpActivities, type HttpStepCall } from '../../src/activities/http.js';
+import { httpActivities } from '../../src/activities/http.js';
+import type { HttpStepCall } from '../../src/domain/recipe.js';
 import { freePort } from '../../src/sandbox/fleet.js';
 
 /** A webhook receiver as Gitea's API would be: it records each call and answers what the test says. */

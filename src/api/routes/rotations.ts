@@ -8,6 +8,7 @@ import { HttpProblem, notFound } from '../problem.js';
 import type { Rotations } from '../rotations.js';
 import { rotationRequestSchema } from '../schemas.js';
 import { idempotencyOf } from '../idempotency.js';
+import type { ScheduledRotationInput } from '../../workflows/scheduled-rotation.js';
 import { environmentRequest } from './services.js';
 
 /** The shortest period a schedule may have: a rotation restarts every host. */
@@ -18,15 +19,25 @@ export function rotationRoutes(config: SlipwayConfig, rotations: Rotations, metr
   const router = Router();
 
   router.post('/', async (req, res) => {
-    const { body, service, environment } = environmentRequest(req, config, rotationRequestSchema, 'rotate');
+    const { body, service } = environmentRequest(req, config, rotationRequestSchema, 'rotate');
     if (!config.encryption) {
       // Rotated values ride in workflow history: never without the payload codec.
       throw new HttpProblem(409, 'Conflict', 'rotations need payload encryption: configure encryption.keys (npm start creates a local key)');
     }
-    if (body.kind !== 'env-secret' && !config.credentialStore) {
+    const recipe = body.kind === 'recipe' ? own(service.rotations, body.recipe) : undefined;
+    if (body.kind === 'recipe') {
+      if (!recipe) {
+        const known = Object.keys(service.rotations);
+        throw new HttpProblem(400, 'Invalid request', `service "${body.service}" has no recipe "${body.recipe}"`,
+          [{ field: 'recipe', message: known.length ? `expected one of ${known.join(', ')}` : `services.${body.service}.rotations declares no recipe` }]);
+      }
+      // It restarts other services too: the caller must be allowed to rotate each of them.
+      for (const w of recipe.write) requireScope(req.principal, `rotate:${w.service}/${w.environment}`);
+    }
+    if ((body.kind === 'ssh-key' || body.kind === 'registry-token') && !config.credentialStore) {
       throw new HttpProblem(409, 'Conflict', `${body.kind} rotations need credentialStore: a directory, shared by every worker, where Slipway keeps the credentials it rotated`);
     }
-    const secretNames = body.kind === 'env-secret' ? Object.keys(body.githubSecrets ?? {}) : body.githubSecret ? [body.githubSecret] : [];
+    const secretNames = body.kind === 'env-secret' ? Object.keys(body.githubSecrets ?? {}) : body.kind === 'recipe' ? [] : body.githubSecret ? [body.githubSecret] : [];
     if (secretNames.length && !service.repo) {
       const field = body.kind === 'env-secret' ? 'githubSecrets' : 'githubSecret';
       throw new HttpProblem(400, 'Invalid request', `${field} needs a repo for service "${body.service}"`, [{ field, message: 'the service has no repo' }]);
@@ -55,14 +66,14 @@ export function rotationRoutes(config: SlipwayConfig, rotations: Rotations, metr
       if (parseDuration(body.schedule.every)! < MIN_SCHEDULE_MS) {
         throw new HttpProblem(400, 'Invalid request', 'a schedule runs at most once an hour', [{ field: 'schedule.every', message: 'at least 1h' }]);
       }
-      const request = body.kind === 'env-secret'
+      const request: ScheduledRotationInput['request'] = body.kind === 'env-secret'
         ? { kind: body.kind, variables: Object.fromEntries(Object.entries(body.variables).flatMap(([name, source]) => ('generate' in source ? [[name, source]] : []))), githubSecrets: body.githubSecrets }
-        : { kind: body.kind, githubSecret: body.githubSecret };
+        : body.kind === 'recipe' ? { kind: body.kind, recipe: body.recipe } : { kind: body.kind, githubSecret: body.githubSecret };
       const schedule = await rotations.schedule({ service: body.service, environment: body.environment, request }, body.schedule.every);
       res.status(201).location(schedule.links.self).json(schedule);
       return;
     }
-    const { rotation, created } = await rotations.start(buildRotationPlan(body.service, service, body.environment, environment, body), idempotencyOf(req, 'rotation', body));
+    const { rotation, created } = await rotations.start(buildRotationPlan(config, body.service, body.environment, body), idempotencyOf(req, 'rotation', body));
     if (created) metrics.runsStarted.inc({ kind: 'rotation', service: body.service, environment: body.environment });
     res.status(202).location(rotation.links.self).json(rotation);
   });

@@ -2,7 +2,7 @@ import { patched } from '@temporalio/workflow';
 import { apiSteps, summary } from '../activity-options.js';
 import type { Ledger } from '../../domain/ledger.js';
 import type { HostRef, Target } from '../../domain/plan.js';
-import type { RotationStep } from '../../domain/rotation.js';
+import type { EnvironmentRef, RotationStep } from '../../domain/rotation.js';
 
 /** One undo of the saga. It runs only when its step got past `pending`. */
 export interface Compensation {
@@ -10,6 +10,8 @@ export interface Compensation {
   undo: () => Promise<unknown>;
   /** Said to the operator when the undo fails. */
   byHand: string;
+  /** Runs whatever its step did (a recipe's `undo`, which retires what the rotation made). */
+  always?: boolean;
 }
 
 /** What the rotation workflow lends each kind of rotation: its steps, shown as the API shows them. */
@@ -17,6 +19,8 @@ export interface Saga {
   id: string;
   /** The environment's ledger as the lock was granted (the release running now). */
   ledger: Ledger;
+  /** The same for another environment whose lock the rotation holds (a recipe's writes). */
+  ledgerOf(ref: EnvironmentRef): Ledger;
   stepTimeoutMs: number;
   heartbeatTimeoutMs?: number | undefined;
   addStep(name: string, target?: string): RotationStep;
@@ -36,9 +40,15 @@ export interface Saga {
 /** One kind of rotation: its forward steps, how they unwind, and what goes once it has ended either way. */
 export interface RotationSaga {
   run(): Promise<void>;
+  /**
+   * After `run` succeeded: steps that retire the old credential (a recipe's `finally`). Their
+   * failure undoes nothing; the rotation ends `failed`, saying what is left to do.
+   */
+  finishing?: { run(): Promise<void>; leftToFix(): string[] } | undefined;
   /** After a failure: the compensations in the order they must run. */
   unwind(): Compensation[];
-  cleanup(): Promise<void>;
+  /** `keepBackups`: `leftToFix` sends the operator to them. */
+  cleanup(keepBackups?: boolean): Promise<void>;
 }
 
 /** Each login (host, port and user) once: systemd instances on one host share it. */
