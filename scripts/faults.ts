@@ -23,10 +23,8 @@ import { parseConfig } from '../src/config/load.js';
 import { readEnvValues } from '../src/commands/envfile.js';
 import { hostCalls } from '../src/sandbox/fleet.js';
 import { SshSession } from '../src/ssh/session.js';
-import { GITHUB_TOKEN } from '../test/support/github.js';
-import { startHarness, TOKENS, type Harness } from '../test/support/harness.js';
+import { HARNESS_ENV, startHarness, TOKENS, type Harness } from '../test/support/harness.js';
 import { stopAllFixtures } from '../test/support/fixtures.js';
-import { REGISTRY_PASSWORD } from '../test/support/registry.js';
 import { spawnManaged, stopManaged } from '../test/support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -44,7 +42,7 @@ const configPath = join(mkdtempSync(join(tmpdir(), 'slipway-faults-')), 'slipway
 // Rotations need payload encryption.
 const configText = `${h.configText}\nencryption:\n  keys: [ { id: k1, key: "${randomBytes(32).toString('base64')}" } ]\n`;
 writeFileSync(configPath, configText);
-const config = parseConfig(configText, { env: { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD } });
+const config = parseConfig(configText, { env: HARNESS_ENV });
 const client = new Client({ connection: h.temporal.connection, namespace: h.temporal.namespace, dataConverter: dataConverterFor(config.encryption) });
 
 // The API stays up (it is stateless); the worker is the process that dies.
@@ -78,7 +76,7 @@ async function startWorker(): Promise<void> {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env, SLIPWAY_CONFIG: configPath, TEMPORAL_ADDRESS: h.temporal.address, TEMPORAL_NAMESPACE: h.temporal.namespace,
-      SLIPWAY_TASK_QUEUE: taskQueue, TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD,
+      SLIPWAY_TASK_QUEUE: taskQueue, ...HARNESS_ENV,
     },
   });
   worker.stdout!.on('data', (c: Buffer) => { workerLog += c.toString(); });

@@ -45,7 +45,8 @@ export function waitingSteps(waitMs: number) {
 export const waitingForRuns = proxyActivities<Activities>({
   startToCloseTimeout: '3650d',
   heartbeatTimeout: '60s',
-  retry: { ...retry, maximumAttempts: 0 },
+  // No attempt limit: giving up would release a lock its holder still uses.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 
 export const apiSteps = proxyActivities<Activities>({

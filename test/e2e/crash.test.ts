@@ -7,9 +7,7 @@ import { Runs } from '../../src/api/runs.js';
 import { buildDeployPlan } from '../../src/config/plan.js';
 import type { Run } from '../../src/domain/run.js';
 import { sharedFixture } from '../support/fixtures.js';
-import { GITHUB_TOKEN } from '../support/github.js';
-import { startHarness, type Harness } from '../support/harness.js';
-import { REGISTRY_PASSWORD } from '../support/registry.js';
+import { HARNESS_ENV, startHarness, type Harness } from '../support/harness.js';
 import { spawnManaged, stopManaged } from '../support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -40,7 +38,7 @@ describe('crash safety', function () {
     worker = spawnManaged(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'src', 'main', 'worker.ts')], {
       env: {
         ...process.env, SLIPWAY_CONFIG: configPath, TEMPORAL_ADDRESS: h.temporal.address, TEMPORAL_NAMESPACE: h.temporal.namespace,
-        SLIPWAY_TASK_QUEUE: taskQueue, TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD,
+        SLIPWAY_TASK_QUEUE: taskQueue, ...HARNESS_ENV,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

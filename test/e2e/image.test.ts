@@ -8,10 +8,8 @@ import { Runs } from '../../src/api/runs.js';
 import { buildDeployPlan } from '../../src/config/plan.js';
 import type { Run } from '../../src/domain/run.js';
 import { sharedFixture } from '../support/fixtures.js';
-import { GITHUB_TOKEN } from '../support/github.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { HARNESS_ENV, startHarness, type Harness } from '../support/harness.js';
 import { ensureDebianPackage } from '../support/packages.js';
-import { REGISTRY_PASSWORD } from '../support/registry.js';
 import { spawnManaged, stopManaged } from '../support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -55,7 +53,7 @@ describe('the image\'s worker', function () {
     env = {
       ...process.env, ...image.env, SLIPWAY_CONFIG: configPath,
       TEMPORAL_ADDRESS: h.temporal.address, TEMPORAL_NAMESPACE: h.temporal.namespace, SLIPWAY_TASK_QUEUE: taskQueue,
-      TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD,
+      ...HARNESS_ENV,
     };
   });
   after(async () => { for (const w of workers) await stopManaged(w, 1_000); });

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { freePort } from '../../src/sandbox/fleet.js';
 import { sharedFixture } from '../support/fixtures.js';
 import { GITHUB_TOKEN } from '../support/github.js';
-import { startHarness, TOKENS, type Harness } from '../support/harness.js';
+import { HARNESS_ENV, startHarness, TOKENS, type Harness } from '../support/harness.js';
 import { spawnManaged, stopManaged } from '../support/processes.js';
 import { REGISTRY_PASSWORD } from '../support/registry.js';
 import { rawHistoryText } from '../support/sealed.js';
@@ -36,7 +36,7 @@ describe('secrets stay secret', function () {
     const env = {
       ...process.env, SLIPWAY_CONFIG: configPath, TEMPORAL_ADDRESS: h.temporal.address, TEMPORAL_NAMESPACE: h.temporal.namespace,
       SLIPWAY_TASK_QUEUE: `leak-${Date.now().toString(36)}`, PORT: String(port), LOG_LEVEL: 'debug', TEMPORAL_SDK_LOG_LEVEL: 'DEBUG',
-      TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD,
+      ...HARNESS_ENV,
     };
     for (const main of ['worker.ts', 'api.ts']) {
       const child = spawnManaged(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'src', 'main', main)], { env, stdio: ['ignore', 'pipe', 'pipe'] });

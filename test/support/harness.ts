@@ -13,6 +13,7 @@ import type { Worker } from '@temporalio/worker';
 import { sharedFixture } from './fixtures.js';
 import { GITHUB_TOKEN, startTestGithub, type TestGithub } from './github.js';
 import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from './openssh.js';
+import { GITEA_TOKEN, startReceiver, type Receiver } from './receiver.js';
 import { REGISTRY_PASSWORD, REGISTRY_USER, startTestRegistry, type TestRegistry } from './registry.js';
 import { testTemporal, type TestTemporal } from './temporal.js';
 
@@ -21,14 +22,21 @@ import { testTemporal, type TestTemporal } from './temporal.js';
  * fake docker/systemctl, docker-registry behind a token server, GitHub through Prism. One
  * Slipway worker and API run in this process against a config written as a user would.
  */
-export const TOKENS = { ci: 'ci-token-5b0c1d', reader: 'reader-token-77aa01', ops: 'ops-token-9e9e9e', rotator: 'rotator-token-31c4a0', decoder: 'decoder-token-4d3c2b' };
+export const TOKENS = { ci: 'ci-token-5b0c1d', reader: 'reader-token-77aa01', ops: 'ops-token-9e9e9e', rotator: 'rotator-token-31c4a0', decoder: 'decoder-token-4d3c2b', hooks: 'hooks-token-6a7b8c' };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The environment the harness's config reads its `${env:…}` from (workers started as processes need it too). */
+export const HARNESS_ENV = { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD, TEST_GITEA_TOKEN: GITEA_TOKEN };
+// A recipe's HTTP step reads its token from the worker's environment when it calls.
+Object.assign(process.env, HARNESS_ENV);
 
 export interface Harness {
   temporal: TestTemporal;
   fleet: OpenSshFleet;
   registry: TestRegistry;
   github: TestGithub;
+  /** What recipes' HTTP steps call (a stand-in for Gitea). */
+  receiver: Receiver;
   config: SlipwayConfig;
   configText: string;
   api: string;
@@ -57,10 +65,11 @@ export async function newRelease(h: Harness): Promise<string> {
 export async function startHarness(): Promise<Harness> {
   const reason = ensureOpenSsh();
   if (reason) throw new Error(reason);
-  const [temporal, registry, github] = await Promise.all([
+  const [temporal, registry, github, receiver] = await Promise.all([
     testTemporal(),
     sharedFixture('registry', startTestRegistry, (r) => r.stop()),
     sharedFixture('github', startTestGithub, (g) => g.stop()),
+    startReceiver(),
   ]);
   const fleet = await startOpenSshFleet(['web-1', 'web-2', 'web-3', 'bot-1', 'rogue', 'keys-1', 'keys-2'], 20);
   // `rogue` presents a host key other than the one known_hosts pins.
@@ -72,7 +81,7 @@ export async function startHarness(): Promise<Harness> {
   writeFileSync(fleet.knownHostsPath, `${readFileSync(fleet.knownHostsPath, 'utf8')}[127.0.0.30]:${deadPort} ${other.public}\n`);
 
   for (const host of fleet.hosts) {
-    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
+    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed', 'keeper', 'bots', 'hooked']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
     writeFileSync(join(host.stateDir, 'srv', 'shop', '.env.production'), '# kept by hand\nDATABASE_URL=postgres://db/shop\nBACKEND_IMAGE=old\n');
   }
   const target = (h: FleetHost, extra = '') => `{ name: ${h.name}, address: ${h.address}, port: ${h.port}, user: ${h.user}${extra} }`;
@@ -101,8 +110,9 @@ api:
     - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*", "deploy:keyed/*"] }
     - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
     - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
-    - { name: rotator, sha256: "${sha256(TOKENS.rotator)}", scopes: ["rotate:vault/*", "rotate:keyed/*", "read"] }
+    - { name: rotator, sha256: "${sha256(TOKENS.rotator)}", scopes: ["rotate:vault/*", "rotate:keyed/*", "rotate:bots/*", "rotate:hooked/*", "read"] }
     - { name: decoder, sha256: "${sha256(TOKENS.decoder)}", scopes: ["decode"] }
+    - { name: hooks, sha256: "${sha256(TOKENS.hooks)}", scopes: ["rotate:hooked/*", "read"] }
 services:
   shop:
     repo: acme/shop
@@ -268,8 +278,79 @@ services:
       together:
         targets: [${target(bot1!, ', instances: [1, 2]')}]
         rollout: { canary: 2 }
+  # Rotation recipes (test/e2e/recipes.test.ts). The keeper is the backend that makes bot keys
+  # (its scripts keep them in \${fleet.dir}/keeper.db); the bots use them, and are healthy only
+  # with a key the keeper holds as active.
+  keeper:
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/keeper" }
+    environments:
+      production: { targets: [${target(web1!)}] }
+  bots:
+    repo: acme/bot
+    runtime: { kind: systemd, dir: "${fleet.dir}/hosts/{name}/srv/bots", unit: "bots@{instance}.service" }
+    health:
+      timeout: 1500ms
+      interval: 200ms
+      checks: [ { command: "sh ./check-bot-key ${fleet.dir}/keeper.db" } ]
+    environments:
+      production:
+        targets: [${target(bot1!, ', instances: [7, 8]')}]
+        rollout: { canary: 1 }
+    rotations:
+      bot-key:
+        values:
+          - command: "sh ./provision-bot-key ${fleet.dir}/keeper.db"
+            on: { service: keeper, environment: production }
+            names: [BOT_KEY_ID, BOT_HMAC_SECRET]
+          - generate: { name: WEBHOOK_SECRET, bytes: 32, encoding: hex }
+        write:
+          - { service: bots, environment: production, variables: [BOT_KEY_ID, BOT_HMAC_SECRET] }
+        githubSecrets: { BOT_HMAC_SECRET: BOT_HMAC_SECRET }
+        http:
+          - method: PATCH
+            url: "${receiver.url}/api/v1/repos/acme/bot/hooks/3"
+            headers: { Authorization: "token \${env:TEST_GITEA_TOKEN}" }
+            body: { config: { secret: "{new:WEBHOOK_SECRET}" } }
+            expect: [200, 204]
+            retryFor: 1s
+        finally:
+          - { command: "sh ./revoke-bot-key ${fleet.dir}/keeper.db {old:BOT_KEY_ID}", on: { service: keeper, environment: production } }
+        undo:
+          - { command: "sh ./revoke-bot-key ${fleet.dir}/keeper.db {new:BOT_KEY_ID}", on: { service: keeper, environment: production } }
+  # A webhook whose secret lives in the service's .env and in the other system's config.
+  hooked:
+    repo: acme/shop
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/hooked" }
+    health:
+      timeout: 1500ms
+      interval: 200ms
+      checks: [ { command: "grep -q '^WEBHOOK_SECRET=' .env" } ]
+    environments:
+      production:
+        targets: [${target(web2!)}, ${target(web3!)}]
+        rollout: { canary: 1 }
+    rotations:
+      webhook-secret:
+        values:
+          - generate: { name: WEBHOOK_SECRET, bytes: 32, encoding: hex }
+        write:
+          - { service: hooked, environment: production, variables: [WEBHOOK_SECRET] }
+        http:
+          - method: PATCH
+            url: "${receiver.url}/api/v1/repos/acme/shop/hooks/7"
+            headers: { Authorization: "token \${env:TEST_GITEA_TOKEN}" }
+            body: { active: true, config: { content_type: json, secret: "{new:WEBHOOK_SECRET}" } }
+            expect: [200]
+      # One value in two services' env files and a GitHub secret; hooked's lock comes second.
+      paired:
+        values:
+          - generate: { name: SHARED_TOKEN, bytes: 24, encoding: base64url }
+        write:
+          - { service: hooked, environment: production, variables: [SHARED_TOKEN] }
+          - { service: bots, environment: production, variables: [SHARED_TOKEN] }
+        githubSecrets: { SHARED_TOKEN: SHARED_TOKEN }
 `;
-  const config = parseConfig(configText, { env: { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD } });
+  const config = parseConfig(configText, { env: HARNESS_ENV });
 
   const taskQueue = `slipway-test-${Date.now().toString(36)}`;
   const worker: Worker = await createWorker({
@@ -298,7 +379,7 @@ services:
   };
 
   return {
-    temporal, fleet, registry, github, config, configText, api, taskQueue,
+    temporal, fleet, registry, github, receiver, config, configText, api, taskQueue,
     host: (name) => fleet.hosts.find((h) => h.name === name)!,
     steps: (name) => hostCalls(fleet.hosts.find((h) => h.name === name)!).map((c) => c.step),
     request,
@@ -334,7 +415,7 @@ services:
       await new Promise<void>((r) => server.close(() => r()));
       worker.shutdown();
       await workerRun;
-      await fleet.stop();
+      await Promise.all([fleet.stop(), receiver.stop()]);
     },
   };
 }

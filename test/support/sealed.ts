@@ -7,9 +7,7 @@ import { dataConverterFor } from '../../src/codec/data-converter.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { SlipwayConfig } from '../../src/config/schema.js';
 import { createWorker } from '../../src/worker/create-worker.js';
-import { GITHUB_TOKEN } from './github.js';
-import type { Harness } from './harness.js';
-import { REGISTRY_PASSWORD } from './registry.js';
+import { HARNESS_ENV, type Harness } from './harness.js';
 
 /**
  * The harness's config with payload encryption on: its own worker (own task queue) and API,
@@ -32,7 +30,7 @@ export const HISTORY_KEY = { id: 'recorded-histories', key: 'c2xpcHdheSByZWNvcmR
 
 export async function startSealedStack(h: Harness, name: string, key = { id: 'k1', key: randomBytes(32).toString('base64') }, overrides: Partial<SlipwayConfig> = {}): Promise<SealedStack> {
   const configText = `${h.configText}\nencryption:\n  keys: [ { id: ${key.id}, key: "${key.key}" } ]\n  corsOrigins: ["http://ui.example:8233"]\n`;
-  const config = { ...parseConfig(configText, { env: { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD } }), ...overrides };
+  const config = { ...parseConfig(configText, { env: HARNESS_ENV }), ...overrides };
   const taskQueue = `${name}-${Date.now().toString(36)}`;
   const worker = await createWorker({
     connection: h.temporal.nativeConnection, namespace: h.temporal.namespace, config, taskQueue, workflowBundle: h.temporal.workflowBundle,
