@@ -156,6 +156,27 @@ describe('rotation recipes', function () {
     assert.ok(!done.steps.some((s: { name: string }) => s.name.startsWith('undo:')), 'no undo: the new values were never all made');
   });
 
+  it('bot key: a failing finally undoes nothing: the rotation ends failed, saying what is left to do', async () => {
+    writeFileSync(db(), `bk-old revoked ${oldSecret}\n`);
+    const started = await rotate('bots', 'bot-key');
+    const done = await waitFor(started.body.id, ['succeeded', 'compensated', 'failed']);
+    assert.equal(done.status, 'failed', JSON.stringify(done));
+    assert.ok(done.finishedAt, 'it has ended: nothing waits for an operator');
+    assert.equal(done.error.type, 'CommandFailed');
+    assert.equal(done.error.step, `finally: sh ./revoke-bot-key ${db()} {old:BOT_KEY_ID}`);
+    assert.match(done.error.message, /exited with 1:\nno active key \[REDACTED\]$/, 'the old key id it echoed is a value of the rotation: redacted');
+    const backup = `.env.slipway-rotation-${done.id}`;
+    assert.deepEqual(done.leftToFix, [
+      `the new values are in use, but "sh ./revoke-bot-key ${db()} {old:BOT_KEY_ID}" did not complete on web-1 (keeper/production): run it by hand. The old values are kept in ${backup} on bot-1 for this; remove it afterwards.`,
+    ]);
+    assert.ok(readFileSync(join(h.host('bot-1').stateDir, 'srv', 'bots', backup), 'utf8').includes('BOT_KEY_ID=bk-old\n'), 'the backup the operator is sent to');
+    const newId = /^BOT_KEY_ID=(\S+)$/m.exec(botsEnv())![1]!;
+    assert.equal(keyRows()[newId], 'active', 'the bots keep the new key');
+    assert.ok(!done.steps.some((s: { name: string }) => s.name.startsWith('undo:')), 'nothing undone');
+    assert.equal((await call('POST', `/v1/rotations/${done.id}/retry`)).status, 409);
+    rmSync(join(h.host('bot-1').stateDir, 'srv', 'bots', backup));
+  });
+
   it('webhook secret: the new value in the service\'s .env on every host, then in the other system\'s webhook config', async () => {
     const started = await rotate('hooked', 'webhook-secret');
     const done = await waitFor(started.body.id, ['succeeded', 'compensated', 'failed']);

@@ -8,6 +8,7 @@ import { freePort } from '../../src/sandbox/fleet.js';
 import { sharedFixture } from '../support/fixtures.js';
 import { GITHUB_TOKEN } from '../support/github.js';
 import { HARNESS_ENV, startHarness, TOKENS, type Harness } from '../support/harness.js';
+import { GITEA_TOKEN } from '../support/receiver.js';
 import { spawnManaged, stopManaged } from '../support/processes.js';
 import { REGISTRY_PASSWORD } from '../support/registry.js';
 import { rawHistoryText } from '../support/sealed.js';
@@ -107,7 +108,36 @@ describe('secrets stay secret', function () {
     ran.push(await rotate({ kind: 'registry-token', registry: h.registry.host, username: 'ci', token: wrongToken }));
     ran.push(await rotate({ kind: 'registry-token', registry: h.registry.host, username: 'ci', token, githubSecret: 'REGISTRY_TOKEN' }));
     ran.push(await rotate({ kind: 'ssh-key', githubSecret: 'DEPLOY_KEY' }));
-    assert.deepEqual(ran.map((r) => r.status), ['succeeded', 'compensated', 'compensated', 'succeeded', 'succeeded'], JSON.stringify(ran));
+
+    // Recipes: a pair made on the host (which also prints it where it should not), sent to
+    // GitHub and another system; once answered 500 (the undo retires it), once with a
+    // finally that fails echoing the value it was given.
+    const keyedDir = join(keys2.stateDir, 'srv', 'keyed');
+    const oldPairSecret = `old-pair-secret-${randomBytes(6).toString('hex')}`;
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}PAIR_ID=pair-old-0001\nPAIR_SECRET=${oldPairSecret}\n`);
+    writeFileSync(join(keyedDir, 'provision-pair'), [
+      'id="pair-$(od -An -N8 -tx1 /dev/urandom | tr -d " \\n")"',
+      'secret="pair-secret-$(od -An -N12 -tx1 /dev/urandom | tr -d " \\n")"',
+      'echo "$id $secret" >> made.log',
+      'echo "made $id with $secret" >&2',
+      'echo "PAIR_ID=$id"; echo "PAIR_SECRET=$secret"',
+      '',
+    ].join('\n'));
+    writeFileSync(join(keyedDir, 'retire-pair'), 'echo "retiring $1" >&2; [ -f ./retire-fails ] && exit 1; echo "$1" >> retired.log\n');
+    rmSync(join(keyedDir, 'made.log'), { force: true });
+    ran.push(await rotate({ kind: 'recipe', recipe: 'leak-pair' }));
+    h.receiver.answers.push(...Array(20).fill(500));
+    ran.push(await rotate({ kind: 'recipe', recipe: 'leak-pair' }));
+    h.receiver.answers.length = 0;
+    writeFileSync(join(keyedDir, 'retire-fails'), '');
+    try {
+      ran.push(await rotate({ kind: 'recipe', recipe: 'leak-pair' }));
+    } finally {
+      rmSync(join(keyedDir, 'retire-fails'));
+    }
+    assert.deepEqual(ran.map((r) => r.status), ['succeeded', 'compensated', 'compensated', 'succeeded', 'succeeded', 'succeeded', 'compensated', 'failed'], JSON.stringify(ran));
+    const made = readFileSync(join(keyedDir, 'made.log'), 'utf8').trim().split('\n').map((line) => line.split(' '));
+    assert.equal(made.length, 3, 'each recipe provisioned once');
     const newKey = readFileSync(storedKey, 'utf8');
     assert.notEqual(newKey, oldKey);
     answers.push((await call('GET', '/v1/services/keyed/environments/leak')).text);
@@ -118,6 +148,8 @@ describe('secrets stay secret', function () {
       generated, oldSecret, supplied, rejected, token, wrongToken, oldRegistryToken,
       'new private key': keyBody(newKey), 'old private key': keyBody(oldKey), 'config private key': keyBody(h.fleet.clientKey.private),
       'GitHub token': GITHUB_TOKEN, 'registry password': REGISTRY_PASSWORD,
+      'old pair secret': oldPairSecret, 'Gitea token': GITEA_TOKEN,
+      ...Object.fromEntries(made.map(([, secret], i) => [`provisioned secret ${i + 1}`, secret!])),
     };
     assert.ok(logs.length > 10_000, `the processes logged at debug level (${logs.length} bytes)`);
     for (const [what, value] of Object.entries(secrets)) {

@@ -255,6 +255,26 @@ services:
       volatile:
         targets: [${target(keys1!)}]
         rollout: { imageTimeout: 3s }
+    rotations:
+      # The leak test's: a provisioned pair in every place a value can go, and back out of it.
+      leak-pair:
+        values:
+          - command: "sh ./provision-pair"
+            on: { service: keyed, environment: leak }
+            names: [PAIR_ID, PAIR_SECRET]
+        write:
+          - { service: keyed, environment: leak, variables: [PAIR_ID, PAIR_SECRET] }
+        githubSecrets: { PAIR_SECRET: PAIR_SECRET }
+        http:
+          - method: POST
+            url: "${receiver.url}/pairs"
+            headers: { Authorization: "token \${env:TEST_GITEA_TOKEN}", X-Old-Secret: "{old:PAIR_SECRET}" }
+            body: { id: "{new:PAIR_ID}", secret: "{new:PAIR_SECRET}" }
+            retryFor: 1s
+        finally:
+          - { command: "sh ./retire-pair {old:PAIR_SECRET}", on: { service: keyed, environment: leak } }
+        undo:
+          - { command: "sh ./retire-pair {new:PAIR_SECRET}", on: { service: keyed, environment: leak } }
   badcreds:
     images: { backend: ${registry.host.replace('127.0.0.1', 'localhost')}/acme/shop-backend }
     runtime: { kind: compose, dir: /nonexistent, imageVars: { BACKEND_IMAGE: backend } }
