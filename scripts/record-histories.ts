@@ -4,7 +4,7 @@
  * test/histories/. Run it when a workflow changes on purpose (with `patched()` for runs in
  * flight), never to make a failing replay pass.
  *
- *   npx tsx scripts/record-histories.ts [deploys] [hardening] [rotations] [credentials]
+ *   npx tsx scripts/record-histories.ts [deploys] [hardening] [rotations] [credentials] [recipes]
  *
  * With group names, only those are recorded again; the others stay as they are.
  */
@@ -133,6 +133,20 @@ try {
       await save('rotation-registry-token', await rotate(registryToken('token-1')));
       writeFileSync(join(h.host('keys-1').stateDir, 'fail-docker-pull'), 'denied\n');
       await save('rotation-registry-token-compensated', await rotate(registryToken('token-2')));
+    }
+
+    if (wanted('recipes')) {
+      // The bots' health check (test/e2e/recipes.test.ts writes the real one) only has to pass.
+      writeFileSync(join(h.host('bot-1').stateDir, 'srv', 'bots', 'check-bot-key'), 'exit 0\n');
+      for (const host of ['web-2', 'web-3']) writeFileSync(join(h.host(host).stateDir, 'srv', 'hooked', '.env'), 'WEBHOOK_SECRET=recorded\n');
+      const recipe = (service: string, name: string) => rotate({ kind: 'recipe', service, environment: 'production', recipe: name });
+      await save('rotation-recipe', await recipe('hooked', 'webhook-secret'));
+      h.receiver.answers.push(422);
+      await save('rotation-recipe-compensated', await recipe('hooked', 'webhook-secret'));
+      h.receiver.answers.length = 0;
+      // Queued in bots/production, it takes hooked/production's lock as an outside holder.
+      await save('rotation-recipe-paired', await recipe('hooked', 'paired'));
+      await save('environment-lock', 'slipway-env/hooked/production');
     }
   } finally {
     await sealed.stop();
