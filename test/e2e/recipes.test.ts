@@ -235,6 +235,23 @@ describe('rotation recipes', function () {
     }
   });
 
+  it('runs on a schedule like the other kinds', async () => {
+    const created = await call('POST', '/v1/rotations', { kind: 'recipe', service: 'hooked', environment: 'production', recipe: 'webhook-secret', schedule: { every: '30d' } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.kind, 'recipe');
+    try {
+      await stack.client.schedule.getHandle(created.body.id).trigger();
+      for (let i = 0; !/^WEBHOOK_SECRET=[0-9a-f]{64}$/m.test(hookedEnv('web-3')) || h.receiver.calls.length === 0; i++) {
+        if (i > 300) assert.fail(`the scheduled recipe never ran: ${hookedEnv('web-3')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const secret = /^WEBHOOK_SECRET=([0-9a-f]{64})$/m.exec(hookedEnv('web-3'))![1];
+      assert.equal(JSON.parse(h.receiver.calls[0]!.body).config.secret, secret);
+    } finally {
+      assert.equal((await call('DELETE', `/v1/schedules/${created.body.id}`)).status, 204);
+    }
+  });
+
   it('refuses a recipe the service does not have, and a token that may not rotate every environment it writes to', async () => {
     const unknown = await call('POST', '/v1/rotations', { kind: 'recipe', service: 'bots', environment: 'production', recipe: 'nope' });
     assert.equal(unknown.status, 400, unknown.text);
