@@ -49,11 +49,12 @@ const rotation = {
   required: ['id', 'kind', 'service', 'environment', 'status', 'steps', 'links'],
   properties: {
     id: { type: 'string', description: 'The Temporal workflow id' },
-    kind: { enum: ['env-secret', 'ssh-key', 'registry-token'] },
+    kind: { enum: ['env-secret', 'ssh-key', 'registry-token', 'recipe'] },
     service: { type: 'string' },
     environment: { type: 'string' },
     status: { enum: ['queued', 'running', 'succeeded', 'compensating', 'compensated', 'failed'] },
-    variables: { type: 'array', items: { type: 'string' }, description: 'env-secret: names only, no value is ever answered' },
+    variables: { type: 'array', items: { type: 'string' }, description: 'env-secret and recipe: the names of the values made, never a value' },
+    recipe: { type: 'string', description: 'recipe: its name under services.<service>.rotations' },
     registry: { type: 'string', description: 'registry-token: the registry whose token is rotated' },
     steps: {
       type: 'array',
@@ -63,7 +64,7 @@ const rotation = {
       },
     },
     error: { type: 'object', properties: { type: { type: 'string' }, step: { type: 'string' }, target: { type: 'string' }, message: { type: 'string' } } },
-    leftToFix: { type: 'array', items: { type: 'string' }, description: 'With status failed: what a compensation could not undo' },
+    leftToFix: { type: 'array', items: { type: 'string' }, description: 'With status failed: what a compensation could not undo, or a recipe\'s finally did not do' },
     links: { type: 'object', properties: { self: { type: 'string' }, ui: { type: 'string', format: 'uri' } } },
   },
 };
