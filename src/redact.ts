@@ -17,9 +17,16 @@ const PATTERNS: [RegExp, string][] = [
   [/((?:password|passwd|secret|token|api[_-]?key)["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi, '$1[REDACTED]'],
 ];
 
+/**
+ * Replaces each of `secrets` in `text`, the longest first: a shorter secret inside a longer one
+ * (`k-old` in `bk-old-2`) would otherwise break it up and leave the rest of it readable.
+ */
+export function withoutSecrets(text: string, secrets: Iterable<string>): string {
+  return [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length).reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
+}
+
 export function redact(text: string): string {
-  let out = text;
-  for (const secret of knownSecrets) out = out.split(secret).join('[REDACTED]');
+  let out = withoutSecrets(text, knownSecrets);
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { FailureType } from '../domain/failures.js';
-import { redact, registerSecret } from '../redact.js';
+import { redact, registerSecret, withoutSecrets } from '../redact.js';
 
 /** A fault that retrying cannot heal: it goes straight to the workflow's gate logic. */
 export function permanentFailure(type: FailureType, message: string, details?: Record<string, unknown>): ApplicationFailure {
@@ -24,7 +24,7 @@ export async function hidingSecrets<T>(secrets: string[], step: () => Promise<T>
     return await step();
   } catch (error) {
     if (error instanceof Error) {
-      for (const secret of secrets.filter((s) => s.length >= 4)) error.message = error.message.split(secret).join('[REDACTED]');
+      error.message = withoutSecrets(error.message, secrets);
     }
     throw error;
   }

@@ -48,7 +48,8 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   let retryRequested = false;
   let abortRequested = false;
   const hidden = new Set<string>();
-  const scrub = (text: string) => [...hidden].reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
+  // The longest first: a value inside another must not leave the rest of it readable.
+  const scrub = (text: string) => [...hidden].sort((a, b) => b.length - a.length).reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
   const untouched = new WeakSet<RotationStep>();
   const affected = new WeakSet<RotationStep>();
   setHandler(rotationQuery, () => view);

@@ -40,9 +40,12 @@ describe('rotation recipes', function () {
   const stepsOf = (run: { steps: { name: string; target?: string; status: string }[] }) => run.steps.map((s) => [s.name, s.target ?? null, s.status]);
 
   let oldSecret = '';
+  // Unique per test: values of earlier rotations are redacted wherever they appear, even inside another.
+  let oldId = '';
   beforeEach(() => {
     oldSecret = randomBytes(16).toString('hex');
-    writeFileSync(db(), `bk-old active ${oldSecret}\n`);
+    oldId = `bk-old-${randomBytes(4).toString('hex')}`;
+    writeFileSync(db(), `${oldId} active ${oldSecret}\n`);
     writeFileSync(join(keeperDir(), 'provision-bot-key'), [
       'db="$1"',
       'echo run >> provisioned.log',
@@ -65,7 +68,7 @@ describe('rotation recipes', function () {
       'grep -qx "$id active $secret" "$1"',
       '',
     ].join('\n'));
-    writeFileSync(botsEnvPath(), `# kept by hand\nBOT_NAME=acme-bot\nBOT_KEY_ID=bk-old\nBOT_HMAC_SECRET=${oldSecret}\n`);
+    writeFileSync(botsEnvPath(), `# kept by hand\nBOT_NAME=acme-bot\nBOT_KEY_ID=${oldId}\nBOT_HMAC_SECRET=${oldSecret}\n`);
     for (const service of ['hooked']) for (const host of ['web-2', 'web-3']) writeFileSync(join(h.host(host).stateDir, 'srv', service, '.env'), 'WEBHOOK_SECRET=before\n');
     for (const file of ['one-name', 'provisioned.log']) rmSync(join(keeperDir(), file), { force: true });
     for (const host of ['web-1', 'web-2', 'web-3', 'bot-1']) for (const file of ['calls.jsonl', 'delay-up']) rmSync(join(h.host(host).stateDir, file), { force: true });
@@ -83,7 +86,7 @@ describe('rotation recipes', function () {
     assert.ok(newId && newSecret, `a new pair in the bots' env file:\n${botsEnv()}`);
     assert.match(botsEnv(), /^# kept by hand\nBOT_NAME=acme-bot\n/, 'every other line kept');
     assert.ok(!botsEnv().includes('made a key row'), 'the command\'s other output is discarded');
-    assert.deepEqual(keyRows(), { 'bk-old': 'revoked', [newId!]: 'active' }, 'the old key is revoked, only after the bots took the new one');
+    assert.deepEqual(keyRows(), { [oldId]: 'revoked', [newId!]: 'active' }, 'the old key is revoked, only after the bots took the new one');
     assert.equal(readFileSync(join(keeperDir(), 'provisioned.log'), 'utf8'), 'run\n', 'provisioned once');
     assert.deepEqual(botRestarts(), ['bots@7.service', 'bots@8.service'], 'the canary instance restarted first, then the other');
     assert.equal(h.github.secrets.get('acme/bot/BOT_HMAC_SECRET'), newSecret);
@@ -131,9 +134,9 @@ describe('rotation recipes', function () {
     assert.ok(h.receiver.calls.length >= 2, 'a 5xx is retried');
 
     const rows = keyRows();
-    const newId = Object.keys(rows).find((id) => id !== 'bk-old')!;
-    assert.deepEqual(rows, { 'bk-old': 'active', [newId]: 'revoked' }, 'the new key retired, the old one still in use');
-    assert.equal(botsEnv(), `# kept by hand\nBOT_NAME=acme-bot\nBOT_KEY_ID=bk-old\nBOT_HMAC_SECRET=${oldSecret}\n`, 'the old pair is back');
+    const newId = Object.keys(rows).find((id) => id !== oldId)!;
+    assert.deepEqual(rows, { [oldId]: 'active', [newId]: 'revoked' }, 'the new key retired, the old one still in use');
+    assert.equal(botsEnv(), `# kept by hand\nBOT_NAME=acme-bot\nBOT_KEY_ID=${oldId}\nBOT_HMAC_SECRET=${oldSecret}\n`, 'the old pair is back');
     assert.deepEqual(botRestarts(), ['bots@7.service', 'bots@8.service', 'bots@8.service', 'bots@7.service'], 'restarted on the new pair, then back on the old one');
     assert.equal(h.github.secrets.get('acme/bot/BOT_HMAC_SECRET'), oldSecret, 'GitHub has the old secret again');
     const byName = Object.fromEntries(done.steps.map((s: { name: string; status: string }) => [s.name, s.status]));
@@ -157,19 +160,19 @@ describe('rotation recipes', function () {
   });
 
   it('bot key: a failing finally undoes nothing: the rotation ends failed, saying what is left to do', async () => {
-    writeFileSync(db(), `bk-old revoked ${oldSecret}\n`);
+    writeFileSync(db(), `${oldId} revoked ${oldSecret}\n`);
     const started = await rotate('bots', 'bot-key');
     const done = await waitFor(started.body.id, ['succeeded', 'compensated', 'failed']);
     assert.equal(done.status, 'failed', JSON.stringify(done));
     assert.ok(done.finishedAt, 'it has ended: nothing waits for an operator');
     assert.equal(done.error.type, 'CommandFailed');
     assert.equal(done.error.step, `finally: sh ./revoke-bot-key ${db()} {old:BOT_KEY_ID}`);
-    assert.match(done.error.message, /exited with 1:\nno active key \[REDACTED\]$/, 'the old key id it echoed is a value of the rotation: redacted');
+    assert.match(done.error.message, /exited with 1:\nno active key \[REDACTED\]$/, `the old key id it echoed is a value of the rotation: redacted (${done.error.message})`);
     const backup = `.env.slipway-rotation-${done.id}`;
     assert.deepEqual(done.leftToFix, [
       `the new values are in use, but "sh ./revoke-bot-key ${db()} {old:BOT_KEY_ID}" did not complete on web-1 (keeper/production): run it by hand. The old values are kept in ${backup} on bot-1 for this; remove it afterwards.`,
     ]);
-    assert.ok(readFileSync(join(h.host('bot-1').stateDir, 'srv', 'bots', backup), 'utf8').includes('BOT_KEY_ID=bk-old\n'), 'the backup the operator is sent to');
+    assert.ok(readFileSync(join(h.host('bot-1').stateDir, 'srv', 'bots', backup), 'utf8').includes(`BOT_KEY_ID=${oldId}\n`), 'the backup the operator is sent to');
     const newId = /^BOT_KEY_ID=(\S+)$/m.exec(botsEnv())![1]!;
     assert.equal(keyRows()[newId], 'active', 'the bots keep the new key');
     assert.ok(!done.steps.some((s: { name: string }) => s.name.startsWith('undo:')), 'nothing undone');

@@ -2,6 +2,12 @@ import assert from 'node:assert/strict';
 import { redact, registerSecret } from '../../src/redact.js';
 
 describe('redaction', () => {
+  it('hides a secret whole when a shorter one sits inside it, whichever was registered first', () => {
+    registerSecret('k-old-1234');
+    registerSecret('bk-old-1234-feed');
+    assert.equal(redact('no active key bk-old-1234-feed, nor k-old-1234'), 'no active key [REDACTED], nor [REDACTED]');
+  });
+
   it('removes registered secrets and credential shapes from text', () => {
     registerSecret('s3cr3t-registry-token');
     const text = [
