@@ -28,7 +28,7 @@ const run = {
       type: 'array',
       items: {
         type: 'object', required: ['id', 'name', 'status'],
-        properties: { id: { type: 'string' }, name: { type: 'string' }, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] }, version: { type: 'string' }, error: { type: 'string' } },
+        properties: { id: { type: 'string' }, name: { type: 'string' }, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] }, batch: { type: 'integer', description: 'The batch it is updated in; 1 is the canary' }, version: { type: 'string' }, error: { type: 'string' } },
       },
     },
     error: { type: 'object', properties: { type: { type: 'string' }, step: { type: 'string' }, target: { type: 'string' }, message: { type: 'string' } } },

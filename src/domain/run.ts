@@ -30,6 +30,8 @@ export interface RunTarget {
   id: string;
   name: string;
   status: TargetStatus;
+  /** The batch it is updated in, 1 being the canary (set once the rollout is planned). */
+  batch?: number | undefined;
   version?: string | undefined;
   error?: string | undefined;
 }

@@ -401,6 +401,8 @@ export async function deploy(input: DeployInput): Promise<Run> {
     }
 
     const batches = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize);
+    // Shown with each target (the CLI's progress groups them so); changes no command.
+    batches.forEach((batch, index) => batch.forEach((t) => { run.targets.find((s) => s.id === t.id)!.batch = index + 1; }));
     for (const [index, batch] of batches.entries()) {
       if (index > 0 && pauseRequested) {
         setStatus('paused');

@@ -1,0 +1,86 @@
+import type { RotationView } from '../domain/rotation.js';
+import { FINISHED_STATUSES, type Run } from '../domain/run.js';
+
+/**
+ * What `slipway … --wait` follows, as pure functions of the run the API answers: the lines a
+ * change makes (CI logs), the board a terminal redraws, and the verdict once there is one.
+ */
+export type Watched = Run | RotationView;
+
+export const isRotation = (w: Watched): w is RotationView => 'steps' in w;
+
+/** Exit codes (README, "The slipway CLI"). */
+export const EXIT = { succeeded: 0, endedOtherwise: 1, usage: 2, awaitingDecision: 3, interrupted: 130 } as const;
+
+function title(w: Watched): string {
+  if (isRotation(w)) return `${w.kind} rotation${w.recipe ? ` ${w.recipe}` : ''} of ${w.service} in ${w.environment}`;
+  const version = w.version.sha ? w.version.sha.slice(0, 7) : Object.values(w.version.images)[0] ?? 'a tag';
+  return `${w.kind} of ${w.service} ${version} to ${w.environment}`;
+}
+
+function statusText(w: Watched): string {
+  if (isRotation(w)) return w.status === 'failed' && !w.finishedAt ? 'failed, waiting for an operator (retry or abort)' : w.status;
+  const waiting = w.awaitingOperator && w.status !== 'awaiting_operator' ? ', waiting for an operator (retry or abort)' : '';
+  return `${w.status}${waiting}${FINISHED_STATUSES.includes(w.status) ? '' : `, phase ${w.phase}`}`;
+}
+
+/** Everything a user follows, keyed so that two snapshots can be compared line by line. */
+function snapshot(w: Watched): Map<string, string> {
+  const lines = new Map<string, string>([['status', `${title(w)}: ${statusText(w)}`]]);
+  if (isRotation(w)) {
+    w.steps.forEach((s, i) => lines.set(`step ${i}`, `${s.target ? `${s.target}: ` : ''}${s.name}: ${s.status}${s.error ? ` (${s.error})` : ''}`));
+  } else {
+    for (const t of w.targets) lines.set(`target ${t.id}`, `${t.name}${t.batch ? ` (batch ${t.batch})` : ''}: ${t.status}${t.error ? ` (${t.error})` : ''}`);
+  }
+  return lines;
+}
+
+/** The lines that changed since `before` (all of them the first time). */
+export function changes(before: Watched | undefined, after: Watched): string[] {
+  const old = before ? snapshot(before) : new Map<string, string>();
+  return [...snapshot(after)].filter(([key, line]) => old.get(key) !== line).map(([, line]) => line);
+}
+
+const MARK: Record<string, string> = {
+  healthy: '✔', succeeded: '✔', compensated: '↺', rolled_back: '↺', failed: '✖', updating: '…', running: '…', compensating: '…', pending: ' ',
+};
+
+/** What a terminal shows and redraws: the phase, each batch, each host and its state. */
+export function board(w: Watched): string {
+  const out = [`${title(w)}: ${statusText(w)}`];
+  if (isRotation(w)) {
+    for (const s of w.steps) out.push(`  ${MARK[s.status] ?? ' '} ${s.target ? `${s.target}: ` : ''}${s.name} ${s.status}`);
+    return out.join('\n');
+  }
+  const batches = new Map<number, Run['targets']>();
+  for (const t of w.targets) batches.set(t.batch ?? 0, [...batches.get(t.batch ?? 0) ?? [], t]);
+  for (const [batch, targets] of [...batches].sort(([a], [b]) => a - b)) {
+    if (batch) out.push(`  batch ${batch}${batch === 1 && batches.size > 1 ? ' (canary)' : ''}`);
+    for (const t of targets) out.push(`    ${MARK[t.status] ?? ' '} ${t.name} ${t.status}${t.error ? `: ${t.error.split('\n')[0]}` : ''}`);
+  }
+  return out.join('\n');
+}
+
+export interface Verdict {
+  code: number;
+  lines: string[];
+}
+
+/**
+ * How waiting ends: succeeded (0); ended any other way (1), naming the failing step, host and
+ * error; or, with `untilDecision`, waiting for an operator (3). Undefined while neither.
+ */
+export function verdict(w: Watched, untilDecision: boolean): Verdict | undefined {
+  const waitingForOperator = isRotation(w) ? w.status === 'failed' && !w.finishedAt : w.status === 'awaiting_approval' || w.status === 'awaiting_operator' || !!w.awaitingOperator;
+  const ended = isRotation(w) ? ['succeeded', 'compensated'].includes(w.status) || (w.status === 'failed' && !!w.finishedAt) : FINISHED_STATUSES.includes(w.status) && !w.awaitingOperator;
+  if (ended && w.status === 'succeeded') return { code: EXIT.succeeded, lines: [`${title(w)}: succeeded`] };
+  if (ended || (waitingForOperator && untilDecision)) {
+    const lines = [`${title(w)}: ${statusText(w)}`];
+    if (w.error) lines.push(`  failed step: ${w.error.step}${w.error.target ? ` on ${w.error.target}` : ''} (${w.error.type})`, ...w.error.message.split('\n').map((l) => `  ${l}`));
+    const left = w.leftToFix ?? [];
+    if (left.length) lines.push('  left to fix:', ...left.map((l) => `    ${typeof l === 'string' ? l : `${l.target} (on ${l.version}): ${l.error}`}`));
+    if (!ended) lines.push(`  decide with: slipway ${w.status === 'awaiting_approval' ? 'approve' : 'retry'} ${w.id}, or slipway abort ${w.id}`);
+    return { code: ended ? EXIT.endedOtherwise : EXIT.awaitingDecision, lines };
+  }
+  return undefined;
+}
