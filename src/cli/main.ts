@@ -9,7 +9,7 @@ import { board, changes, EXIT, isRotation, verdict, type Watched } from './progr
  * JSON lines with `--json`; the exit code says how it ended.
  */
 export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream;
   /** Fires on Ctrl-C: waiting stops, the run goes on. */
   interrupted: Promise<void>;
@@ -170,7 +170,10 @@ function rotationBody(service: string, environment: string, opts: { kind: string
 /** Polls the run until it has a verdict or Ctrl-C; returns the exit code. */
 async function follow(api: ApiClient, path: string, first: Watched, opts: WaitOptions, io: CliIo): Promise<number> {
   const out = (line: string) => io.stdout.write(`${line}\n`);
-  const live = !opts.json && !!io.stdout.isTTY;
+  // A terminal of no known width (a bare pseudo-terminal) cannot be redrawn in place: log lines.
+  const live = !opts.json && !!io.stdout.isTTY && !!io.stdout.columns;
+  const ui = (first as { links?: { ui?: string } }).links?.ui;
+  if (!opts.json) out(`${first.id}${ui ? `  ${ui}` : ''}`);
   const spinner = live ? ora({ stream: io.stdout, text: board(first) }).start() : undefined;
   const report = (before: Watched | undefined, now: Watched) => {
     if (spinner) spinner.text = board(now);

@@ -22,7 +22,7 @@ import { testTemporal, type TestTemporal } from './temporal.js';
  * fake docker/systemctl, docker-registry behind a token server, GitHub through Prism. One
  * Slipway worker and API run in this process against a config written as a user would.
  */
-export const TOKENS = { ci: 'ci-token-5b0c1d', reader: 'reader-token-77aa01', ops: 'ops-token-9e9e9e', rotator: 'rotator-token-31c4a0', decoder: 'decoder-token-4d3c2b', hooks: 'hooks-token-6a7b8c' };
+export const TOKENS = { ci: 'ci-token-5b0c1d', reader: 'reader-token-77aa01', ops: 'ops-token-9e9e9e', rotator: 'rotator-token-31c4a0', decoder: 'decoder-token-4d3c2b', hooks: 'hooks-token-6a7b8c', cli: 'cli-token-0f1e2d' };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The environment the harness's config reads its `${env:…}` from (workers started as processes need it too). */
@@ -113,6 +113,8 @@ api:
     - { name: rotator, sha256: "${sha256(TOKENS.rotator)}", scopes: ["rotate:vault/*", "rotate:keyed/*", "rotate:bots/*", "rotate:hooked/*", "read"] }
     - { name: decoder, sha256: "${sha256(TOKENS.decoder)}", scopes: ["decode"] }
     - { name: hooks, sha256: "${sha256(TOKENS.hooks)}", scopes: ["rotate:hooked/*", "read"] }
+    # A CI job that deploys and waits: it reads its run as it goes.
+    - { name: cli, sha256: "${sha256(TOKENS.cli)}", scopes: ["deploy:web/*", "read"] }
 services:
   shop:
     repo: acme/shop

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedFixture } from '../support/fixtures.js';
+import { newRelease, startHarness, TOKENS, type Harness } from '../support/harness.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'slipway.js');
+
+interface Ran { code: number | null; stdout: string; stderr: string }
+
+/** `slipway` as a user runs it: the package's bin, as a process, against the harness's API. */
+describe('the slipway CLI', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  before(async () => { h = await sharedFixture('harness', startHarness, (x) => x.stop()); });
+  afterEach(() => { for (const host of h.fleet.hosts) rmSync(join(host.stateDir, 'bad-versions'), { force: true }); });
+
+  const slipway = (args: string[], options: { token?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void; command?: string[] } = {}): Promise<Ran> => new Promise((resolve, reject) => {
+    const [command, ...prefix] = options.command ?? [process.execPath, BIN];
+    const child = spawn(command!, [...prefix, ...args], {
+      cwd: ROOT, env: { ...process.env, SLIPWAY_URL: h.api, SLIPWAY_TOKEN: options.token ?? TOKENS.cli, SLIPWAY_POLL_MS: '200' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); options.onStdout?.(stdout, child); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  const idIn = (text: string) => /\b(deploy-[a-z0-9-]+)/.exec(text)?.[1];
+
+  it('deploys with --wait: one timestamped line per change in a log, each batch and host, exit 0', async () => {
+    const sha = await newRelease(h);
+    const ran = await slipway(['deploy', 'web', 'fleet', '--sha', sha, '--wait', '--reason', 'cli test']);
+    assert.equal(ran.code, 0, ran.stderr + ran.stdout);
+    const lines = ran.stdout.trim().split('\n');
+    const stamped = lines.filter((l) => /^\d{4}-\d\d-\d\dT\S+Z /.test(l));
+    assert.ok(stamped.length >= 6, ran.stdout);
+    assert.ok(stamped.some((l) => / web-1 \(batch 1\): healthy$/.test(l)), 'the canary, in batch 1');
+    assert.ok(stamped.some((l) => / web-3 \(batch 2\): healthy$/.test(l)), 'the rest, in batch 2');
+    assert.ok(stamped.some((l) => l.endsWith(`deploy of web ${sha.slice(0, 7)} to fleet: running, phase bake`)), 'the phases');
+    assert.equal(lines.at(-1), `deploy of web ${sha.slice(0, 7)} to fleet: succeeded`);
+    assert.ok(!/\u001b\[/.test(ran.stdout), 'no terminal codes in a log');
+  });
+
+  it('exits 1 when the run rolls back, naming the failing step, host and error', async () => {
+    const sha = await newRelease(h);
+    writeFileSync(join(h.host('web-2').stateDir, 'bad-versions'), `sha-${sha.slice(0, 7)}`);
+    const ran = await slipway(['deploy', 'web', 'fleet', '--sha', sha, '--wait']);
+    assert.equal(ran.code, 1, ran.stdout);
+    const tail = ran.stdout.trim().split('\n').slice(-6).join('\n');
+    assert.match(tail, /: rolled_back\n/);
+    assert.match(tail, /failed step: .* on web-2 \(HealthCheckFailed\)/);
+  });
+
+  it('exits 2 on bad usage and when the API refuses, printing the detail and each field error', async () => {
+    const usage = await slipway(['deploy', 'web', 'fleet']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /give exactly one of --sha and --tag/);
+    const unknownCommand = await slipway(['deplyo']);
+    assert.equal(unknownCommand.code, 2);
+    const invalid = await slipway(['deploy', 'web', 'fleet', '--sha', 'not-a-sha']);
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /error: the API answered 400: /);
+    assert.match(invalid.stderr, /\n {2}sha: expected a commit SHA of 7 to 40 hex digits/);
+    const unknown = await slipway(['deploy', 'nope', 'fleet', '--sha', 'abc1234']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /404: .*nope/);
+    const forbidden = await slipway(['deploy', 'web', 'fleet', '--sha', 'abc1234'], { token: TOKENS.reader });
+    assert.equal(forbidden.code, 2);
+    assert.match(forbidden.stderr, /403: this token lacks the scope deploy:web\/fleet/);
+  });
+
+  it('exits 3 with --until-decision when the run waits for approval; approve then follows it to the end', async () => {
+    const sha = await newRelease(h);
+    const waiting = await slipway(['deploy', 'web', 'approval', '--sha', sha, '--wait', '--until-decision']);
+    assert.equal(waiting.code, 3, waiting.stdout);
+    const id = idIn(waiting.stdout) ?? (await h.request('GET', '/v1/deployments?service=web&environment=approval&status=awaiting_approval', undefined, TOKENS.reader)).body.items[0].id;
+    assert.match(waiting.stdout, new RegExp(`decide with: slipway approve ${id}, or slipway abort ${id}`));
+    const approved = await slipway(['approve', id]);
+    assert.equal(approved.code, 0, approved.stderr);
+    const followed = await slipway(['status', id, '--wait', '--json'], { token: TOKENS.reader });
+    assert.equal(followed.code, 0, followed.stdout);
+    const events = followed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { at: string; run: { status: string }; exit?: number });
+    assert.equal(events.at(-1)!.exit, 0);
+    assert.equal(events.at(-1)!.run.status, 'succeeded');
+    assert.ok(events.every((e) => !Number.isNaN(Date.parse(e.at))));
+  });
+
+  it('Ctrl-C stops waiting, not the run, and says how to abort it', async () => {
+    const sha = await newRelease(h);
+    let signalled = false;
+    const ran = await slipway(['deploy', 'web', 'crash', '--sha', sha, '--wait'], {
+      onStdout: (text, child) => { if (!signalled && /batch 1\): healthy/.test(text)) { signalled = true; child.kill('SIGINT'); } },
+    });
+    assert.equal(ran.code, 130, ran.stdout + ran.stderr);
+    const id = idIn(ran.stderr)!;
+    assert.match(ran.stderr, new RegExp(`stopped waiting; ${id} goes on .*Abort it with: slipway abort ${id}`));
+    const run = await h.waitForRun(id);
+    assert.equal(run.status, 'succeeded', 'the run went on');
+  });
+
+  it('draws a live board on a terminal', async () => {
+    const sha = await newRelease(h);
+    // `script` gives the CLI a pseudo-terminal, as an operator's shell would.
+    const line = [process.execPath, BIN, 'deploy', 'web', 'fleet', '--sha', sha, '--wait'].map((w) => `'${w}'`).join(' ');
+    const ran = await slipway([], { command: ['script', '-qfec', `stty cols 120 rows 40; ${line}`, '/dev/null'] });
+    assert.equal(ran.code, 0, ran.stdout);
+    assert.match(ran.stdout, /\u001b\[/, 'redrawn in place');
+    assert.match(ran.stdout, /batch 1 \(canary\)/);
+    assert.match(ran.stdout, /✔ web-3 healthy/);
+    assert.ok(!/^\d{4}-\d\d-\d\dT/m.test(ran.stdout), 'no log lines');
+  });
+});
