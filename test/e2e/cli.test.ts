@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { join } from 'node:path';
 import { sharedFixture } from '../support/fixtures.js';
 import { newRelease, startHarness, TOKENS, type Harness } from '../support/harness.js';
@@ -112,5 +113,63 @@ describe('the slipway CLI', function () {
     assert.match(ran.stdout, /batch 1 \(canary\)/);
     assert.match(ran.stdout, /✔ web-3 healthy/);
     assert.ok(!/^\d{4}-\d\d-\d\dT/m.test(ran.stdout), 'no log lines');
+  });
+
+  /**
+   * action.yml as a runner would run it: each `${{ … }}` of the step's env filled in from the
+   * inputs (defaults where not given) and the `github` context, then its script under bash.
+   */
+  const runAction = (inputs: Record<string, string>, github: Record<string, string>) => {
+    const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
+      inputs: Record<string, { required?: boolean; default?: string }>;
+      runs: { using: string; steps: { shell: string; env: Record<string, string>; run: string }[] };
+    };
+    assert.equal(action.runs.using, 'composite');
+    const context = (expression: string): string => {
+      const [scope, name] = expression.trim().split('.') as [string, string];
+      if (scope === 'github') return github[name] ?? '';
+      if (scope !== 'inputs' || !(name in action.inputs)) throw new Error(`action.yml uses \${{ ${expression} }}, which is not an input`);
+      return inputs[name] ?? fill(action.inputs[name]!.default ?? '');
+    };
+    const fill = (text: string) => text.replace(/\$\{\{([^}]+)\}\}/g, (_, expression: string) => context(expression));
+    const [step] = action.runs.steps;
+    assert.equal(step!.shell, 'bash');
+    assert.ok(!step!.run.includes('${{'), 'inputs reach the script as environment variables, never pasted into it');
+    const env = Object.fromEntries(Object.entries(step!.env).map(([k, v]) => [k, fill(v)]));
+    return new Promise<Ran>((resolve) => {
+      const child = spawn('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', step!.run], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_RUN_ID: '4242', GITHUB_REPOSITORY: 'acme/shop', SLIPWAY_POLL_MS: '200', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  };
+
+  it('the GitHub Action deploys github.sha, waits by default, and fails the job when the run rolls back', async () => {
+    const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { inputs: Record<string, { required?: boolean; default?: string }> };
+    assert.deepEqual(Object.keys(action.inputs), ['url', 'token', 'service', 'environment', 'sha', 'wait']);
+    assert.deepEqual(['url', 'token', 'service', 'environment'].filter((i) => action.inputs[i]!.required), ['url', 'token', 'service', 'environment']);
+    const inputs = { url: h.api, token: TOKENS.cli, service: 'web', environment: 'fleet' };
+
+    const good = await newRelease(h);
+    const deployed = await runAction(inputs, { sha: good, action_path: ROOT });
+    assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
+    assert.match(deployed.stdout, new RegExp(`deploy of web ${good.slice(0, 7)} to fleet: succeeded\n$`));
+    const id = idIn(deployed.stdout)!;
+    assert.equal((await h.request('GET', `/v1/deployments/${id}`, undefined, TOKENS.reader)).body.reason, 'GitHub Actions run 4242 of acme/shop');
+
+    const bad = await newRelease(h);
+    writeFileSync(join(h.host('web-2').stateDir, 'bad-versions'), `sha-${bad.slice(0, 7)}`);
+    const failed = await runAction(inputs, { sha: bad, action_path: ROOT });
+    assert.equal(failed.code, 1, 'the job fails');
+    assert.match(failed.stdout, /rolled_back/);
+
+    const queued = await runAction({ ...inputs, wait: 'false', sha: good }, { sha: bad, action_path: ROOT });
+    assert.equal(queued.code, 0, queued.stderr);
+    assert.match(queued.stdout, /^deploy-web-fleet-\S+ queued\n/, 'without waiting: the run it started');
+    await h.waitForRun(idIn(queued.stdout)!);
   });
 });
