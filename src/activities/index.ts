@@ -8,6 +8,7 @@ import { githubActivities } from './github.js';
 import { healthActivities } from './health.js';
 import { registryActivities } from './registry.js';
 import { httpActivities } from './http.js';
+import { notificationActivities } from './notifications.js';
 import { secretActivities } from './secrets.js';
 import { temporalActivities } from './temporal.js';
 import { HostRunner, sshActivities } from './ssh.js';
@@ -35,6 +36,7 @@ export function createActivities(config: SlipwayConfig, options: ActivityOptions
     ...credentialActivities({ runner, store, rotated }),
     ...secretActivities(),
     ...httpActivities(),
+    ...notificationActivities({ config }),
     ...temporalActivities({ config }),
   };
 }

@@ -1,3 +1,4 @@
+import { notificationsFor } from '../config/notifications.js';
 import { buildRotationPlan } from '../config/plan.js';
 import { own, type SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../domain/failures.js';
@@ -19,7 +20,15 @@ export function temporalActivities({ config }: { config: SlipwayConfig }) {
         throw permanentFailure(FailureType.InvalidInput, `the schedule names recipe "${request.recipe}" of ${service}, which the config no longer has; delete the schedule`);
       }
       const plan = buildRotationPlan(config, service, environment, request);
-      return (await enqueueRotation(temporalClient(), workerTaskQueue(), plan, config.ssh.commandTimeout)).runId;
+      // The worker knows the Temporal UI's address the way the API does.
+      const ui = process.env.SLIPWAY_TEMPORAL_UI_URL ?? 'http://localhost:8233';
+      const namespace = temporalClient().options.namespace;
+      return (await enqueueRotation(temporalClient(), workerTaskQueue(), plan, {
+        stepTimeoutMs: config.ssh.commandTimeout,
+        notifications: (id) => notificationsFor(config.notifications, service, 'rotation', {
+          self: `/v1/rotations/${encodeURIComponent(id)}`, ui: `${ui.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(id)}`,
+        }),
+      })).runId;
     },
 
     /** A recipe asks another environment for its lock: it queues there, and is signalled `lockGranted` in its turn. */

@@ -24,8 +24,8 @@ export interface ApiOptions extends RunsOptions {
 export function createApi(options: ApiOptions): Express {
   const { config, client } = options;
   const metrics = options.metrics ?? createMetrics();
-  const runs = new Runs(client, options);
-  const rotations = new Rotations(client, options);
+  const runs = new Runs(client, { ...options, notifications: config.notifications });
+  const rotations = new Rotations(client, { ...options, notifications: config.notifications });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

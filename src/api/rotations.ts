@@ -1,3 +1,4 @@
+import { notificationsFor } from '../config/notifications.js';
 import { randomBytes } from 'node:crypto';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parseDuration } from '../domain/duration.js';
@@ -32,8 +33,13 @@ export class Rotations {
   }
 
   async start(plan: RotationPlan, idempotency?: Idempotency): Promise<{ rotation: RotationAnswer; created: boolean }> {
-    const answer = await enqueueRotation(this.client, this.options.taskQueue, plan, this.options.stepTimeoutMs,
-      idempotency ? { key: idempotency.key, requestHash: idempotency.requestHash } : undefined, this.options.heartbeatTimeoutMs);
+    const answer = await enqueueRotation(this.client, this.options.taskQueue, plan, {
+      stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
+      idempotency: idempotency ? { key: idempotency.key, requestHash: idempotency.requestHash } : undefined,
+      notifications: (id) => notificationsFor(this.options.notifications ?? [], plan.service, 'rotation', {
+        self: `/v1/rotations/${encodeURIComponent(id)}`, ui: temporalUiLink(this.options, `workflows/${encodeURIComponent(id)}`),
+      }),
+    });
     if (answer.created) return { rotation: this.view(answer.rotation), created: true };
     if (idempotency && answer.requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
     const rotation = await this.get(answer.runId);

@@ -1,3 +1,4 @@
+import { notificationsFor, type NotificationConfig } from '../config/notifications.js';
 import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import type { DeployPlan } from '../domain/plan.js';
@@ -16,6 +17,8 @@ export interface RunsOptions {
   heartbeatTimeoutMs?: number;
   /** The Temporal UI's base URL, for `links.ui`. */
   uiUrl: string;
+  /** The config's hooks, told about runs as they go. */
+  notifications?: NotificationConfig[] | undefined;
 }
 
 export type RunView = Run & { links: { self: string; ui: string } };
@@ -45,6 +48,7 @@ export class Runs {
     const createdAt = new Date().toISOString();
     const input: DeployInput = {
       plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, createdAt, uiUrl: this.uiLink(runId),
+      notifications: notificationsFor(this.options.notifications ?? [], plan.service, 'run', { self: `/v1/deployments/${encodeURIComponent(runId)}`, ui: this.uiLink(runId) }),
     };
     const answer = await enqueueWithEnvironment(this.client, this.options.taskQueue, plan.service, plan.environment, {
       runId, input, ...(idempotency ? { idempotency: { key: idempotency.key, requestHash: idempotency.requestHash } } : {}),

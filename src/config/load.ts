@@ -92,7 +92,9 @@ export function parseConfig(text: string, options: { source?: string; env?: Node
 /** Every credential in the config is redacted wherever it might surface in text. */
 function registerConfigSecrets(config: SlipwayConfig): void {
   [config.ssh.privateKey, config.ssh.passphrase, config.github?.token, config.github?.app?.privateKey,
-    ...Object.values(config.registries).map((r) => r.token), ...(config.encryption?.keys.map((k) => k.key) ?? [])].forEach(registerSecret);
+    ...Object.values(config.registries).map((r) => r.token), ...(config.encryption?.keys.map((k) => k.key) ?? []),
+    // A Slack webhook URL is a credential too.
+    ...config.notifications.flatMap((n) => [n.url, n.secret])].forEach(registerSecret);
 }
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): SlipwayConfig {

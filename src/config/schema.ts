@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { unknownTemplateVariables } from '../domain/templates.js';
+import { notificationSchema } from './notifications.js';
 import { recipeIssues, recipeSchema } from './recipes.js';
 
 /** `slipway.yaml`, as SPEC §2 describes it. Every object is strict: a typo is an error, not a no-op. */
@@ -212,7 +213,11 @@ export const configSchema = z.strictObject({
   credentialStore: z.string().min(1).optional(),
   api: apiSchema.prefault({}),
   services: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected a service name of letters, digits, "_" or "-"'), serviceSchema),
+  notifications: z.array(notificationSchema).default([]),
 }).superRefine((cfg, ctx) => {
+  cfg.notifications.forEach((n, i) => n.services?.forEach((service, j) => {
+    if (!Object.hasOwn(cfg.services, service)) ctx.addIssue({ code: 'custom', path: ['notifications', i, 'services', j], message: `unknown service "${service}"` });
+  }));
   for (const [name, svc] of Object.entries(cfg.services)) {
     if (svc.repo && !cfg.github) ctx.addIssue({ code: 'custom', path: ['services', name, 'repo'], message: 'a repo needs the github section' });
     for (const [envName, env] of Object.entries(svc.environments)) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { RunNotifications } from '../config/notifications.js';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { emptyLedger } from '../domain/ledger.js';
 import { homeOf, queuedRotation, type RotationPlan, type RotationView } from '../domain/rotation.js';
@@ -28,9 +29,17 @@ export async function enqueueWithEnvironment(client: Client, taskQueue: string, 
  * Queues a rotation behind the environment's other runs; the API and scheduled rotations both
  * start them here. With an idempotency key used before, answers that rotation's id instead.
  */
-export async function enqueueRotation(client: Client, taskQueue: string, plan: RotationPlan, stepTimeoutMs: number, idempotency?: EnqueueRequest['idempotency'], heartbeatTimeoutMs?: number): Promise<{ rotation: RotationView } & EnqueueAnswer> {
+export async function enqueueRotation(client: Client, taskQueue: string, plan: RotationPlan, options: {
+  stepTimeoutMs: number;
+  heartbeatTimeoutMs?: number | undefined;
+  idempotency?: EnqueueRequest['idempotency'];
+  /** The hooks that hear about it, given its id. */
+  notifications?: (runId: string) => RunNotifications | undefined;
+}): Promise<{ rotation: RotationView } & EnqueueAnswer> {
   const runId = `rotation-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const createdAt = new Date().toISOString();
-  const answer = await enqueueWithEnvironment(client, taskQueue, homeOf(plan).service, homeOf(plan).environment, { runId, idempotency, rotation: { plan, createdAt, stepTimeoutMs, heartbeatTimeoutMs } });
+  const rotation = { plan, createdAt, stepTimeoutMs: options.stepTimeoutMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs, notifications: options.notifications?.(runId) };
+  const home = homeOf(plan);
+  const answer = await enqueueWithEnvironment(client, taskQueue, home.service, home.environment, { runId, idempotency: options.idempotency, rotation });
   return { ...answer, rotation: queuedRotation(answer.runId, plan, createdAt) };
 }

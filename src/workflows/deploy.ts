@@ -12,7 +12,9 @@ import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
 import { apiSteps, hostSteps, summary, waitingSteps } from './activity-options.js';
 import { describeFailure } from './failure-details.js';
+import { runNotices } from './notifier.js';
 import { updateTarget } from './update-target.js';
+import type { NotificationEvent, RunNotifications } from '../config/notifications.js';
 
 export interface DeployInput {
   plan: DeployPlan;
@@ -26,6 +28,8 @@ export interface DeployInput {
   createdAt: string;
   /** Where the run opens in the Temporal UI, for the GitHub Deployment's log link. */
   uiUrl?: string | undefined;
+  /** The configured hooks that hear about this run, and which of its events. */
+  notifications?: RunNotifications | undefined;
 }
 
 export type OperatorAction = 'approve' | 'pause' | 'resume' | 'abort' | 'retry' | 'rollback';
@@ -76,6 +80,8 @@ export async function deploy(input: DeployInput): Promise<Run> {
   let rollbackAborted = false;
   let inFlight: CancellationScope | undefined;
 
+  const notices = runNotices(input.notifications, run.id);
+  let startedNotice = false;
   const setStatus = (status: RunStatus) => {
     run.status = status;
     run.updatedAt = now();
@@ -83,6 +89,9 @@ export async function deploy(input: DeployInput): Promise<Run> {
       { key: SEARCH_ATTRIBUTES.status, value: status },
       { key: SEARCH_ATTRIBUTES.version, value: run.version.sha ?? ('tag' in plan.ref ? plan.ref.tag : '') },
     ]);
+    const event = noticeOf(status, !!run.awaitingOperator, !!run.finishedAt, startedNotice);
+    if (event === 'started') startedNotice = true;
+    if (event) notices.send(event, run);
   };
   const finished = () => FINISHED_STATUSES.includes(run.status);
 
@@ -349,6 +358,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
     if (status === 'succeeded') run.phase = 'done';
     run.finishedAt = now();
     setStatus(status);
+    await notices.flush();
     return run;
   }
 
@@ -462,3 +472,12 @@ export async function deploy(input: DeployInput): Promise<Run> {
 
 // Errors that still escape (from `end`, say) fail the run's workflow rather than its task.
 setWorkflowOptions({ failureExceptionTypes: [Error] }, deploy);
+
+/** The notification a status change makes (README, "Notifications"), if any. */
+function noticeOf(status: RunStatus, awaitingOperator: boolean, finished: boolean, started: boolean): NotificationEvent | undefined {
+  if (status === 'running') return started ? undefined : 'started';
+  if (status === 'failed' && awaitingOperator) return 'awaiting_operator';
+  if (status === 'queued' || status === 'paused') return undefined;
+  if (FINISHED_STATUSES.includes(status) && !finished) return undefined;
+  return status;
+}

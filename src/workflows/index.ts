@@ -1,6 +1,7 @@
 /** Every workflow the worker runs (bundled for Temporal's sandbox from this file). */
 export { deploy } from './deploy.js';
 export { environment } from './environment.js';
+export { notifier } from './notifier.js';
 export { rotation } from './rotation.js';
 export { scheduledRotation } from './scheduled-rotation.js';
 export { updateTarget } from './update-target.js';

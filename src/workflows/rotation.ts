@@ -1,11 +1,13 @@
 import { condition, defineQuery, defineUpdate, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { emptyLedger, type Ledger } from '../domain/ledger.js';
 import { envSecretAsRecipe, queuedRotation, type EnvironmentRef, type RotationPlan, type RotationStatus, type RotationStep, type RotationView } from '../domain/rotation.js';
+import type { RunNotifications } from '../config/notifications.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { apiSteps, summary } from './activity-options.js';
 import { grantSignal } from './deploy.js';
 import { lockGrantedSignal } from './environment.js';
 import { describeFailure } from './failure-details.js';
+import { runNotices } from './notifier.js';
 import { recipeRotation } from './rotation/recipe.js';
 import { registryTokenRotation } from './rotation/registry-token.js';
 import type { Compensation, RotationSaga, Saga } from './rotation/saga.js';
@@ -16,6 +18,8 @@ export interface RotationInput {
   createdAt: string;
   stepTimeoutMs: number;
   heartbeatTimeoutMs?: number | undefined;
+  /** The configured hooks that hear how the rotation ends. */
+  notifications?: RunNotifications | undefined;
 }
 
 export const rotationQuery = defineQuery<RotationView>('rotation');
@@ -65,10 +69,13 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
     validator: () => { if (!waitingForOperator()) throw new Error(`the rotation is ${view.status}${view.finishedAt ? ' and ended' : ''}: abort applies to a rotation whose compensation failed`); },
   });
 
+  const notices = runNotices(input.notifications, view.id);
   const setStatus = (status: RotationStatus) => {
     view.status = status;
     view.updatedAt = now();
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }]);
+    // `failed` while it waits for an operator is news too; its end follows later.
+    if (status === 'succeeded' || status === 'compensated' || status === 'failed') notices.send(`rotation.${status}`, view);
   };
   const saga: Saga = {
     id: view.id,
@@ -136,6 +143,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
       await kind.cleanup(true);
       view.finishedAt = now();
       setStatus('failed');
+      await notices.flush();
       return view;
     }
   }
@@ -143,6 +151,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
     await kind.cleanup();
     view.finishedAt = now();
     setStatus('succeeded');
+    await notices.flush();
     return view;
   }
 
@@ -173,6 +182,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
       view.error = { ...view.error!, message: `${view.error!.message}; aborted by an operator with ${view.leftToFix.length} compensation${view.leftToFix.length === 1 ? '' : 's'} left to do by hand` };
       view.finishedAt = now();
       setStatus('failed');
+      await notices.flush();
       return view;
     }
     view.leftToFix = undefined;
@@ -182,6 +192,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   await kind.cleanup();
   view.finishedAt = now();
   setStatus('compensated');
+  await notices.flush();
   return view;
 }
 

@@ -43,7 +43,7 @@ describe('the slipway CLI', function () {
     assert.ok(stamped.some((l) => / web-3 \(batch 2\): healthy$/.test(l)), 'the rest, in batch 2');
     assert.ok(stamped.some((l) => l.endsWith(`deploy of web ${sha.slice(0, 7)} to fleet: running, phase bake`)), 'the phases');
     assert.equal(lines.at(-1), `deploy of web ${sha.slice(0, 7)} to fleet: succeeded`);
-    assert.ok(!/\u001b\[/.test(ran.stdout), 'no terminal codes in a log');
+    assert.ok(!ran.stdout.includes('\u001b['), 'no terminal codes in a log');
   });
 
   it('exits 1 when the run rolls back, naming the failing step, host and error', async () => {
@@ -109,7 +109,7 @@ describe('the slipway CLI', function () {
     const line = [process.execPath, BIN, 'deploy', 'web', 'fleet', '--sha', sha, '--wait'].map((w) => `'${w}'`).join(' ');
     const ran = await slipway([], { command: ['script', '-qfec', `stty cols 120 rows 40; ${line}`, '/dev/null'] });
     assert.equal(ran.code, 0, ran.stdout);
-    assert.match(ran.stdout, /\u001b\[/, 'redrawn in place');
+    assert.ok(ran.stdout.includes('\u001b['), 'redrawn in place');
     assert.match(ran.stdout, /batch 1 \(canary\)/);
     assert.match(ran.stdout, /✔ web-3 healthy/);
     assert.ok(!/^\d{4}-\d\d-\d\dT/m.test(ran.stdout), 'no log lines');

@@ -204,6 +204,10 @@ services:
       rekeyed:
         targets: [${target(web1!)}, ${target(web2!)}]
         rollout: { canary: 1, imageTimeout: 3s }
+      # notifications.test.ts's own: its stack has hooks configured.
+      notify:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { canary: 1, imageTimeout: 3s }
   vault:
     repo: acme/shop
     runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/vault" }
@@ -224,6 +228,8 @@ services:
       hardened:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
         rollout: { canary: 1, batchSize: 2 }
+      notify:
+        targets: [${target(web3!)}]
   # No repo, and a check that names the commit: deploying it by tag cannot fill {sha7}.
   tagonly:
     images: { backend: ${registry.host}/acme/shop-backend }

@@ -26,7 +26,8 @@ export interface Receiver {
   stop(): Promise<void>;
 }
 
-export async function startReceiver(): Promise<Receiver> {
+/** `token: null`: a receiver that takes any call (a notification hook). */
+export async function startReceiver({ token = GITEA_TOKEN }: { token?: string | null } = {}): Promise<Receiver> {
   const calls: ReceivedCall[] = [];
   const answers: number[] = [];
   const server: Server = createServer((req, res) => {
@@ -34,7 +35,7 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('data', (chunk: Buffer) => { body += chunk.toString(); });
     req.on('end', () => {
       calls.push({ method: req.method!, url: req.url!, headers: req.headers, body, at: Date.now() });
-      const status = req.headers.authorization === `token ${GITEA_TOKEN}` ? answers.shift() ?? 200 : 401;
+      const status = token === null || req.headers.authorization === `token ${token}` ? answers.shift() ?? 200 : 401;
       res.writeHead(status, { 'content-type': 'application/json' }).end('{"message":"an echo of what was sent would go here"}');
     });
   });

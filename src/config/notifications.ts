@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/**
+ * `notifications`: who hears about runs (README, "Notifications"). Each entry gets the events
+ * it lists, for the services it lists (all when none), as Slack text or the run as JSON.
+ */
+export const RUN_EVENTS = ['started', 'succeeded', 'failed', 'rolled_back', 'aborted', 'awaiting_approval', 'awaiting_operator'] as const;
+export const ROTATION_EVENTS = ['rotation.succeeded', 'rotation.compensated', 'rotation.failed'] as const;
+export type NotificationEvent = (typeof RUN_EVENTS)[number] | (typeof ROTATION_EVENTS)[number];
+
+export const notificationSchema = z.strictObject({
+  url: z.string().regex(/^https?:\/\/\S+$/, 'expected an http:// or https:// URL'),
+  format: z.enum(['slack', 'json']).default('json'),
+  /** json only: the body's HMAC-SHA256 goes in X-Slipway-Signature. */
+  secret: z.string().min(16, 'at least 16 characters').optional(),
+  events: z.array(z.enum([...RUN_EVENTS, ...ROTATION_EVENTS])).min(1),
+  services: z.array(z.string().min(1)).optional(),
+}).superRefine((n, ctx) => {
+  if (n.secret && n.format === 'slack') ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a secret signs json bodies; a Slack webhook URL is its own secret' });
+});
+export type NotificationConfig = z.output<typeof notificationSchema>;
+
+/** What a run carries about its notifications: which configured hook gets which of its events. */
+export interface RunNotifications {
+  hooks: { hook: number; events: NotificationEvent[] }[];
+  /** As the API answers them: the run's own path and its page in the Temporal UI. */
+  links: { self: string; ui: string };
+}
+
+/** The hooks that hear about a run of `service` (deploys and rollbacks, or rotations); undefined when none. */
+export function notificationsFor(hooks: NotificationConfig[], service: string, kind: 'run' | 'rotation', links: RunNotifications['links']): RunNotifications | undefined {
+  const mine = (event: NotificationEvent) => (kind === 'rotation' ? event.startsWith('rotation.') : !event.startsWith('rotation.'));
+  const wanted = hooks.flatMap((h, hook) => {
+    if (h.services && !h.services.includes(service)) return [];
+    const events = h.events.filter(mine);
+    return events.length ? [{ hook, events }] : [];
+  });
+  return wanted.length ? { hooks: wanted, links } : undefined;
+}
