@@ -4,7 +4,7 @@
  * test/histories/. Run it when a workflow changes on purpose (with `patched()` for runs in
  * flight), never to make a failing replay pass.
  *
- *   npx tsx scripts/record-histories.ts [deploys] [hardening] [rotations] [credentials] [recipes]
+ *   npx tsx scripts/record-histories.ts [deploys] [hardening] [rotations] [credentials] [recipes] [notifications]
  *
  * With group names, only those are recorded again; the others stay as they are.
  */
@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { stopAllFixtures } from '../test/support/fixtures.js';
 import { startHarness, TOKENS } from '../test/support/harness.js';
+import { startReceiver } from '../test/support/receiver.js';
 import { HISTORY_KEY, startSealedStack } from '../test/support/sealed.js';
 
 const OUT = join(import.meta.dirname, '..', 'test', 'histories');
@@ -150,6 +151,30 @@ try {
     }
   } finally {
     await sealed.stop();
+  }
+
+  if (wanted('notifications')) {
+    // A deploy with hooks: its notifier, and the run's own start-and-signal of it.
+    const receiver = await startReceiver({ token: null });
+    const notified = await startSealedStack(h, 'record-notify', HISTORY_KEY, {
+      notifications: [{ url: `${receiver.url}/hook`, format: 'json', events: ['started', 'succeeded', 'rolled_back'] }],
+    });
+    try {
+      const response = await fetch(`${notified.api}/v1/deployments`, {
+        method: 'POST', headers: { authorization: `Bearer ${TOKENS.ci}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ service: 'web', environment: 'notify', sha: await release(6) }),
+      });
+      const { id } = await response.json() as { id: string };
+      for (let i = 0; receiver.calls.length < 2; i++) {
+        if (i > 300) throw new Error(`${id}: its notifications never arrived`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await save('deploy-notified', id);
+      await save('notifier', `${id}/notify`);
+    } finally {
+      await notified.stop();
+      await receiver.stop();
+    }
   }
 } finally {
   await h.stop();
