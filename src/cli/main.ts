@@ -11,6 +11,7 @@ import { board, changes, EXIT, isRotation, verdict, type Watched } from './progr
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
   /** Fires on Ctrl-C: waiting stops, the run goes on. */
   interrupted: Promise<void>;
   pollMs?: number;
@@ -170,8 +171,9 @@ function rotationBody(service: string, environment: string, opts: { kind: string
 /** Polls the run until it has a verdict or Ctrl-C; returns the exit code. */
 async function follow(api: ApiClient, path: string, first: Watched, opts: WaitOptions, io: CliIo): Promise<number> {
   const out = (line: string) => io.stdout.write(`${line}\n`);
-  // A terminal of no known width (a bare pseudo-terminal) cannot be redrawn in place: log lines.
-  const live = !opts.json && !!io.stdout.isTTY && !!io.stdout.columns;
+  // Redrawn in place only where a person watches: a terminal of known width, not dumb, not CI
+  // (ora's own test). Anywhere else, log lines.
+  const live = !opts.json && !!io.stdout.isTTY && !!io.stdout.columns && !('CI' in io.env) && io.env.TERM !== 'dumb';
   const ui = (first as { links?: { ui?: string } }).links?.ui;
   if (!opts.json) out(`${first.id}${ui ? `  ${ui}` : ''}`);
   const spinner = live ? ora({ stream: io.stdout, text: board(first) }).start() : undefined;

@@ -18,10 +18,10 @@ describe('the slipway CLI', function () {
   before(async () => { h = await sharedFixture('harness', startHarness, (x) => x.stop()); });
   afterEach(() => { for (const host of h.fleet.hosts) rmSync(join(host.stateDir, 'bad-versions'), { force: true }); });
 
-  const slipway = (args: string[], options: { token?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void; command?: string[] } = {}): Promise<Ran> => new Promise((resolve, reject) => {
+  const slipway = (args: string[], options: { token?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void; command?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> => new Promise((resolve, reject) => {
     const [command, ...prefix] = options.command ?? [process.execPath, BIN];
     const child = spawn(command!, [...prefix, ...args], {
-      cwd: ROOT, env: { ...process.env, SLIPWAY_URL: h.api, SLIPWAY_TOKEN: options.token ?? TOKENS.cli, SLIPWAY_POLL_MS: '200' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT, env: options.env ?? { ...process.env, SLIPWAY_URL: h.api, SLIPWAY_TOKEN: options.token ?? TOKENS.cli, SLIPWAY_POLL_MS: '200' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -107,12 +107,20 @@ describe('the slipway CLI', function () {
     const sha = await newRelease(h);
     // `script` gives the CLI a pseudo-terminal, as an operator's shell would.
     const line = [process.execPath, BIN, 'deploy', 'web', 'fleet', '--sha', sha, '--wait'].map((w) => `'${w}'`).join(' ');
-    const ran = await slipway([], { command: ['script', '-qfec', `stty cols 120 rows 40; ${line}`, '/dev/null'] });
+    // An operator's terminal: not CI (this suite may run in one), a terminal type set.
+    const { CI: _ci, ...outsideCi } = process.env;
+    const env = { ...outsideCi, TERM: 'xterm-256color', SLIPWAY_URL: h.api, SLIPWAY_TOKEN: TOKENS.cli, SLIPWAY_POLL_MS: '200' };
+    const ran = await slipway([], { command: ['script', '-qfec', `stty cols 120 rows 40; ${line}`, '/dev/null'], env });
     assert.equal(ran.code, 0, ran.stdout);
     assert.ok(ran.stdout.includes('\u001b['), 'redrawn in place');
     assert.match(ran.stdout, /batch 1 \(canary\)/);
     assert.match(ran.stdout, /✔ web-3 healthy/);
     assert.ok(!/^\d{4}-\d\d-\d\dT/m.test(ran.stdout), 'no log lines');
+
+    // The same terminal in a CI job logs lines: nobody watches it redraw.
+    const inCi = await slipway([], { command: ['script', '-qfec', `stty cols 120 rows 40; ${line.replace(sha, await newRelease(h))}`, '/dev/null'], env: { ...env, CI: 'true' } });
+    assert.equal(inCi.code, 0, inCi.stdout);
+    assert.match(inCi.stdout, /^\d{4}-\d\d-\d\dT\S+Z web-3 \(batch 2\): healthy\r?$/m);
   });
 
   /**
