@@ -1,6 +1,5 @@
-import { composeMigrate, composePull, composeUp, imageEnvironment, imagePrune } from '../commands/compose.js';
+import { targetRunbook } from '../commands/runbook.js';
 import type { HostCommand } from '../commands/shell.js';
-import { buildSteps, restartUnit } from '../commands/systemd.js';
 import { renderHealth } from '../domain/health.js';
 import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
@@ -61,22 +60,12 @@ async function runbook(input: UpdateTargetInput, progress: { stepsDone: number }
   const owner = workflowInfo().workflowId.replace(/#\d+$/, '');
   const once = (command: HostCommand, step: string): HostCommand => ({ ...command, once: `${owner}/${step}` });
 
-  if (runtime.kind === 'compose') {
-    const env = imageEnvironment(runtime, input.pinned);
-    if (Object.keys(env).length) {
-      await counted(steps.updateEnvFile.executeWithOptions(summary(`${target.name}: pin images in ${runtime.envFile}`), [target.host, dir, runtime.envFile, env]));
+  for (const step of targetRunbook({ runtime, pinned: input.pinned, values, dir, migrate: input.migrate, build: input.build })) {
+    if (step.kind === 'pin') {
+      await counted(steps.updateEnvFile.executeWithOptions(summary(`${target.name}: ${step.label}`), [target.host, dir, step.file, step.values]));
+    } else {
+      await run(step.onceStep ? once(step.command, step.onceStep) : step.command);
     }
-    await run(composePull(runtime, dir, env));
-    const migrate = input.migrate ? composeMigrate(runtime, dir, env) : undefined;
-    if (migrate) await run(once(migrate, 'migrate'));
-    await run(composeUp(runtime, dir, env));
-    if (runtime.prune) await run(imagePrune(dir));
-  } else {
-    if (input.build) {
-      const build = buildSteps(dir, runtime.build.map((b) => renderTemplate(b, values)));
-      for (const [i, step] of build.entries()) await run(once(step, `build/${i}`));
-    }
-    await run(restartUnit(dir, renderTemplate(runtime.unit, values)));
   }
 
   await checkHealth(target, dir, input.health, values, input.stepTimeoutMs, input.heartbeatTimeoutMs);

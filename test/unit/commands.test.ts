@@ -8,6 +8,7 @@ import { readEnvValues, restoreEnvValues, rewriteEnvFile } from '../../src/comma
 import { backupFileCommand, readFileCommand, replaceFileCommand } from '../../src/commands/files.js';
 import { quote, toShell, type HostCommand } from '../../src/commands/shell.js';
 import { buildSteps, restartUnit } from '../../src/commands/systemd.js';
+import { targetRunbook } from '../../src/commands/runbook.js';
 import { forLoginShell } from '../../src/ssh/session.js';
 import { ensureDebianPackage } from '../support/packages.js';
 
@@ -27,6 +28,18 @@ function argvSeenByShell(command: HostCommand): string[] {
 }
 
 describe('host commands', () => {
+  it('lists a target\'s runbook in order: pin, pull, migrate once on the first target only, up, prune; systemd builds once per host', () => {
+    const labels = (migrate: boolean) => targetRunbook({ runtime, pinned, values: {}, dir: '/opt/shop', migrate, build: false })
+      .map((s) => (s.kind === 'pin' ? s.label : `${s.command.label}${s.onceStep ? ` [once: ${s.onceStep}]` : ''}`));
+    assert.deepEqual(labels(true), ['pin images in .env.production', 'docker compose pull', 'migrate: alembic upgrade head [once: migrate]', 'docker compose up -d', 'docker image prune']);
+    assert.deepEqual(labels(false), ['pin images in .env.production', 'docker compose pull', 'docker compose up -d', 'docker image prune']);
+    const systemd = { kind: 'systemd' as const, dir: '/srv/bot', unit: 'bot@{instance}.service', build: ['git checkout --force {sha}', 'npm ci'], envFile: '.env' };
+    const steps = (build: boolean) => targetRunbook({ runtime: systemd, pinned: {}, values: { instance: '2', sha: 'abc' }, dir: '/srv/bot', migrate: false, build })
+      .map((s) => (s.kind === 'run' ? [s.command.label, s.onceStep ?? null] : [s.label, null]));
+    assert.deepEqual(steps(true), [['git checkout --force abc', 'build/0'], ['npm ci', 'build/1'], ['systemctl restart bot@2.service', null]]);
+    assert.deepEqual(steps(false), [['systemctl restart bot@2.service', null]]);
+  });
+
   it('quotes every word so that no value can inject a command', () => {
     const hostile = ["$(touch /tmp/pwned)", "a'b", '`id`', 'x; rm -rf /', 'new\nline', '', '*'];
     assert.deepEqual(argvSeenByShell({ label: 't', argv: ['prog', ...hostile] }), hostile);
