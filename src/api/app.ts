@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
-import type { SlipwayConfig } from '../config/schema.js';
+import { own, type SlipwayConfig } from '../config/schema.js';
 import { authenticate } from './auth.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
@@ -13,6 +13,10 @@ import { rotationRoutes, scheduleRoutes } from './routes/rotations.js';
 import { Rotations } from './rotations.js';
 import { serviceRoutes } from './routes/services.js';
 import { Runs, type RunsOptions } from './runs.js';
+import { CredentialStore } from '../credentials/store.js';
+import { GithubClient } from '../github/client.js';
+import { RegistryClient } from '../registry/client.js';
+import type { DryRunDeps } from './dry-run.js';
 
 export interface ApiOptions extends RunsOptions {
   config: SlipwayConfig;
@@ -51,8 +55,15 @@ export function createApi(options: ApiOptions): Express {
   const v1 = express.Router();
   v1.use(authenticate(config.api.tokens));
   v1.use(express.json({ limit: '64kb', type: () => true }));
-  v1.use('/deployments', deploymentRoutes(config, runs, metrics));
-  v1.use('/rollbacks', rollbackRoutes(config, runs, metrics));
+  // A dry run reads GitHub and the registry as the worker would, with the same credentials.
+  const store = config.credentialStore ? new CredentialStore(config.credentialStore) : undefined;
+  const planning: DryRunDeps = {
+    github: config.github ? new GithubClient(config.github) : undefined,
+    registry: new RegistryClient((host) => ({ ...own(config.registries, host), ...store?.registryCredential(host) })),
+    environment: (service, environment) => runs.environment(service, environment),
+  };
+  v1.use('/deployments', deploymentRoutes(config, runs, metrics, planning));
+  v1.use('/rollbacks', rollbackRoutes(config, runs, metrics, planning));
   v1.use('/services', serviceRoutes(config, runs));
   v1.use('/rotations', rotationRoutes(config, rotations, metrics));
   v1.use('/schedules', scheduleRoutes(rotations));

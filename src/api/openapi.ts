@@ -68,6 +68,28 @@ const rotation = {
     links: { type: 'object', properties: { self: { type: 'string' }, ui: { type: 'string', format: 'uri' } } },
   },
 };
+const dryRunPlan = {
+  type: 'object',
+  required: ['dryRun', 'kind', 'service', 'environment', 'commit', 'checks', 'images', 'batches', 'targets', 'gates', 'queuedBehind'],
+  properties: {
+    dryRun: { const: true },
+    kind: { enum: ['deploy', 'rollback'] },
+    service: { type: 'string' },
+    environment: { type: 'string' },
+    commit: { type: 'object', properties: { sha: { type: ['string', 'null'] }, ref: { type: 'string' } } },
+    checks: { type: 'object', properties: { state: { enum: ['success', 'pending', 'failure', 'not required', 'unknown'] }, summary: { type: 'string' } } },
+    images: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, repository: { type: 'string' }, tag: { type: 'string' }, pinned: { type: 'string', description: 'repository:tag@digest, or "missing"' } } } },
+    batches: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+    targets: {
+      type: 'array',
+      items: { type: 'object', properties: { name: { type: 'string' }, batch: { type: 'integer' }, commands: { type: 'array', items: { type: 'string' } }, health: { type: 'array', items: {} } } },
+    },
+    gates: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, on: { type: 'string' }, check: { type: 'string' }, expect: { type: 'string' } } } },
+    bakeMs: { type: 'integer' },
+    approval: { type: 'boolean' },
+    queuedBehind: { oneOf: [{ type: 'null' }, { type: 'object', properties: { active: { type: ['string', 'null'] }, queue: { type: 'array', items: { type: 'string' } } } }] },
+  },
+};
 const schedule = {
   type: 'object',
   properties: { id: { type: 'string' }, kind: { type: 'string' }, service: { type: 'string' }, environment: { type: 'string' }, every: { type: 'string' }, nextRunAt: { type: 'string', format: 'date-time' } },
@@ -105,6 +127,7 @@ export function openApiDocument(serverUrl?: string) {
         Run: run,
         DeployRequest: z.toJSONSchema(deployRequestSchema, { io: 'input', unrepresentable: 'any' }),
         Rotation: rotation,
+        DryRunPlan: dryRunPlan,
         RotationRequest: z.toJSONSchema(rotationRequestSchema, { io: 'input', unrepresentable: 'any' }),
         Schedule: schedule,
       },
@@ -117,7 +140,7 @@ export function openApiDocument(serverUrl?: string) {
           description: 'Without admin, rollout overrides may only make the run safer than the environment\'s policy (403 naming the field otherwise).',
           parameters: [idempotencyKey],
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/DeployRequest' }) },
-          responses: { 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(400, 401, 403, 404, 409) },
+          responses: { 200: { description: 'With dryRun: the plan; nothing was touched', ...json({ $ref: '#/components/schemas/DryRunPlan' }) }, 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(400, 401, 403, 404, 409) },
         },
         get: {
           summary: 'List runs', operationId: 'listDeployments',
@@ -144,7 +167,7 @@ export function openApiDocument(serverUrl?: string) {
         post: {
           summary: 'Roll back to a known-good version (by default the newest other than the current one)', operationId: 'createRollback', parameters: [idempotencyKey],
           requestBody: { required: true, ...json(z.toJSONSchema(rollbackRequestSchema, { io: 'input', unrepresentable: 'any' })) },
-          responses: { 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(400, 401, 403, 404, 409) },
+          responses: { 200: { description: 'With dryRun: the plan; nothing was touched', ...json({ $ref: '#/components/schemas/DryRunPlan' }) }, 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(400, 401, 403, 404, 409) },
         },
       },
       '/v1/services/{service}/environments/{environment}': {

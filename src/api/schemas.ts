@@ -7,6 +7,8 @@ export const SHA = /^[0-9a-fA-F]{7,40}$/;
 export const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export const deployRequestSchema = z.strictObject({
+  /** Answer the plan (200) and touch nothing. */
+  dryRun: z.boolean().optional(),
   service: z.string().min(1),
   environment: z.string().min(1),
   sha: z.string().regex(SHA, 'expected a commit SHA of 7 to 40 hex digits').optional(),
@@ -27,6 +29,8 @@ export const listQuerySchema = z.strictObject({
 });
 
 export const rollbackRequestSchema = z.strictObject({
+  /** Answer the plan (200) and touch nothing. */
+  dryRun: z.boolean().optional(),
   service: z.string().min(1),
   environment: z.string().min(1),
   sha: z.string().regex(SHA, 'expected a commit SHA of 7 to 40 hex digits').optional(),

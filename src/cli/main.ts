@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import ora from 'ora';
 import { ApiRefused, ApiUnreachable, apiClient, type ApiClient } from './api.js';
-import { board, changes, EXIT, isRotation, verdict, type Watched } from './progress.js';
+import type { DryRunPlan } from '../api/dry-run.js';
+import { board, changes, EXIT, isRotation, planTable, verdict, type Watched } from './progress.js';
 
 /**
  * `slipway`: the API from a terminal or a CI job (README, "The slipway CLI"). `--wait` follows
@@ -51,18 +52,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   };
 
   waitFlags(program.command('deploy <service> <environment>').description('Deploy a commit (or a tag) to an environment')
-    .option('--sha <sha>', 'the commit to deploy').option('--tag <tag>', 'an image tag, instead of a commit').option('--reason <text>', 'why, for the ledger'))
-    .action(async (service: string, environment: string, opts: WaitOptions & { sha?: string; tag?: string; reason?: string }) => {
+    .option('--sha <sha>', 'the commit to deploy').option('--tag <tag>', 'an image tag, instead of a commit').option('--reason <text>', 'why, for the ledger')
+    .option('--dry-run', 'show what it would do, and touch nothing'))
+    .action(async (service: string, environment: string, opts: WaitOptions & { sha?: string; tag?: string; reason?: string; dryRun?: boolean }) => {
       if (!!opts.sha === !!opts.tag) throw new UsageError('give exactly one of --sha and --tag');
-      const run = await api().request<Watched>('POST', '/v1/deployments', { service, environment, ...(opts.sha ? { sha: opts.sha } : { tag: opts.tag }), ...(opts.reason ? { reason: opts.reason } : {}) });
-      await started('/v1/deployments', run, opts);
+      const body = { service, environment, ...(opts.sha ? { sha: opts.sha } : { tag: opts.tag }), ...(opts.reason ? { reason: opts.reason } : {}) };
+      if (opts.dryRun) return void printPlan(await api().request<DryRunPlan>('POST', '/v1/deployments', { ...body, dryRun: true }), opts.json, out);
+      await started('/v1/deployments', await api().request<Watched>('POST', '/v1/deployments', body), opts);
     });
 
   waitFlags(program.command('rollback <service> <environment>').description('Redeploy the last known-good release, or the one given')
-    .option('--sha <sha>', 'the release to go back to').option('--reason <text>', 'why, for the ledger'))
-    .action(async (service: string, environment: string, opts: WaitOptions & { sha?: string; reason?: string }) => {
-      const run = await api().request<Watched>('POST', '/v1/rollbacks', { service, environment, ...(opts.sha ? { sha: opts.sha } : {}), ...(opts.reason ? { reason: opts.reason } : {}) });
-      await started('/v1/deployments', run, opts);
+    .option('--sha <sha>', 'the release to go back to').option('--reason <text>', 'why, for the ledger')
+    .option('--dry-run', 'show what it would do, and touch nothing'))
+    .action(async (service: string, environment: string, opts: WaitOptions & { sha?: string; reason?: string; dryRun?: boolean }) => {
+      const body = { service, environment, ...(opts.sha ? { sha: opts.sha } : {}), ...(opts.reason ? { reason: opts.reason } : {}) };
+      if (opts.dryRun) return void printPlan(await api().request<DryRunPlan>('POST', '/v1/rollbacks', { ...body, dryRun: true }), opts.json, out);
+      await started('/v1/deployments', await api().request<Watched>('POST', '/v1/rollbacks', body), opts);
     });
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -130,6 +135,10 @@ interface LedgerView {
   history: { runId: string; kind: string; status: string; sha: string | null; finishedAt: string; error?: string }[];
   active: string | null;
   queue: string[];
+}
+
+function printPlan(plan: DryRunPlan, json: boolean | undefined, out: (line: string) => void): void {
+  out(json ? JSON.stringify(plan) : planTable(plan));
 }
 
 /** Rotations have ids of their own (`rotation-…`), and routes of their own. */

@@ -1,3 +1,4 @@
+import type { DryRunPlan } from '../api/dry-run.js';
 import type { RotationView } from '../domain/rotation.js';
 import { FINISHED_STATUSES, type Run } from '../domain/run.js';
 
@@ -83,4 +84,27 @@ export function verdict(w: Watched, untilDecision: boolean): Verdict | undefined
     return { code: ended ? EXIT.endedOtherwise : EXIT.awaitingDecision, lines };
   }
   return undefined;
+}
+
+/** A dry run as a person reads it: the release, then batch by batch, each host's commands and checks. */
+export function planTable(plan: DryRunPlan): string {
+  const out = [`${plan.kind} of ${plan.service} to ${plan.environment}: dry run, nothing was touched`];
+  const row = (label: string, text: string) => out.push(`${label.padEnd(10)}${text}`);
+  row('commit', `${plan.commit.sha ?? '(none: deployed by tag)'}  (${plan.commit.ref})`);
+  row('checks', `${plan.checks.state}: ${plan.checks.summary}`);
+  const width = Math.max(0, ...plan.images.map((i) => i.name.length));
+  plan.images.forEach((image, i) => row(i ? '' : 'images', `${image.name.padEnd(width)}  ${image.pinned === 'missing' ? `MISSING ${image.repository}:${image.tag}` : image.pinned}`));
+  if (plan.queuedBehind) row('waits for', [plan.queuedBehind.active, ...plan.queuedBehind.queue].filter(Boolean).join(', '));
+  plan.batches.forEach((names, index) => {
+    out.push('', `batch ${index + 1}${index === 0 && plan.batches.length > 1 ? ' (canary)' : ''}: ${names.join(', ')}`);
+    for (const target of plan.targets.filter((t) => t.batch === index + 1)) {
+      out.push(`  ${target.name}`, ...target.commands.map((c) => `    $ ${c.replace(/\n/g, '\n      ')}`));
+      out.push(...target.health.map((check) => `    health: ${JSON.stringify(check)}`));
+    }
+    if (index === 0 && plan.batches.length > 1) {
+      if (plan.bakeMs) out.push(`  bake ${Math.round(plan.bakeMs / 1000)} s${plan.gates.length ? `, gates: ${plan.gates.map((g) => `${g.name} on ${g.on} (${g.check}, ${g.expect})`).join('; ')}` : ''}`);
+      if (plan.approval) out.push('  then wait for approval');
+    }
+  });
+  return out.join('\n');
 }

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { dryRun, type DryRunDeps } from '../dry-run.js';
 import type { SlipwayConfig } from '../../config/schema.js';
 import { buildDeployPlan } from '../../config/plan.js';
 import { requireScope } from '../auth.js';
@@ -26,15 +27,16 @@ function refuseUnfillableTemplates(plan: DeployPlan): void {
   throw new HttpProblem(400, 'Invalid request', `this deploy cannot fill the service's templates: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
 }
 
-export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Metrics): Router {
+export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Metrics, planning: DryRunDeps): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
     const { body, service, environment } = environmentRequest(req, config, deployRequestSchema, 'deploy');
-    const idempotency = idempotencyOf(req, 'deploy', body);
     enforceRolloutPolicy(body.rollout, environment, req.principal);
     const plan = buildDeployPlan(body.service, service, body.environment, environment, body);
     refuseUnfillableTemplates(plan);
+    if (body.dryRun) return void res.json(await dryRun('deploy', plan, planning));
+    const idempotency = idempotencyOf(req, 'deploy', body);
     const { run, created } = await runs.enqueue('deploy', plan, { idempotency });
     if (created) metrics.runsStarted.inc({ kind: 'deploy', service: body.service, environment: body.environment });
     res.status(202).location(run.links.self).json(run);

@@ -1,0 +1,112 @@
+import { targetRunbook } from '../commands/runbook.js';
+import { toShell } from '../commands/shell.js';
+import { renderHealth } from '../domain/health.js';
+import { rollbackRelease } from '../domain/ledger.js';
+import type { DeployPlan, PinnedImages } from '../domain/plan.js';
+import { planBatches } from '../domain/rollout.js';
+import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
+import { GithubError, type GithubClient } from '../github/client.js';
+import { pinnedReference, type RegistryClient } from '../registry/client.js';
+import type { EnvironmentView } from '../workflows/environment.js';
+import { HttpProblem } from './problem.js';
+
+/**
+ * `dryRun: true` (README, "Dry run"): what a deploy or rollback would do, worked out from
+ * GitHub, the registry and the environment's ledger as they are now. It reads and touches
+ * nothing: no host, no lock, no GitHub Deployment. Commands are shown as the host's shell
+ * would get them; they hold image references and the operator's own commands, never a secret.
+ */
+export interface DryRunPlan {
+  dryRun: true;
+  kind: 'deploy' | 'rollback';
+  service: string;
+  environment: string;
+  commit: { sha: string | null; ref: string };
+  checks: { state: 'success' | 'pending' | 'failure' | 'not required' | 'unknown'; summary: string };
+  images: { name: string; repository: string; tag: string; pinned: string }[];
+  batches: string[][];
+  targets: { name: string; batch: number; commands: string[]; health: unknown[] }[];
+  gates: { name: string; on: string; check: string; expect: string }[];
+  bakeMs: number;
+  approval: boolean;
+  /** The run it would wait for, and the ones queued before it. */
+  queuedBehind: { active: string | null; queue: string[] } | null;
+}
+
+export interface DryRunDeps {
+  github?: GithubClient | undefined;
+  registry: RegistryClient;
+  environment(service: string, environment: string): Promise<EnvironmentView>;
+}
+
+export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps: DryRunDeps, rollbackTo?: string): Promise<DryRunPlan> {
+  const env = await deps.environment(plan.service, plan.environment);
+  let values: TemplateValues = { service: plan.service, environment: plan.environment };
+  let commit: DryRunPlan['commit'];
+  let checks: DryRunPlan['checks'] = { state: 'not required', summary: plan.requireChecks ? 'a rollback returns to a release that passed them' : 'requireChecks is off' };
+  let images: DryRunPlan['images'];
+  let pinned: PinnedImages = {};
+
+  if (kind === 'rollback') {
+    const release = rollbackRelease(env, rollbackTo);
+    if (!release) throw new HttpProblem(409, 'Conflict', rollbackTo ? `no known-good version ${rollbackTo} of ${plan.service} in ${plan.environment}` : `${plan.service} in ${plan.environment} has no earlier known-good version to roll back to`);
+    commit = { sha: release.sha, ref: rollbackTo ?? 'the known-good release before current' };
+    pinned = release.images;
+    images = Object.entries(release.images).map(([name, reference]) => ({ name, repository: reference.split('@')[0]!.replace(/:[^:/]+$/, ''), tag: '(pinned)', pinned: reference }));
+  } else {
+    const ref = 'sha' in plan.ref ? plan.ref.sha : plan.ref.tag;
+    let sha = 'sha' in plan.ref ? plan.ref.sha : null;
+    if (plan.repo && deps.github) {
+      try {
+        sha = await deps.github.resolveCommit(plan.repo, ref);
+      } catch (error) {
+        if (error instanceof GithubError && error.kind === 'not-found') throw new HttpProblem(400, 'Invalid request', `${plan.repo} has no commit ${ref}`, [{ field: 'sha' in plan.ref ? 'sha' : 'tag', message: 'not found on GitHub' }]);
+        throw error;
+      }
+      if (plan.requireChecks) {
+        const verdict = await deps.github.checks(plan.repo, sha).catch((error: unknown) => ({ state: 'unknown' as const, summary: (error as Error).message }));
+        checks = { state: verdict.state, summary: verdict.summary };
+      }
+    }
+    commit = { sha, ref };
+    if (sha) values = { ...values, sha, sha7: sha.slice(0, 7) };
+    images = await Promise.all(plan.images.map(async (image) => {
+      const tag = 'tag' in plan.ref ? plan.ref.tag : renderTemplate(plan.tagTemplate, values);
+      const digest = await deps.registry.resolveDigest(image.repository, tag).catch(() => undefined);
+      const reference = digest ? pinnedReference(image.repository, tag, digest) : 'missing';
+      pinned[image.name] = digest ? reference : `${image.repository}:${tag}`;
+      return { name: image.name, repository: image.repository, tag, pinned: reference };
+    }));
+  }
+  if (commit.sha) values = { ...values, sha: commit.sha, sha7: commit.sha.slice(0, 7) };
+
+  const batches = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize);
+  const builtOn = new Set<string>();
+  const targets = batches.flatMap((batch, index) => batch.map((t) => {
+    const targetValues = targetTemplateValues(t, values);
+    const dir = renderTemplate(plan.runtime.dir, targetValues);
+    const build = plan.runtime.kind === 'systemd' && !builtOn.has(t.hostName);
+    builtOn.add(t.hostName);
+    const runbook = targetRunbook({ runtime: plan.runtime, pinned, values: targetValues, dir, migrate: kind === 'deploy' && t === plan.targets[0], build });
+    return {
+      name: t.name, batch: index + 1,
+      commands: runbook.map((step) => (step.kind === 'pin'
+        ? `${step.label}: ${Object.entries(step.values).map(([k, v]) => `${k}=${v}`).join(' ')}`
+        : `${toShell(step.command)}${step.onceStep ? '   # once per run and target' : ''}`)),
+      health: renderHealth(plan.health, targetValues).checks,
+    };
+  }));
+  const canary = batches.length > 1 ? batches[0]! : [];
+  const gates = canary.flatMap((t) => plan.analysis.map((g) => ({
+    name: g.name, on: t.name,
+    check: g.scrape ? `scrape ${renderTemplate(g.scrape.url, targetTemplateValues(t, values))} ${g.scrape.metric}` : `PromQL ${renderTemplate(g.prometheus!.query, targetTemplateValues(t, values))}`,
+    expect: g.expect ?? [g.max !== undefined ? `max ${g.max}` : '', g.min !== undefined ? `min ${g.min}` : ''].filter(Boolean).join(', '),
+  })));
+
+  return {
+    dryRun: true, kind, service: plan.service, environment: plan.environment, commit, checks, images,
+    batches: batches.map((b) => b.map((t) => t.name)), targets, gates,
+    bakeMs: canary.length ? plan.rollout.bakeMs : 0, approval: canary.length > 0 && !!plan.rollout.approval,
+    queuedBehind: env.active || env.queue.length ? { active: env.active, queue: env.queue } : null,
+  };
+}
