@@ -106,6 +106,6 @@ describe('HTTP API', function () {
       '/v1/services/{service}/environments/{environment}/release', '/v1/rotations', '/v1/rotations/{id}', '/v1/rotations/{id}/retry', '/v1/rotations/{id}/abort',
       '/v1/schedules', '/v1/schedules/{id}', '/codec/decode', '/codec/encode', '/healthz', '/readyz', '/metrics', '/openapi.json',
     ]) assert.ok(doc.paths[path], path);
-    assert.deepEqual(Object.keys(doc.components.schemas.DeployRequest.properties).sort(), ['environment', 'reason', 'rollout', 'service', 'sha', 'tag']);
+    assert.deepEqual(Object.keys(doc.components.schemas.DeployRequest.properties).sort(), ['dryRun', 'environment', 'reason', 'rollout', 'service', 'sha', 'tag']);
   });
 });
