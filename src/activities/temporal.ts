@@ -1,4 +1,5 @@
 import { notificationsFor } from '../config/notifications.js';
+import { runLinks } from '../domain/links.js';
 import { buildRotationPlan } from '../config/plan.js';
 import { own, type SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../domain/failures.js';
@@ -21,13 +22,10 @@ export function temporalActivities({ config }: { config: SlipwayConfig }) {
       }
       const plan = buildRotationPlan(config, service, environment, request);
       // The worker knows the Temporal UI's address the way the API does.
-      const ui = process.env.SLIPWAY_TEMPORAL_UI_URL ?? 'http://localhost:8233';
-      const namespace = temporalClient().options.namespace;
+      const ui = { uiUrl: process.env.SLIPWAY_TEMPORAL_UI_URL ?? 'http://localhost:8233', namespace: temporalClient().options.namespace };
       return (await enqueueRotation(temporalClient(), workerTaskQueue(), plan, {
         stepTimeoutMs: config.ssh.commandTimeout,
-        notifications: (id) => notificationsFor(config.notifications, service, 'rotation', {
-          self: `/v1/rotations/${encodeURIComponent(id)}`, ui: `${ui.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(id)}`,
-        }),
+        notifications: (id) => notificationsFor(config.notifications, service, 'rotation', runLinks('rotation', id, ui)),
       })).runId;
     },
 

@@ -8,7 +8,8 @@ import { rotationAbortUpdate, rotationQuery, rotationRetryUpdate } from '../work
 import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { HttpProblem } from './problem.js';
-import { describeOfType, QUERY_TIMEOUT_MS, refusedUpdateAsConflict, temporalUiLink, type RunsOptions } from './runs.js';
+import { runLinks, temporalUiLink } from '../domain/links.js';
+import { describeOfType, QUERY_TIMEOUT_MS, refusedUpdateAsConflict, type RunsOptions } from './runs.js';
 
 export type RotationAnswer = RotationView & { links: { self: string; ui: string } };
 
@@ -29,16 +30,14 @@ export class Rotations {
   constructor(private readonly client: Client, private readonly options: RunsOptions) {}
 
   view(rotation: RotationView): RotationAnswer {
-    return { ...rotation, links: { self: `/v1/rotations/${encodeURIComponent(rotation.id)}`, ui: temporalUiLink(this.options, `workflows/${encodeURIComponent(rotation.id)}`) } };
+    return { ...rotation, links: runLinks('rotation', rotation.id, this.options) };
   }
 
   async start(plan: RotationPlan, idempotency?: Idempotency): Promise<{ rotation: RotationAnswer; created: boolean }> {
     const answer = await enqueueRotation(this.client, this.options.taskQueue, plan, {
       stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
       idempotency: idempotency ? { key: idempotency.key, requestHash: idempotency.requestHash } : undefined,
-      notifications: (id) => notificationsFor(this.options.notifications ?? [], plan.service, 'rotation', {
-        self: `/v1/rotations/${encodeURIComponent(id)}`, ui: temporalUiLink(this.options, `workflows/${encodeURIComponent(id)}`),
-      }),
+      notifications: (id) => notificationsFor(this.options.notifications ?? [], plan.service, 'rotation', runLinks('rotation', id, this.options)),
     });
     if (answer.created) return { rotation: this.view(answer.rotation), created: true };
     if (idempotency && answer.requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);

@@ -1,4 +1,5 @@
 import { notificationsFor, type NotificationConfig } from '../config/notifications.js';
+import { runLinks } from '../domain/links.js';
 import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import type { DeployPlan } from '../domain/plan.js';
@@ -30,12 +31,8 @@ export const QUERY_TIMEOUT_MS = 3_000;
 export class Runs {
   constructor(private readonly client: Client, private readonly options: RunsOptions) {}
 
-  uiLink(id: string): string {
-    return temporalUiLink(this.options, `workflows/${encodeURIComponent(id)}`);
-  }
-
   view(run: Run): RunView {
-    return { ...run, links: { self: `/v1/deployments/${encodeURIComponent(run.id)}`, ui: this.uiLink(run.id) } };
+    return { ...run, links: runLinks('run', run.id, this.options) };
   }
 
   /**
@@ -47,8 +44,8 @@ export class Runs {
     const runId = newRunId(`${kind}-${plan.service}-${plan.environment}`);
     const createdAt = new Date().toISOString();
     const input: DeployInput = {
-      plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, createdAt, uiUrl: this.uiLink(runId),
-      notifications: notificationsFor(this.options.notifications ?? [], plan.service, 'run', { self: `/v1/deployments/${encodeURIComponent(runId)}`, ui: this.uiLink(runId) }),
+      plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, createdAt, uiUrl: runLinks('run', runId, this.options).ui,
+      notifications: notificationsFor(this.options.notifications ?? [], plan.service, 'run', runLinks('run', runId, this.options)),
     };
     const answer = await enqueueWithEnvironment(this.client, this.options.taskQueue, plan.service, plan.environment, {
       runId, input, ...(idempotency ? { idempotency: { key: idempotency.key, requestHash: idempotency.requestHash } } : {}),
@@ -161,9 +158,6 @@ function decodePageToken(text: string): Buffer {
 const pageTokenChecksum = (token: Buffer) => createHash('sha256').update('slipway-page\0').update(token).digest('base64url').slice(0, 12);
 
 /** Where a workflow or schedule (`path` under the namespace) opens in the Temporal UI. */
-export function temporalUiLink(options: Pick<RunsOptions, 'uiUrl' | 'namespace'>, path: string): string {
-  return `${options.uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(options.namespace)}/${path}`;
-}
 
 /** An operator's update that the workflow's state refused, or that came after it ended: `409` with the reason. */
 export function refusedUpdateAsConflict(error: unknown, action: string, what: string): unknown {

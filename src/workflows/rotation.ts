@@ -3,6 +3,7 @@ import { emptyLedger, type Ledger } from '../domain/ledger.js';
 import { envSecretAsRecipe, queuedRotation, type EnvironmentRef, type RotationPlan, type RotationStatus, type RotationStep, type RotationView } from '../domain/rotation.js';
 import type { RunNotifications } from '../config/notifications.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
+import { withoutSecrets } from '../redact.js';
 import { apiSteps, summary } from './activity-options.js';
 import { grantSignal } from './deploy.js';
 import { lockGrantedSignal } from './environment.js';
@@ -52,8 +53,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   let retryRequested = false;
   let abortRequested = false;
   const hidden = new Set<string>();
-  // The longest first: a value inside another must not leave the rest of it readable.
-  const scrub = (text: string) => [...hidden].sort((a, b) => b.length - a.length).reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
+  const scrub = (text: string) => withoutSecrets(text, hidden);
   const untouched = new WeakSet<RotationStep>();
   const affected = new WeakSet<RotationStep>();
   setHandler(rotationQuery, () => view);
