@@ -61,6 +61,11 @@ export async function pause(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Which attempt of this activity this is (1 outside one). */
+export function activityAttempt(): number {
+  return current()?.info.attempt ?? 1;
+}
+
 /** When the first attempt of this activity was scheduled: waits are bounded from there, across retries. */
 export function firstScheduledMs(): number {
   return current()?.info.scheduledTimestampMs ?? Date.now();

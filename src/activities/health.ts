@@ -6,6 +6,7 @@ import type { SshSession } from '../ssh/session.js';
 import { lastLines } from '../ssh/tail.js';
 import { permanentFailure } from './failure.js';
 import type { HostRunner } from './ssh.js';
+import type { StepLogRef, StepLogWriter } from '../step-logs/store.js';
 import { heartbeat, pause } from './context.js';
 
 export interface HealthDeps {
@@ -15,13 +16,13 @@ export interface HealthDeps {
 const PROBE_TIMEOUT_MS = 10_000;
 
 /** Probes every check once; the first failing one, or undefined when all pass. */
-export async function probeOnce(runner: HostRunner, checks: HealthCheck[], dir: string, session: SshSession | undefined, signal?: AbortSignal): Promise<ProbeResult | undefined> {
+export async function probeOnce(runner: HostRunner, checks: HealthCheck[], dir: string, session: SshSession | undefined, signal?: AbortSignal, step?: StepLogWriter): Promise<ProbeResult | undefined> {
   for (const check of checks) {
     let result: ProbeResult;
     if ('http' in check) result = await probeHttp(check.http, PROBE_TIMEOUT_MS);
     else {
       const command: HostCommand = { label: `health: ${check.command}`, argv: [], cwd: dir, script: check.command };
-      const outcome = await runner.attempt(session!, command, signal);
+      const outcome = await runner.attempt(session!, command, signal, undefined, step);
       const output = outcome.stderrTail.trim() ? outcome.stderrTail : outcome.stdoutTail;
       result = { ok: outcome.exitCode === 0, check: describeCheck(check), evidence: outcome.exitCode === 0 ? 'exited 0' : `exited ${outcome.exitCode ?? outcome.signal}: ${lastLines(output, 10)}` };
     }
@@ -39,12 +40,17 @@ export function healthActivities({ runner }: HealthDeps) {
      * Probes every check until all pass together, every `interval`, for at most `timeout`.
      * Fails with the last failing check and its evidence.
      */
-    async awaitHealthy(target: Target, dir: string, health: HealthPlan): Promise<{ attempts: number; durationMs: number }> {
+    async awaitHealthy(target: Target, dir: string, health: HealthPlan, log?: StepLogRef): Promise<{ attempts: number; durationMs: number }> {
       const started = Date.now();
-      const loop = async (session?: SshSession, signal?: AbortSignal) => {
+      const loop = async (session?: SshSession, signal?: AbortSignal, step?: StepLogWriter) => {
         for (let attempt = 1; ; attempt++) {
-          const failing = await probeOnce(runner, health.checks, dir, session, signal);
-          if (!failing) return { attempts: attempt, durationMs: Date.now() - started };
+          const failing = await probeOnce(runner, health.checks, dir, session, signal, step);
+          if (!failing) {
+            step?.note(`probe ${attempt}: ${health.checks.map(describeCheck).join(', ')} passed`);
+            return { attempts: attempt, durationMs: Date.now() - started };
+          }
+          step?.note(`probe ${attempt}: ${failing.check} ${failing.evidence.split('\n')[0]}`);
+          step?.flush();
           heartbeat({ target: target.name, attempt, failing: failing.check });
           if (Date.now() - started + health.intervalMs > health.timeoutMs) {
             throw permanentFailure(FailureType.HealthCheckFailed,
@@ -54,7 +60,9 @@ export function healthActivities({ runner }: HealthDeps) {
           await pause(health.intervalMs);
         }
       };
-      return needsSsh(health.checks) ? runner.withSession(target.host, loop) : loop();
+      return runner.logged(log, `health checks (${health.checks.length})`, (step) => needsSsh(health.checks)
+        ? runner.withSession(target.host, (session, signal) => loop(session, signal, step))
+        : loop(undefined, undefined, step));
     },
   };
 }

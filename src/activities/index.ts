@@ -12,6 +12,7 @@ import { notificationActivities } from './notifications.js';
 import { secretActivities } from './secrets.js';
 import { temporalActivities } from './temporal.js';
 import { HostRunner, sshActivities } from './ssh.js';
+import { stepLogStore } from '../step-logs/store.js';
 
 export interface ActivityOptions {
   /** Poll intervals while waiting for images and checks (tests shorten them). */
@@ -22,7 +23,7 @@ export interface ActivityOptions {
 /** Every activity the worker registers, bound to the worker's config (which holds the secrets). */
 export function createActivities(config: SlipwayConfig, options: ActivityOptions = {}) {
   const store = config.credentialStore ? new CredentialStore(config.credentialStore) : undefined;
-  const runner = new HostRunner(config.ssh, store);
+  const runner = new HostRunner(config.ssh, store, stepLogStore(config));
   const registry = new RegistryClient((host) => ({ ...own(config.registries, host), ...store?.registryCredential(host) }));
   const clientWith = (credentials: RegistryAuth) => new RegistryClient((host) => ({ insecure: own(config.registries, host)?.insecure, ...credentials }));
   const rotated = new RotatedCredentials({ config, store, runner });

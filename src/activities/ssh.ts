@@ -10,7 +10,9 @@ import { fillPlaceholders, parseProvisioned, ProvisionedOutputError, type Recipe
 import { registerSecret } from '../redact.js';
 import { lastLines } from '../ssh/tail.js';
 import { describeHost, SshError, SshSession, type CommandResult } from '../ssh/session.js';
-import { cancellationSignal, firstScheduledMs, heartbeat, hostReached, noteHostReached } from './context.js';
+import type { StepLogRef, StepLogStore, StepLogWriter } from '../step-logs/store.js';
+import { redact } from '../redact.js';
+import { activityAttempt, cancellationSignal, firstScheduledMs, heartbeat, hostReached, noteHostReached } from './context.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
 
 /** The largest file Slipway reads back from a host (an env file). */
@@ -53,7 +55,27 @@ function ensureSucceeded(command: HostCommand, host: HostRef, result: CommandRes
 
 /** Connects to hosts and runs commands for activities, turning faults into typed failures. */
 export class HostRunner {
-  constructor(private readonly ssh: SshConfig, private readonly store?: CredentialStore) {}
+  constructor(private readonly ssh: SshConfig, private readonly store?: CredentialStore, private readonly stepLogs?: StepLogStore) {}
+
+  /**
+   * Runs `use` as one step of a target's log, when `log` names a target: its commands' output
+   * and exit codes go to the step log, and so does the error it fails with.
+   */
+  async logged<T>(log: StepLogRef | undefined, label: string, use: (step?: StepLogWriter) => Promise<T>): Promise<T> {
+    const step = log && this.stepLogs?.begin(log, label, activityAttempt());
+    if (!step) return use();
+    try {
+      const result = await use(step);
+      step.end(true);
+      return result;
+    } catch (error) {
+      // A failed command's own output is already there; other faults (no connection, a
+      // timeout, a check that never passed) say what happened in Slipway's words.
+      if (!(error instanceof Error && /exited with|killed by signal/.test(error.message))) step.note(`slipway: ${redact(error instanceof Error ? error.message : String(error))}`);
+      step.end(false);
+      throw error;
+    }
+  }
 
   /** The private key Slipway logs in to this host with: a rotated one, else the config's. */
   keyFor(host: HostRef): { privateKey: string; passphrase?: string | undefined } {
@@ -88,35 +110,43 @@ export class HostRunner {
   }
 
   /** Runs a command that must succeed, heartbeating its progress. */
-  async run(session: SshSession, command: HostCommand, signal?: AbortSignal, captureStdout?: number): Promise<CommandResult> {
+  async run(session: SshSession, command: HostCommand, signal?: AbortSignal, captureStdout?: number, step?: StepLogWriter): Promise<CommandResult> {
     heartbeat({ step: command.label, elapsedMs: 0 });
-    const result = await this.attempt(session, command, signal, captureStdout);
+    const result = await this.attempt(session, command, signal, captureStdout, step);
     return ensureSucceeded(command, session.host, result);
   }
 
   /** A text file on the host (an env file, a backup); empty when it does not exist. */
-  async readText(session: SshSession, dir: string, file: string, signal?: AbortSignal): Promise<string> {
-    const text = (await this.run(session, readFileCommand(dir, file), signal, MAX_READ_BYTES)).stdout ?? '';
+  async readText(session: SshSession, dir: string, file: string, signal?: AbortSignal, step?: StepLogWriter): Promise<string> {
+    const text = (await this.run(session, readFileCommand(dir, file), signal, MAX_READ_BYTES, step)).stdout ?? '';
     if (text.includes('\0')) throw permanentFailure(FailureType.HostOutputInvalid, `${file} on ${describeHost(session.host)} is not a text file`);
     return text;
   }
 
   /** Runs a command whose exit code the caller judges (a health check). */
-  attempt(session: SshSession, command: HostCommand, signal?: AbortSignal, captureStdout?: number): Promise<CommandResult> {
-    return session.run(command, {
+  async attempt(session: SshSession, command: HostCommand, signal?: AbortSignal, captureStdout?: number, step?: StepLogWriter): Promise<CommandResult> {
+    // A command whose output is a secret (or a file's content) never reaches the step log.
+    const logOutput = step && !command.sensitiveOutput && captureStdout === undefined;
+    const result = await session.run(command, {
       timeoutMs: this.ssh.commandTimeout, signal, captureStdout,
-      onProgress: (p) => heartbeat({ step: command.label, ...p }),
+      onProgress: (p) => {
+        heartbeat({ step: command.label, ...p });
+        step?.flush();
+      },
+      onOutput: logOutput ? (chunk) => step.append(chunk.toString('utf8')) : undefined,
     });
+    step?.exited(result.exitCode);
+    return result;
   }
 }
 
 export function sshActivities({ runner }: { runner: HostRunner }) {  return {
     /** Runs one runbook step on a host. Only timing comes back: output stays out of history. */
-    async runOnHost(host: HostRef, command: HostCommand): Promise<{ durationMs: number }> {
-      return runner.withSession(host, async (session, signal) => {
-        const result = await runner.run(session, command, signal);
+    async runOnHost(host: HostRef, command: HostCommand, log?: StepLogRef): Promise<{ durationMs: number }> {
+      return runner.logged(log, command.label, (step) => runner.withSession(host, async (session, signal) => {
+        const result = await runner.run(session, command, signal, undefined, step);
         return { durationMs: result.durationMs };
-      });
+      }));
     },
 
     /**
@@ -124,15 +154,21 @@ export function sshActivities({ runner }: { runner: HostRunner }) {  return {
      * moves the previous file to `.slipway-prev`) only when something changes, which keeps a
      * retried step from overwriting the backup with its own result.
      */
-    async updateEnvFile(host: HostRef, dir: string, file: string, values: Record<string, string>): Promise<{ changed: boolean }> {
-      return runner.withSession(host, async (session, signal) => {
-        const current = await runner.readText(session, dir, file, signal);
+    async updateEnvFile(host: HostRef, dir: string, file: string, values: Record<string, string>, log?: StepLogRef): Promise<{ changed: boolean }> {
+      return runner.logged(log, `pin images in ${file}`, (step) => runner.withSession(host, async (session, signal) => {
+        const current = await runner.readText(session, dir, file, signal, step);
         const next = rewriteEnvFile(current, values);
         const existing = readEnvValues(current);
-        if (next === current && Object.entries(values).every(([k, v]) => existing[k] === v)) return { changed: false };
-        await runner.run(session, replaceFileCommand(dir, file, next), signal);
+        const lines = Object.entries(values).map(([name, value]) => `${name}=${value}`);
+        if (next === current && Object.entries(values).every(([k, v]) => existing[k] === v)) {
+          lines.forEach((line) => step?.note(`${line} (already set)`));
+          return { changed: false };
+        }
+        await runner.run(session, replaceFileCommand(dir, file, next), signal, undefined, step);
+        lines.forEach((line) => step?.note(line));
+        step?.note(`${dir}/${file} rewritten; the previous one is ${file}.slipway-prev`);
         return { changed: true };
-      });
+      }));
     },
 
     /**

@@ -1,3 +1,4 @@
+import { stepLogStore } from '../step-logs/store.js';
 import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import { own, type SlipwayConfig } from '../config/schema.js';
@@ -62,7 +63,7 @@ export function createApi(options: ApiOptions): Express {
     registry: new RegistryClient((host) => ({ ...own(config.registries, host), ...store?.registryCredential(host) })),
     environment: (service, environment) => runs.environment(service, environment),
   };
-  v1.use('/deployments', deploymentRoutes(config, runs, metrics, planning));
+  v1.use('/deployments', deploymentRoutes(config, runs, metrics, planning, stepLogStore(config)));
   v1.use('/rollbacks', rollbackRoutes(config, runs, metrics, planning));
   v1.use('/services', serviceRoutes(config, runs));
   v1.use('/rotations', rotationRoutes(config, rotations, metrics));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stepRecordSchema } from '../step-logs/store.js';
 import { deployRequestSchema, rollbackRequestSchema, rotationRequestSchema } from './schemas.js';
 
 /** `GET /openapi.json`: the API as SPEC §5 describes it. Request schemas come from the zod schemas that validate them. */
@@ -11,6 +12,10 @@ const problem = {
   },
 };
 
+const runTarget = {
+  type: 'object', required: ['id', 'name', 'status'],
+  properties: { id: { type: 'string' }, name: { type: 'string' }, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] }, batch: { type: 'integer', description: 'The batch it is updated in; 1 is the canary' }, version: { type: 'string' }, error: { type: 'string' } },
+};
 const version = { type: 'object', properties: { sha: { type: ['string', 'null'] }, images: { type: 'object', additionalProperties: { type: 'string' } } } };
 const run = {
   type: 'object',
@@ -24,13 +29,7 @@ const run = {
     previous: { oneOf: [version, { type: 'null' }] },
     status: { enum: ['queued', 'running', 'awaiting_approval', 'paused', 'awaiting_operator', 'succeeded', 'failed', 'rolled_back', 'aborted'] },
     phase: { enum: ['preflight', 'canary', 'bake', 'fleet', 'rollback', 'done'] },
-    targets: {
-      type: 'array',
-      items: {
-        type: 'object', required: ['id', 'name', 'status'],
-        properties: { id: { type: 'string' }, name: { type: 'string' }, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] }, batch: { type: 'integer', description: 'The batch it is updated in; 1 is the canary' }, version: { type: 'string' }, error: { type: 'string' } },
-      },
-    },
+    targets: { type: 'array', items: runTarget },
     error: { type: 'object', properties: { type: { type: 'string' }, step: { type: 'string' }, target: { type: 'string' }, message: { type: 'string' } } },
     leftToFix: {
       type: 'array', description: 'With status failed: targets the rollback could not bring back',
@@ -88,6 +87,15 @@ const dryRunPlan = {
     bakeMs: { type: 'integer' },
     approval: { type: 'boolean' },
     queuedBehind: { oneOf: [{ type: 'null' }, { type: 'object', properties: { active: { type: ['string', 'null'] }, queue: { type: 'array', items: { type: 'string' } } } }] },
+  },
+};
+const targetSteps = {
+  type: 'object', required: ['run', 'target', 'steps', 'keptFor'],
+  properties: {
+    run: { type: 'string' },
+    target: runTarget,
+    steps: { type: 'array', items: z.toJSONSchema(stepRecordSchema), description: 'Each attempt of each step, oldest first; a retried step shows every attempt' },
+    keptFor: { type: 'string', description: 'How long step logs are kept after a run\'s last step (stepLogs.keep)' },
   },
 };
 const schedule = {
@@ -154,6 +162,13 @@ export function openApiDocument(serverUrl?: string) {
           summary: 'A run', operationId: 'getDeployment',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 200: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(401, 403, 404) },
+        },
+      },
+      '/v1/deployments/{id}/targets/{target}': {
+        get: {
+          summary: 'A target\'s steps: label, start, duration, exit code and the last 64 lines of output, redacted; answers while the run goes on', operationId: 'getDeploymentTarget',
+          parameters: [...idParameter, { name: 'target', in: 'path', required: true, schema: { type: 'string' }, description: 'The target\'s id or name' }],
+          responses: { 200: { description: 'The steps', ...json(targetSteps) }, ...errors(401, 403, 404) },
         },
       },
       '/v1/deployments/{id}/{action}': {

@@ -2,7 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import ora from 'ora';
 import { ApiRefused, ApiUnreachable, apiClient, type ApiClient } from './api.js';
 import type { DryRunPlan } from '../api/dry-run.js';
-import { board, changes, EXIT, isRotation, planTable, verdict, type Watched } from './progress.js';
+import { board, changes, EXIT, isRotation, planTable, stepLogText, verdict, type TargetSteps, type Watched } from './progress.js';
+import type { Run } from '../domain/run.js';
 
 /**
  * `slipway`: the API from a terminal or a CI job (README, "The slipway CLI"). `--wait` follows
@@ -115,6 +116,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       out(`current: ${env.current?.sha ?? '(none)'}${env.active ? `   active: ${env.active}` : ''}${env.queue.length ? `   queued: ${env.queue.join(', ')}` : ''}`);
       out(`known good: ${env.knownGood.map((k) => k.sha?.slice(0, 7) ?? '?').join(', ') || '(none)'}`);
       for (const h of env.history) out(`  ${h.finishedAt}  ${h.kind.padEnd(8)} ${(h.sha?.slice(0, 7) ?? '').padEnd(7)}  ${h.status}  ${h.runId}${h.error ? `  ${h.error.split('\n')[0]}` : ''}`);
+    });
+
+  program.command('logs <run-id>').description("Each target's steps: start, duration, exit code and the last lines of output")
+    .option('--target <name>', 'one target only').option('--json', 'JSON')
+    .action(async (id: string, opts: { target?: string; json?: boolean }) => {
+      const client = api();
+      const path = `/v1/deployments/${encodeURIComponent(id)}`;
+      const names = opts.target ? [opts.target] : (await client.request<Run>('GET', path)).targets.map((t) => t.id);
+      const logs = await Promise.all(names.map((name) => client.request<TargetSteps>('GET', `${path}/targets/${encodeURIComponent(name)}`)));
+      if (opts.json) return void out(JSON.stringify(opts.target ? logs[0] : logs));
+      out(logs.map(stepLogText).join('\n\n'));
     });
 
   try {

@@ -1,6 +1,7 @@
 import type { DryRunPlan } from '../api/dry-run.js';
 import type { RotationView } from '../domain/rotation.js';
 import { FINISHED_STATUSES, type Run } from '../domain/run.js';
+import type { StepRecord } from '../step-logs/store.js';
 
 /**
  * What `slipway … --wait` follows, as pure functions of the run the API answers: the lines a
@@ -106,5 +107,28 @@ export function planTable(plan: DryRunPlan): string {
       if (plan.approval) out.push('  then wait for approval');
     }
   });
+  return out.join('\n');
+}
+
+/** What `GET /v1/deployments/:id/targets/:target` answers. */
+export interface TargetSteps {
+  run: string;
+  target: Run['targets'][number];
+  steps: StepRecord[];
+  keptFor: string;
+}
+
+/** `slipway logs`: a target's steps, each with its time, duration, exit code and output tail. */
+export function stepLogText({ target, steps }: TargetSteps): string {
+  const out = [`${target.name}  ${target.status}${target.batch ? `  batch ${target.batch}` : ''}${target.version ? `  ${target.version}` : ''}`];
+  if (!steps.length) out.push('  (no steps logged)');
+  for (const step of steps) {
+    const time = step.startedAt.slice(11, 19);
+    const took = step.durationMs === undefined ? 'running' : `${(step.durationMs / 1000).toFixed(1)} s`;
+    const exit = step.exitCode === undefined ? '' : `  exit ${step.exitCode ?? 'none (killed or disconnected)'}`;
+    const retry = step.attempt > 1 ? `  attempt ${step.attempt}` : '';
+    out.push(`  ${time}  ${step.phase === 'rollback' ? 'rollback: ' : ''}${step.label}  ${step.status}, ${took}${exit}${retry}`);
+    out.push(...step.output.map((line) => `    | ${line}`));
+  }
   return out.join('\n');
 }

@@ -211,6 +211,12 @@ export const configSchema = z.strictObject({
   ssh: sshSchema,
   /** Where rotated credentials are kept (src/credentials/store.ts); every worker must see the same directory. */
   credentialStore: z.string().min(1).optional(),
+  /** Where the worker keeps each target step's output tail (src/step-logs/store.ts), and for how long. */
+  stepLogs: z.strictObject({
+    /** Default: $SLIPWAY_HOME/step-logs (SLIPWAY_HOME defaults to ./.slipway). */
+    dir: z.string().min(1).optional(),
+    keep: duration.default(14 * 86_400_000),
+  }).prefault({}),
   api: apiSchema.prefault({}),
   services: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected a service name of letters, digits, "_" or "-"'), serviceSchema),
   notifications: z.array(notificationSchema).default([]),

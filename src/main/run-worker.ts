@@ -5,6 +5,18 @@ import { connectWorker, type TemporalSettings } from '../temporal/connection.js'
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { createWorker } from '../worker/create-worker.js';
 import { logger } from './logger.js';
+import { stepLogStore } from '../step-logs/store.js';
+
+/** Step logs older than `stepLogs.keep` go, at start and then every hour. */
+function sweepStepLogs(config: SlipwayConfig): void {
+  const store = stepLogStore(config);
+  const sweep = () => {
+    const removed = store.prune();
+    if (removed) logger.info({ removed, dir: store.dir }, 'removed the step logs of old runs');
+  };
+  sweep();
+  setInterval(sweep, 3_600_000).unref();
+}
 
 /** Registers the search attributes the workflows need, then starts a worker. */
 export async function startWorker(config: SlipwayConfig, settings: TemporalSettings): Promise<Worker> {
@@ -18,6 +30,7 @@ export async function startWorker(config: SlipwayConfig, settings: TemporalSetti
     await connection.close();
   }
   const worker = await createWorker({ connection: await connectWorker(settings), namespace: settings.namespace, config });
+  sweepStepLogs(config);
   logger.info({ address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: worker.options.taskQueue }, 'worker started');
   return worker;
 }

@@ -47,6 +47,8 @@ export interface RunOptions {
   /** Keep the whole stdout up to this many bytes (for reading a file); more is an error. */
   captureStdout?: number;
   onProgress?: (progress: { outputBytes: number; elapsedMs: number }) => void;
+  /** Every chunk of output, both streams, as it comes (a step log). */
+  onOutput?: (chunk: Buffer) => void;
 }
 
 /** How long stopping a command's processes on the host may take (TERM, a grace time, KILL). */
@@ -179,6 +181,7 @@ export class SshSession {
         channel.on('data', (chunk: Buffer) => {
           outputBytes += chunk.length;
           stdout.push(chunk);
+          options.onOutput?.(chunk);
           if (options.captureStdout === undefined) return;
           capturedBytes += chunk.length;
           if (capturedBytes > options.captureStdout) stop(new SshError('protocol', `"${command.label}" on ${where} printed more than ${options.captureStdout} bytes`));
@@ -187,6 +190,7 @@ export class SshSession {
         channel.stderr.on('data', (chunk: Buffer) => {
           outputBytes += chunk.length;
           stderr.push(chunk);
+          options.onOutput?.(chunk);
         });
         channel.on('close', (code: number | null, signalName?: string) => {
           cleanup();

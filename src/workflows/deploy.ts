@@ -202,7 +202,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
         await executeChild(updateTarget, {
           workflowId: `${run.id}/${t.id}${attempt > 1 ? `#${attempt}` : ''}`,
           staticSummary: `${plan.service}/${plan.environment}: update ${t.name}`,
-          args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned, values: targetTemplateValues(t, values), migrate: t === migrateOn, build, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
+          args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned, values: targetTemplateValues(t, values), migrate: t === migrateOn, build, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs, log: { run: run.id, target: t.id, phase: 'deploy' } }],
         });
         state.status = 'healthy';
         state.version = run.version.sha ?? Object.values(pinned)[0];
@@ -272,7 +272,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
         await executeChild(updateTarget, {
           workflowId: `${run.id}/rollback/${t.id}${attempt > 1 ? `#${attempt}` : ''}`,
           staticSummary: `${plan.service}/${plan.environment}: roll ${t.name} back to ${release.sha?.slice(0, 7) ?? 'the previous images'}`,
-          args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetTemplateValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
+          args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetTemplateValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs, log: { run: run.id, target: t.id, phase: 'rollback' } }],
         });
       })));
       inFlight = undefined;
@@ -336,7 +336,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
       await executeChild(updateTarget, {
         workflowId: `${run.id}/rollback/${t.id}`,
         staticSummary: `${plan.service}/${plan.environment}: roll ${t.name} back to ${release.sha?.slice(0, 7) ?? 'the previous images'}`,
-        args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetTemplateValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
+        args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetTemplateValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs, log: { run: run.id, target: t.id, phase: 'rollback' } }],
       });
       state.status = 'rolled_back';
       state.version = release.sha ?? Object.values(release.images)[0];

@@ -7,6 +7,7 @@ import { ApplicationFailure, isCancellation, setWorkflowOptions, workflowInfo } 
 import { describeFailure } from './failure-details.js';
 import { PlanError } from '../domain/failures.js';
 import { hostSteps, summary } from './activity-options.js';
+import type { StepLogRef } from '../step-logs/store.js';
 
 /** What one target's update needs: the runbook of SPEC §3 for one host (or instance). */
 export interface UpdateTargetInput {
@@ -21,6 +22,8 @@ export interface UpdateTargetInput {
   build: boolean;
   stepTimeoutMs: number;
   heartbeatTimeoutMs?: number | undefined;
+  /** The target's step log the steps write their output to (absent in runs started before it existed). */
+  log?: StepLogRef;
 }
 
 /**
@@ -54,7 +57,8 @@ async function runbook(input: UpdateTargetInput, progress: { stepsDone: number }
     progress.stepsDone++;
     return result;
   };
-  const run = (command: HostCommand) => counted(steps.runOnHost.executeWithOptions(summary(`${target.name}: ${command.label}`), [target.host, command]));
+  const log = input.log;
+  const run = (command: HostCommand) => counted(steps.runOnHost.executeWithOptions(summary(`${target.name}: ${command.label}`), [target.host, command, log]));
   // Steps that must not run twice are keyed by run and target, the same for every retry of
   // this update (an operator's retry starts `<id>#2`): one that succeeded is not run again.
   const owner = workflowInfo().workflowId.replace(/#\d+$/, '');
@@ -62,21 +66,21 @@ async function runbook(input: UpdateTargetInput, progress: { stepsDone: number }
 
   for (const step of targetRunbook({ runtime, pinned: input.pinned, values, dir, migrate: input.migrate, build: input.build })) {
     if (step.kind === 'pin') {
-      await counted(steps.updateEnvFile.executeWithOptions(summary(`${target.name}: ${step.label}`), [target.host, dir, step.file, step.values]));
+      await counted(steps.updateEnvFile.executeWithOptions(summary(`${target.name}: ${step.label}`), [target.host, dir, step.file, step.values, log]));
     } else {
       await run(step.onceStep ? once(step.command, step.onceStep) : step.command);
     }
   }
 
-  await checkHealth(target, dir, input.health, values, input.stepTimeoutMs, input.heartbeatTimeoutMs);
+  await checkHealth(target, dir, input.health, values, input.stepTimeoutMs, input.heartbeatTimeoutMs, log);
 }
 
 /** Waits until the target passes every health check (a step of its own; none when there are no checks). */
-export async function checkHealth(target: Target, dir: string, plan: HealthPlan, values: TemplateValues, stepTimeoutMs: number, heartbeatTimeoutMs?: number): Promise<void> {
+export async function checkHealth(target: Target, dir: string, plan: HealthPlan, values: TemplateValues, stepTimeoutMs: number, heartbeatTimeoutMs?: number, log?: StepLogRef): Promise<void> {
   const health = renderHealth(plan, values);
   if (!health.checks.length) return;
   await hostSteps(Math.max(stepTimeoutMs, health.timeoutMs), heartbeatTimeoutMs).awaitHealthy
-    .executeWithOptions(summary(`${target.name}: health checks (${health.checks.length})`), [target, dir, health]);
+    .executeWithOptions(summary(`${target.name}: health checks (${health.checks.length})`), [target, dir, health, log]);
 }
 
 // Any other error of this code fails the update too, instead of retrying its workflow task forever.

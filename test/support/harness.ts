@@ -99,6 +99,7 @@ registries:
   "${registry.host}": { username: ${REGISTRY_USER}, token: "\${env:TEST_REGISTRY_PASSWORD}", insecure: true }
   "${registry.host.replace('127.0.0.1', 'localhost')}": { username: ${REGISTRY_USER}, token: not-the-password, insecure: true }
 credentialStore: ${join(fleet.dir, 'credentials')}
+stepLogs: { dir: ${join(fleet.dir, 'step-logs')} }
 ssh:
   privateKey: \${file:${join(envDir, 'id_ed25519')}}
   knownHosts: ${fleet.knownHostsPath}
@@ -187,6 +188,10 @@ services:
       ledger:
         targets: [${target(web1!)}]
         rollout: { imageTimeout: 3s }
+      # Step logs (test/e2e/step-logs.test.ts).
+      logs:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { canary: 1, batchSize: 1, autoRollback: false, imageTimeout: 3s }
       manual:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
         rollout: { canary: 1, batchSize: 1, autoRollback: false, imageTimeout: 3s }

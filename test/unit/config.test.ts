@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { stepLogStore } from '../../src/step-logs/store.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { configProblems } from '../support/config.js';
 
@@ -43,6 +44,10 @@ describe('config', () => {
     assert.equal(cfg.ssh.connectTimeout, 10_000);
     assert.equal(cfg.ssh.retryFor, 120_000);
     assert.equal(cfg.ssh.privateKey, 'PRIVATE-KEY-MATERIAL');
+    assert.deepEqual(cfg.stepLogs, { keep: 14 * 86_400_000 });
+    assert.equal(stepLogStore(cfg, {}).dir, resolve('.slipway', 'step-logs'), 'step logs under SLIPWAY_HOME');
+    assert.equal(stepLogStore(cfg, { SLIPWAY_HOME: '/srv/slipway' }).dir, '/srv/slipway/step-logs');
+    assert.deepEqual(problemsOf(`${BASE}\nstepLogs: { keep: forever }\n`), ['stepLogs.keep: expected a duration like 500ms, 30s, 5m, 2h (got "forever")']);
   });
 
   it('reads ${file:PATH} relative to the config and names missing env variables by path', () => {

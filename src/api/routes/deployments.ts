@@ -13,6 +13,8 @@ import { deployRequestSchema, listQuerySchema } from '../schemas.js';
 import type { OperatorAction } from '../../workflows/deploy.js';
 import type { DeployPlan } from '../../domain/plan.js';
 import { unfillableTemplates, whyMissing } from '../../domain/plan-check.js';
+import { formatDuration } from '../../domain/duration.js';
+import type { StepLogStore } from '../../step-logs/store.js';
 
 const OPERATOR_ACTIONS: OperatorAction[] = ['approve', 'pause', 'resume', 'abort', 'retry', 'rollback'];
 
@@ -27,7 +29,7 @@ function refuseUnfillableTemplates(plan: DeployPlan): void {
   throw new HttpProblem(400, 'Invalid request', `this deploy cannot fill the service's templates: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
 }
 
-export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Metrics, planning: DryRunDeps): Router {
+export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Metrics, planning: DryRunDeps, stepLogs: StepLogStore): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
@@ -56,6 +58,16 @@ export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Met
     if (!run) throw notFound(`no deployment ${req.params.id}`);
     requireScope(req.principal, `deploy:${run.service}/${run.environment}`);
     res.status(202).json(await runs.act(run.id, action));
+  });
+
+  // A target's steps, from the step logs the worker writes as they run (named by id or name).
+  router.get('/:id/targets/:target', async (req, res) => {
+    requireScope(req.principal, 'read');
+    const run = await runs.get(req.params.id);
+    if (!run) throw notFound(`no deployment ${req.params.id}`);
+    const target = run.targets.find((t) => t.id === req.params.target) ?? run.targets.find((t) => t.name === req.params.target);
+    if (!target) throw notFound(`${run.id} has no target "${req.params.target}"; its targets: ${run.targets.map((t) => t.name).join(', ')}`);
+    res.json({ run: run.id, target, steps: stepLogs.read(run.id, target.id), keptFor: formatDuration(stepLogs.keepMs) });
   });
 
   router.get('/:id', async (req, res) => {

@@ -61,6 +61,8 @@ switch (tool) {
       const envFile = flagValue('--env-file');
       const sub = args.find((a) => ['pull', 'up', 'run'].includes(a));
       record(sub === 'run' ? 'migrate' : sub || 'compose');
+      // What docker compose prints, on stderr as it does.
+      if (sub === 'pull') process.stderr.write(' backend Pulling\n backend Pulled\n');
       if (sub === 'up') {
         const fromFile = readEnvFile(envFile);
         const images = {};
@@ -68,6 +70,7 @@ switch (tool) {
         const stateFile = path.join(state, 'app-8000.json');
         fs.writeFileSync(stateFile, JSON.stringify({ images, dir: process.cwd() }));
         ensureApp(8000, stateFile);
+        process.stderr.write(` Container ${path.basename(process.cwd())}-app-1  Started\n`);
       }
     } else if (words[0] === 'image' && words[1] === 'prune') record('prune');
     else if (words[0] === 'login') {
