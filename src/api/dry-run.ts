@@ -2,7 +2,7 @@ import { targetRunbook } from '../commands/runbook.js';
 import { toShell } from '../commands/shell.js';
 import { renderHealth } from '../domain/health.js';
 import { rollbackRelease } from '../domain/ledger.js';
-import type { DeployPlan, PinnedImages } from '../domain/plan.js';
+import type { DeployPlan, HealthCheck, PinnedImages } from '../domain/plan.js';
 import { planBatches } from '../domain/rollout.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
 import { GithubError, type GithubClient } from '../github/client.js';
@@ -25,7 +25,7 @@ export interface DryRunPlan {
   checks: { state: 'success' | 'pending' | 'failure' | 'not required' | 'unknown'; summary: string };
   images: { name: string; repository: string; tag: string; pinned: string }[];
   batches: string[][];
-  targets: { name: string; batch: number; commands: string[]; health: unknown[] }[];
+  targets: { name: string; batch: number; commands: string[]; health: HealthCheck[] }[];
   gates: { name: string; on: string; check: string; expect: string }[];
   bakeMs: number;
   approval: boolean;

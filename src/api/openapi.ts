@@ -2,127 +2,147 @@ import { z } from 'zod';
 import { stepRecordSchema } from '../step-logs/store.js';
 import { deployRequestSchema, rollbackRequestSchema, rotationRequestSchema } from './schemas.js';
 
-/** `GET /openapi.json`: the API as SPEC §5 describes it. Request schemas come from the zod schemas that validate them. */
-const problem = {
-  type: 'object',
-  required: ['type', 'title', 'status'],
-  properties: {
-    type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' },
-    errors: { type: 'array', items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-  },
-};
+/**
+ * `GET /openapi.json`: the API as SPEC §5 describes it. Request schemas come from the zod
+ * schemas that validate them; answers are described here, closed (no property the API does
+ * not send), and every answer of the test suite is validated against them
+ * (test/support/contract.ts).
+ */
 
-const runTarget = {
-  type: 'object', required: ['id', 'name', 'status'],
-  properties: { id: { type: 'string' }, name: { type: 'string' }, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] }, batch: { type: 'integer', description: 'The batch it is updated in; 1 is the canary' }, version: { type: 'string' }, error: { type: 'string' } },
-};
-const version = { type: 'object', properties: { sha: { type: ['string', 'null'] }, images: { type: 'object', additionalProperties: { type: 'string' } } } };
-const run = {
-  type: 'object',
-  required: ['id', 'kind', 'service', 'environment', 'version', 'status', 'phase', 'targets', 'createdAt', 'updatedAt', 'links'],
-  properties: {
-    id: { type: 'string', description: 'The Temporal workflow id' },
-    kind: { enum: ['deploy', 'rollback'] },
-    service: { type: 'string' },
-    environment: { type: 'string' },
-    version,
-    previous: { oneOf: [version, { type: 'null' }] },
-    status: { enum: ['queued', 'running', 'awaiting_approval', 'paused', 'awaiting_operator', 'succeeded', 'failed', 'rolled_back', 'aborted'] },
-    phase: { enum: ['preflight', 'canary', 'bake', 'fleet', 'rollback', 'done'] },
-    targets: { type: 'array', items: runTarget },
-    error: { type: 'object', properties: { type: { type: 'string' }, step: { type: 'string' }, target: { type: 'string' }, message: { type: 'string' } } },
-    leftToFix: {
-      type: 'array', description: 'With status failed: targets the rollback could not bring back',
-      items: { type: 'object', required: ['target', 'version', 'error', 'type'], properties: { target: { type: 'string' }, version: { type: 'string' }, error: { type: 'string' }, type: { type: 'string' } } },
-    },
-    awaitingOperator: { type: 'boolean', description: 'With status failed: the run still holds its environment, waiting for retry or abort' },
-    createdAt: { type: 'string', format: 'date-time' },
-    updatedAt: { type: 'string', format: 'date-time' },
-    finishedAt: { type: 'string', format: 'date-time' },
-    links: { type: 'object', properties: { self: { type: 'string' }, ui: { type: 'string', format: 'uri' } } },
-  },
-};
+/** A closed object: the properties listed, `required` among them, and nothing else. */
+const object = (required: string[], properties: Record<string, unknown>, description?: string) => ({
+  type: 'object', additionalProperties: false, required, properties, ...(description ? { description } : {}),
+});
+const string = { type: 'string' };
+const dateTime = { type: 'string', format: 'date-time' };
+const strings = { type: 'array', items: string };
+const nullable = (schema: object) => ({ oneOf: [schema, { type: 'null' }] });
+const links = object(['self', 'ui'], { self: { type: 'string', description: 'This resource in the API' }, ui: { type: 'string', format: 'uri', description: 'Its page in the Temporal UI' } });
 
-const rotation = {
-  type: 'object',
-  required: ['id', 'kind', 'service', 'environment', 'status', 'steps', 'links'],
-  properties: {
-    id: { type: 'string', description: 'The Temporal workflow id' },
-    kind: { enum: ['env-secret', 'ssh-key', 'registry-token', 'recipe'] },
-    service: { type: 'string' },
-    environment: { type: 'string' },
-    status: { enum: ['queued', 'running', 'succeeded', 'compensating', 'compensated', 'failed'] },
-    variables: { type: 'array', items: { type: 'string' }, description: 'env-secret and recipe: the names of the values made, never a value' },
-    recipe: { type: 'string', description: 'recipe: its name under services.<service>.rotations' },
-    registry: { type: 'string', description: 'registry-token: the registry whose token is rotated' },
-    steps: {
-      type: 'array',
-      items: {
-        type: 'object', required: ['name', 'status'],
-        properties: { name: { type: 'string' }, target: { type: 'string' }, status: { enum: ['pending', 'running', 'succeeded', 'failed', 'compensating', 'compensated'] }, error: { type: 'string' } },
-      },
-    },
-    error: { type: 'object', properties: { type: { type: 'string' }, step: { type: 'string' }, target: { type: 'string' }, message: { type: 'string' } } },
-    leftToFix: { type: 'array', items: { type: 'string' }, description: 'With status failed: what a compensation could not undo, or a recipe\'s finally did not do' },
-    links: { type: 'object', properties: { self: { type: 'string' }, ui: { type: 'string', format: 'uri' } } },
+const problem = object(['type', 'title', 'status', 'detail'], {
+  type: string, title: string, status: { type: 'integer' }, detail: string,
+  errors: { type: 'array', items: object(['field', 'message'], { field: string, message: string }) },
+});
+
+const images = { type: 'object', additionalProperties: string, description: 'Image name to repository:tag@digest' };
+const version = object(['sha', 'images'], { sha: { type: ['string', 'null'] }, images });
+const runError = object(['type', 'step', 'message'], { type: string, step: string, target: string, message: string });
+const runTarget = object(['id', 'name', 'status'], {
+  id: string, name: string, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] },
+  batch: { type: 'integer', minimum: 1, description: 'The batch it is updated in; 1 is the canary' }, version: string, error: string,
+});
+const run = object(['id', 'kind', 'service', 'environment', 'version', 'previous', 'status', 'phase', 'targets', 'createdAt', 'updatedAt', 'links'], {
+  id: { type: 'string', description: 'The Temporal workflow id' },
+  kind: { enum: ['deploy', 'rollback'] },
+  service: string,
+  environment: string,
+  version,
+  previous: nullable(version),
+  status: { enum: ['queued', 'running', 'awaiting_approval', 'paused', 'awaiting_operator', 'succeeded', 'failed', 'rolled_back', 'aborted'] },
+  phase: { enum: ['preflight', 'canary', 'bake', 'fleet', 'rollback', 'done'] },
+  targets: { type: 'array', items: runTarget },
+  error: runError,
+  leftToFix: {
+    type: 'array', description: 'With status failed: targets the rollback could not bring back',
+    items: object(['target', 'version', 'error', 'type'], { target: string, version: string, error: string, type: string }),
   },
-};
-const dryRunPlan = {
-  type: 'object',
-  required: ['dryRun', 'kind', 'service', 'environment', 'commit', 'checks', 'images', 'batches', 'targets', 'gates', 'queuedBehind'],
-  properties: {
-    dryRun: { const: true },
-    kind: { enum: ['deploy', 'rollback'] },
-    service: { type: 'string' },
-    environment: { type: 'string' },
-    commit: { type: 'object', properties: { sha: { type: ['string', 'null'] }, ref: { type: 'string' } } },
-    checks: { type: 'object', properties: { state: { enum: ['success', 'pending', 'failure', 'not required', 'unknown'] }, summary: { type: 'string' } } },
-    images: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, repository: { type: 'string' }, tag: { type: 'string' }, pinned: { type: 'string', description: 'repository:tag@digest, or "missing"' } } } },
-    batches: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
-    targets: {
-      type: 'array',
-      items: { type: 'object', properties: { name: { type: 'string' }, batch: { type: 'integer' }, commands: { type: 'array', items: { type: 'string' } }, health: { type: 'array', items: {} } } },
-    },
-    gates: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, on: { type: 'string' }, check: { type: 'string' }, expect: { type: 'string' } } } },
-    bakeMs: { type: 'integer' },
-    approval: { type: 'boolean' },
-    queuedBehind: { oneOf: [{ type: 'null' }, { type: 'object', properties: { active: { type: ['string', 'null'] }, queue: { type: 'array', items: { type: 'string' } } } }] },
+  awaitingOperator: { type: 'boolean', description: 'With status failed: the run still holds its environment, waiting for retry or abort' },
+  reason: { type: 'string', description: 'Why, as the request said' },
+  githubDeploymentId: { type: 'integer', description: 'The GitHub Deployment it reports to' },
+  createdAt: dateTime,
+  updatedAt: dateTime,
+  finishedAt: dateTime,
+  links,
+});
+
+const rotation = object(['id', 'kind', 'service', 'environment', 'status', 'steps', 'createdAt', 'updatedAt', 'links'], {
+  id: { type: 'string', description: 'The Temporal workflow id' },
+  kind: { enum: ['env-secret', 'ssh-key', 'registry-token', 'recipe'] },
+  service: string,
+  environment: string,
+  status: { enum: ['queued', 'running', 'succeeded', 'compensating', 'compensated', 'failed'] },
+  variables: { ...strings, description: 'env-secret and recipe: the names of the values made, never a value' },
+  recipe: { type: 'string', description: 'recipe: its name under services.<service>.rotations' },
+  registry: { type: 'string', description: 'registry-token: the registry whose token is rotated' },
+  steps: {
+    type: 'array',
+    items: object(['name', 'status'], { name: string, target: string, status: { enum: ['pending', 'running', 'succeeded', 'failed', 'compensating', 'compensated'] }, error: string }),
   },
+  error: runError,
+  leftToFix: { ...strings, description: 'With status failed: what a compensation could not undo, or a recipe\'s finally did not do' },
+  createdAt: dateTime,
+  updatedAt: dateTime,
+  finishedAt: dateTime,
+  links,
+});
+
+const healthCheck = {
+  oneOf: [
+    object(['http'], { http: object(['url', 'status'], { url: string, status: { type: 'integer' }, bodyContains: string }) }),
+    object(['command'], { command: string }),
+  ],
 };
-const targetSteps = {
-  type: 'object', required: ['run', 'target', 'steps', 'keptFor'],
-  properties: {
-    run: { type: 'string' },
-    target: runTarget,
-    steps: { type: 'array', items: z.toJSONSchema(stepRecordSchema), description: 'Each attempt of each step, oldest first; a retried step shows every attempt' },
-    keptFor: { type: 'string', description: 'How long step logs are kept after a run\'s last step (stepLogs.keep)' },
+const dryRunPlan = object(['dryRun', 'kind', 'service', 'environment', 'commit', 'checks', 'images', 'batches', 'targets', 'gates', 'bakeMs', 'approval', 'queuedBehind'], {
+  dryRun: { const: true },
+  kind: { enum: ['deploy', 'rollback'] },
+  service: string,
+  environment: string,
+  commit: object(['sha', 'ref'], { sha: { type: ['string', 'null'] }, ref: string }),
+  checks: object(['state', 'summary'], { state: { enum: ['success', 'pending', 'failure', 'not required', 'unknown'] }, summary: string }),
+  images: { type: 'array', items: object(['name', 'repository', 'tag', 'pinned'], { name: string, repository: string, tag: string, pinned: { type: 'string', description: 'repository:tag@digest, or "missing"' } }) },
+  batches: { type: 'array', items: strings, description: 'Target names, batch by batch; the first is the canary' },
+  targets: {
+    type: 'array',
+    items: object(['name', 'batch', 'commands', 'health'], { name: string, batch: { type: 'integer', minimum: 1 }, commands: { ...strings, description: 'What its shell would get, in order, rendered' }, health: { type: 'array', items: healthCheck } }),
   },
-};
-const schedule = {
-  type: 'object',
-  properties: { id: { type: 'string' }, kind: { type: 'string' }, service: { type: 'string' }, environment: { type: 'string' }, every: { type: 'string' }, nextRunAt: { type: 'string', format: 'date-time' } },
-};
-const release = { type: 'object', properties: { sha: { type: ['string', 'null'] }, images: { type: 'object', additionalProperties: { type: 'string' } }, runId: { type: 'string' }, deployedAt: { type: 'string', format: 'date-time' } } };
-const environmentView = {
-  type: 'object',
-  properties: {
-    current: { oneOf: [release, { type: 'null' }] },
-    knownGood: { type: 'array', items: release },
-    retired: { type: 'array', description: 'Versions that left knownGood, and why', items: { allOf: [release, { type: 'object', properties: { reason: { type: 'string' }, retiredAt: { type: 'string', format: 'date-time' } } }] } },
-    history: { type: 'array', items: { type: 'object' } },
-    active: { type: ['string', 'null'] },
-    queue: { type: 'array', items: { type: 'string' } },
+  gates: { type: 'array', items: object(['name', 'on', 'check', 'expect'], { name: string, on: string, check: string, expect: string }) },
+  bakeMs: { type: 'integer', minimum: 0 },
+  approval: { type: 'boolean' },
+  queuedBehind: nullable(object(['active', 'queue'], { active: { type: ['string', 'null'] }, queue: strings })),
+});
+
+const targetSteps = object(['run', 'target', 'steps', 'keptFor'], {
+  run: string,
+  target: runTarget,
+  steps: { type: 'array', items: z.toJSONSchema(stepRecordSchema), description: 'Each attempt of each step, oldest first; a retried step shows every attempt' },
+  keptFor: { type: 'string', description: 'How long step logs are kept after a run\'s last step (stepLogs.keep)' },
+});
+
+const schedule = object(['id', 'kind', 'service', 'environment', 'every', 'links'], {
+  id: string, kind: string, service: string, environment: string, every: { type: 'string', description: 'A duration: 90d, 12h, …' }, nextRunAt: dateTime, links,
+});
+const release = object(['sha', 'images', 'runId', 'deployedAt'], { sha: { type: ['string', 'null'] }, images, runId: string, deployedAt: dateTime });
+const historyEntry = object(['runId', 'kind', 'status', 'sha', 'finishedAt'], {
+  runId: string, kind: { enum: ['deploy', 'rollback', 'rotation'] }, status: string, sha: { type: ['string', 'null'] }, finishedAt: dateTime, error: string,
+  leftToFix: { ...strings, description: 'What the run or rotation left for an operator to do by hand' },
+});
+const environmentView = object(['current', 'knownGood', 'history', 'active', 'queue'], {
+  current: nullable(release),
+  knownGood: { type: 'array', items: release, description: 'Newest first: what a rollback may return to' },
+  retired: {
+    type: 'array', description: 'Versions that left knownGood, and why',
+    items: object(['sha', 'images', 'runId', 'deployedAt', 'reason', 'retiredAt'], { ...release.properties, reason: string, retiredAt: dateTime }),
   },
-};
+  history: { type: 'array', items: historyEntry, description: 'Runs and rotations that ended, newest first' },
+  active: { type: ['string', 'null'], description: 'The run or rotation holding the environment' },
+  queue: { ...strings, description: 'Runs and rotations waiting for it, in order' },
+});
+const services = object(['items'], { items: { type: 'array', items: object(['name', 'environments'], { name: string, environments: strings }) } });
+const runList = object(['items'], { items: { type: 'array', items: { $ref: '#/components/schemas/Run' } }, next: { type: 'string', description: 'Pass as next for the following page' } });
+const status = (value: string, extra: Record<string, unknown> = {}) => object(['status', ...Object.keys(extra)], { status: { const: value }, ...extra });
+
 const idParameter = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
 const environmentParameters = ['service', 'environment'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
 const idempotencyKey = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'A repeat with the same key (same token, same body) returns the same run for at least 24 hours' };
-const payloads = { type: 'object', properties: { payloads: { type: 'array', items: { type: 'object', properties: { metadata: { type: 'object', additionalProperties: { type: 'string' } }, data: { type: 'string' } } } } } };
+const payloads = object(['payloads'], { payloads: { type: 'array', items: { type: 'object', properties: { metadata: { type: 'object', additionalProperties: { type: 'string' } }, data: { type: 'string' } } } } });
 
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), { $ref: '#/components/responses/Problem' }]));
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 
 export function openApiDocument(serverUrl?: string) {
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  // Every /v1 route: a token first (401, 403), then the body (400, and 413 past 64 KiB).
+  const refusals = (...codes: number[]) => errors(...[400, 401, 403, 413, ...codes].sort());
   return {
     openapi: '3.1.0',
     info: { title: 'Slipway', version: '0.1.0', description: 'Deployments as durable Temporal workflows.' },
@@ -133,13 +153,17 @@ export function openApiDocument(serverUrl?: string) {
       schemas: {
         Problem: problem,
         Run: run,
+        RunTarget: runTarget,
+        TargetSteps: targetSteps,
         DeployRequest: z.toJSONSchema(deployRequestSchema, { io: 'input', unrepresentable: 'any' }),
-        Rotation: rotation,
+        RollbackRequest: z.toJSONSchema(rollbackRequestSchema, { io: 'input', unrepresentable: 'any' }),
         DryRunPlan: dryRunPlan,
+        Rotation: rotation,
         RotationRequest: z.toJSONSchema(rotationRequestSchema, { io: 'input', unrepresentable: 'any' }),
         Schedule: schedule,
+        Environment: environmentView,
       },
-      responses: { Problem: { description: 'An error (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
+      responses: { Problem: { description: 'An error (RFC 9457)', content: { 'application/problem+json': { schema: ref('Problem') } } } },
     },
     paths: {
       '/v1/deployments': {
@@ -147,96 +171,88 @@ export function openApiDocument(serverUrl?: string) {
           summary: 'Start a deploy', operationId: 'createDeployment',
           description: 'Without admin, rollout overrides may only make the run safer than the environment\'s policy (403 naming the field otherwise).',
           parameters: [idempotencyKey],
-          requestBody: { required: true, ...json({ $ref: '#/components/schemas/DeployRequest' }) },
-          responses: { 200: { description: 'With dryRun: the plan; nothing was touched', ...json({ $ref: '#/components/schemas/DryRunPlan' }) }, 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(400, 401, 403, 404, 409) },
+          requestBody: { required: true, ...json(ref('DeployRequest')) },
+          responses: { 200: { description: 'With dryRun: the plan; nothing was touched', ...json(ref('DryRunPlan')) }, 202: { description: 'The run', ...json(ref('Run')) }, ...refusals(404, 409) },
         },
         get: {
           summary: 'List runs', operationId: 'listDeployments',
           parameters: ['service', 'environment', 'status', 'next'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } }))
             .concat([{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100 } as never }]),
-          responses: { 200: { description: 'Runs, newest first', ...json({ type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Run' } }, next: { type: 'string' } } }) }, ...errors(400, 401, 403) },
+          responses: { 200: { description: 'Runs, newest first', ...json(runList) }, ...refusals() },
         },
       },
       '/v1/deployments/{id}': {
-        get: {
-          summary: 'A run', operationId: 'getDeployment',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(401, 403, 404) },
-        },
+        get: { summary: 'A run', operationId: 'getDeployment', parameters: idParameter, responses: { 200: { description: 'The run', ...json(ref('Run')) }, ...refusals(404) } },
       },
       '/v1/deployments/{id}/targets/{target}': {
         get: {
           summary: 'A target\'s steps: label, start, duration, exit code and the last 64 lines of output, redacted; answers while the run goes on', operationId: 'getDeploymentTarget',
           parameters: [...idParameter, { name: 'target', in: 'path', required: true, schema: { type: 'string' }, description: 'The target\'s id or name' }],
-          responses: { 200: { description: 'The steps', ...json(targetSteps) }, ...errors(401, 403, 404) },
+          responses: { 200: { description: 'The steps', ...json(ref('TargetSteps')) }, ...refusals(404) },
         },
       },
       '/v1/deployments/{id}/{action}': {
         post: {
           summary: 'An operator action: approve, pause, resume, abort (any state that is not final, a rollback included), retry, rollback', operationId: 'actOnDeployment',
           parameters: [...idParameter, { name: 'action', in: 'path', required: true, schema: { enum: ['approve', 'pause', 'resume', 'abort', 'retry', 'rollback'] } }],
-          responses: { 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(401, 403, 404, 409) },
+          responses: { 202: { description: 'The run', ...json(ref('Run')) }, ...refusals(404, 409) },
         },
       },
       '/v1/rollbacks': {
         post: {
           summary: 'Roll back to a known-good version (by default the newest other than the current one)', operationId: 'createRollback', parameters: [idempotencyKey],
-          requestBody: { required: true, ...json(z.toJSONSchema(rollbackRequestSchema, { io: 'input', unrepresentable: 'any' })) },
-          responses: { 200: { description: 'With dryRun: the plan; nothing was touched', ...json({ $ref: '#/components/schemas/DryRunPlan' }) }, 202: { description: 'The run', ...json({ $ref: '#/components/schemas/Run' }) }, ...errors(400, 401, 403, 404, 409) },
+          requestBody: { required: true, ...json(ref('RollbackRequest')) },
+          responses: { 200: { description: 'With dryRun: the plan; nothing was touched', ...json(ref('DryRunPlan')) }, 202: { description: 'The run', ...json(ref('Run')) }, ...refusals(404, 409) },
         },
       },
+      '/v1/services': {
+        get: { summary: 'Services and their environments', operationId: 'listServices', responses: { 200: { description: 'Services', ...json(services) }, ...refusals() } },
+      },
       '/v1/services/{service}/environments/{environment}': {
-        get: { summary: 'The release ledger, the active run and the queue', operationId: 'getEnvironment', parameters: environmentParameters, responses: { 200: { description: 'The environment', ...json(environmentView) }, ...errors(401, 403, 404) } },
+        get: { summary: 'The release ledger, the active run and the queue', operationId: 'getEnvironment', parameters: environmentParameters, responses: { 200: { description: 'The environment', ...json(ref('Environment')) }, ...refusals(404) } },
       },
       '/v1/services/{service}/environments/{environment}/release': {
         post: {
           summary: 'Admin: end the run or rotation holding the environment (terminated), so the queue goes on', operationId: 'releaseEnvironment', parameters: environmentParameters,
-          requestBody: { required: false, ...json({ type: 'object', properties: { reason: { type: 'string', maxLength: 500 } } }) },
-          responses: { 202: { description: 'What was released', ...json({ type: 'object', properties: { released: { type: 'string' } } }) }, ...errors(400, 401, 403, 404, 409) },
-        },
-      },
-      '/v1/services': {
-        get: {
-          summary: 'Services and their environments', operationId: 'listServices',
-          responses: { 200: { description: 'Services', ...json({ type: 'object', properties: { items: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, environments: { type: 'array', items: { type: 'string' } } } } } } }) }, ...errors(401, 403) },
+          requestBody: { required: false, ...json(object([], { reason: { type: 'string', maxLength: 500 } })) },
+          responses: { 202: { description: 'What was released', ...json(object(['released'], { released: string })) }, ...refusals(404, 409) },
         },
       },
       '/v1/rotations': {
         post: {
           summary: 'Start a rotation, or put it on a schedule (with schedule.every)', operationId: 'createRotation', parameters: [idempotencyKey],
-          requestBody: { required: true, ...json({ $ref: '#/components/schemas/RotationRequest' }) },
-          responses: {
-            202: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) },
-            201: { description: 'The schedule', ...json({ $ref: '#/components/schemas/Schedule' }) },
-            ...errors(400, 401, 403, 404, 409),
-          },
+          requestBody: { required: true, ...json(ref('RotationRequest')) },
+          responses: { 201: { description: 'The schedule', ...json(ref('Schedule')) }, 202: { description: 'The rotation', ...json(ref('Rotation')) }, ...refusals(404, 409) },
         },
       },
       '/v1/rotations/{id}': {
-        get: { summary: 'A rotation', operationId: 'getRotation', parameters: idParameter, responses: { 200: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) }, ...errors(401, 403, 404) } },
+        get: { summary: 'A rotation', operationId: 'getRotation', parameters: idParameter, responses: { 200: { description: 'The rotation', ...json(ref('Rotation')) }, ...refusals(404) } },
       },
-      '/v1/rotations/{id}/retry': {
-        post: { summary: 'Run the compensations that failed again', operationId: 'retryRotation', parameters: idParameter, responses: { 202: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) }, ...errors(401, 403, 404, 409) } },
-      },
-      '/v1/rotations/{id}/abort': {
-        post: { summary: 'Admin: give up on a failed rotation; it ends keeping leftToFix, and the queue goes on', operationId: 'abortRotation', parameters: idParameter, responses: { 202: { description: 'The rotation', ...json({ $ref: '#/components/schemas/Rotation' }) }, ...errors(401, 403, 404, 409) } },
-      },
-      '/codec/decode': {
-        post: { summary: 'The Temporal UI\'s codec server: decrypt payloads (scope decode or admin)', operationId: 'decodePayloads', requestBody: { required: true, ...json(payloads) }, responses: { 200: { description: 'Payloads', ...json(payloads) }, ...errors(400, 401, 403, 404, 413) } },
-      },
-      '/codec/encode': {
-        post: { summary: 'Encrypt payloads (scope decode or admin)', operationId: 'encodePayloads', requestBody: { required: true, ...json(payloads) }, responses: { 200: { description: 'Payloads', ...json(payloads) }, ...errors(400, 401, 403, 404, 413) } },
+      '/v1/rotations/{id}/{action}': {
+        post: {
+          summary: 'retry: run the compensations that failed again. abort (admin): give up on a failed rotation; it ends keeping leftToFix, and the queue goes on', operationId: 'actOnRotation',
+          parameters: [...idParameter, { name: 'action', in: 'path', required: true, schema: { enum: ['retry', 'abort'] } }],
+          responses: { 202: { description: 'The rotation', ...json(ref('Rotation')) }, ...refusals(404, 409) },
+        },
       },
       '/v1/schedules': {
-        get: { summary: 'Scheduled rotations', operationId: 'listSchedules', responses: { 200: { description: 'Schedules', ...json({ type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Schedule' } } } }) }, ...errors(401, 403) } },
+        get: { summary: 'Scheduled rotations', operationId: 'listSchedules', responses: { 200: { description: 'Schedules', ...json(object(['items'], { items: { type: 'array', items: ref('Schedule') } })) }, ...refusals() } },
       },
       '/v1/schedules/{id}': {
-        delete: { summary: 'Remove a schedule', operationId: 'deleteSchedule', parameters: idParameter, responses: { 204: { description: 'Removed' }, ...errors(401, 403, 404) } },
+        delete: { summary: 'Remove a schedule', operationId: 'deleteSchedule', parameters: idParameter, responses: { 204: { description: 'Removed' }, ...refusals(404) } },
       },
-      '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } } },
-      '/readyz': { get: { summary: 'Readiness, including the Temporal connection', security: [], responses: { 200: { description: 'Ready' }, 503: { $ref: '#/components/responses/Problem' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },
-      '/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } } },
+      '/codec/decode': {
+        post: { summary: 'The Temporal UI\'s codec server: decrypt payloads (scope decode or admin)', operationId: 'decodePayloads', requestBody: { required: true, ...json(payloads) }, responses: { 200: { description: 'Payloads', ...json(payloads) }, ...refusals(404) } },
+      },
+      '/codec/encode': {
+        post: { summary: 'Encrypt payloads (scope decode or admin)', operationId: 'encodePayloads', requestBody: { required: true, ...json(payloads) }, responses: { 200: { description: 'Payloads', ...json(payloads) }, ...refusals(404) } },
+      },
+      '/healthz': { get: { summary: 'Liveness', operationId: 'liveness', security: [], responses: { 200: { description: 'Alive', ...json(status('ok')) } } } },
+      '/readyz': {
+        get: { summary: 'Readiness, including the Temporal connection', operationId: 'readiness', security: [], responses: { 200: { description: 'Ready', ...json(status('ready', { temporal: { const: 'connected' } })) }, ...errors(503) } },
+      },
+      '/metrics': { get: { summary: 'Prometheus metrics', operationId: 'metrics', security: [], responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: string } } } } } },
+      '/openapi.json': { get: { summary: 'This document', operationId: 'openApi', security: [], responses: { 200: { description: 'OpenAPI 3.1', ...json({ type: 'object', required: ['openapi', 'info', 'paths'] }) } } } },
     },
   };
 }

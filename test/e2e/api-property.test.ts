@@ -1,3 +1,4 @@
+import { checkAnswer } from '../support/contract.js';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -112,6 +113,9 @@ describe('the API under generated requests (fast-check)', function () {
       const res = await fetch(`${base}${req.path}`, { method: req.method, headers: sent, body: req.body });
       const answer = await res.text();
       seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+      let parsed: unknown = answer;
+      try { parsed = JSON.parse(answer); } catch { /* not JSON */ }
+      checkAnswer({ method: req.method, path: req.path, status: res.status, contentType: res.headers.get('content-type'), body: parsed });
       assert.ok(res.status < 500, `${req.method} ${req.path} ${req.body ?? ''} -> ${res.status} ${answer}\n${serverErrors.map(String).join('\n')}`);
       if (res.status >= 400) {
         assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);

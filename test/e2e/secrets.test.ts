@@ -1,3 +1,4 @@
+import { checkAnswer } from '../support/contract.js';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -55,7 +56,9 @@ describe('secrets stay secret', function () {
   async function call(method: string, path: string, body?: unknown, token = TOKENS.rotator): Promise<{ status: number; body: any; text: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const response = await fetch(`${api}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined, text };
+    const parsed: unknown = text ? JSON.parse(text) : undefined;
+    checkAnswer({ method, path, status: response.status, contentType: response.headers.get('content-type'), body: parsed });
+    return { status: response.status, body: parsed, text };
   }
   const answers: string[] = [];
   async function waitFor(id: string, statuses: string[]): Promise<{ id: string; status: string }> {

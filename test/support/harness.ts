@@ -10,6 +10,7 @@ import type { SlipwayConfig } from '../../src/config/schema.js';
 import { freePort, hostCalls, withNewline, type FleetHost } from '../../src/sandbox/fleet.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import type { Worker } from '@temporalio/worker';
+import { checkAnswer } from './contract.js';
 import { sharedFixture } from './fixtures.js';
 import { GITHUB_TOKEN, startTestGithub, type TestGithub } from './github.js';
 import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from './openssh.js';
@@ -408,6 +409,7 @@ services:
     const text = await response.text();
     let parsed: unknown = text;
     try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    checkAnswer({ method, path, status: response.status, contentType: response.headers.get('content-type'), body: parsed });
     return { status: response.status, body: parsed, headers: response.headers };
   };
 

@@ -1,3 +1,4 @@
+import { checkAnswer } from './contract.js';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -79,7 +80,9 @@ export async function callStack(stack: SealedStack, token: string, method: strin
     method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers }, body: body ? JSON.stringify(body) : undefined,
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined, text };
+  const parsed: unknown = text ? JSON.parse(text) : undefined;
+  checkAnswer({ method, path, status: response.status, contentType: response.headers.get('content-type'), body: parsed });
+  return { status: response.status, body: parsed, text };
 }
 
 /** Polls a rotation until it has one of `statuses`. */
