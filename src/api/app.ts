@@ -24,6 +24,8 @@ export interface ApiOptions extends RunsOptions {
   client: Client;
   metrics?: Metrics;
   logError?: (error: unknown) => void;
+  /** Origins of a local Temporal UI whose loopback requests may decode without a token (`npm start` only). */
+  localUiOrigins?: string[];
 }
 
 export function createApi(options: ApiOptions): Express {
@@ -69,7 +71,7 @@ export function createApi(options: ApiOptions): Express {
   v1.use('/rotations', rotationRoutes(config, rotations, metrics));
   v1.use('/schedules', scheduleRoutes(rotations));
   app.use('/v1', v1);
-  app.use('/codec', codecRoutes(config, config.encryption ? codecFor(config.encryption) : undefined));
+  app.use('/codec', codecRoutes(config, config.encryption ? codecFor(config.encryption) : undefined, options.localUiOrigins));
 
   app.use((req, _res, next) => next(new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
   app.use(problemHandler(options.logError ?? ((error) => console.error(error))));

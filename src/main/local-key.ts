@@ -9,7 +9,7 @@ import { registerSecret } from '../redact.js';
  * (mode 0600) at `path`, so payloads are encrypted on a laptop too. Production configures its
  * keys instead (see README).
  */
-export function localEncryption(path: string, uiUrl: string): { encryption: EncryptionConfig; created: boolean } {
+export function localEncryption(path: string, uiOrigins: string[]): { encryption: EncryptionConfig; created: boolean } {
   const created = !existsSync(path);
   if (created) {
     mkdirSync(dirname(path), { recursive: true });
@@ -17,5 +17,5 @@ export function localEncryption(path: string, uiUrl: string): { encryption: Encr
   }
   const key = readFileSync(path, 'utf8').trim();
   registerSecret(key);
-  return { encryption: { keys: [{ id: 'local', key }], corsOrigins: [uiUrl, 'http://localhost:8233'] }, created };
+  return { encryption: { keys: [{ id: 'local', key }], corsOrigins: uiOrigins }, created };
 }

@@ -31,6 +31,8 @@ if (!process.env.TEMPORAL_ADDRESS) {
     dbFile: `${home}/temporal.db`,
     port: temporalPort,
     uiPort: Number(process.env.SLIPWAY_TEMPORAL_UI_PORT ?? 8233),
+    // The UI asks Slipway's codec server to decrypt what it shows.
+    uiCodecEndpoint: `http://127.0.0.1:${port}/codec`,
   });
   env = { ...process.env, TEMPORAL_ADDRESS: devServer.address, TEMPORAL_NAMESPACE: 'default' };
   logger.info({ address: devServer.address, ui: devServer.uiUrl, history: `${home}/temporal.db` }, 'Temporal dev server started');
@@ -40,10 +42,16 @@ const settings = temporalSettings(env);
 const path = configPath();
 let demo: Demo | undefined;
 const config = path ? loadConfigOrExit(path) : (demo = await startDemo(home)).config;
+const uiUrl = devServer?.uiUrl ?? process.env.SLIPWAY_TEMPORAL_UI_URL ?? 'http://localhost:8233';
+// The UI at the same port, whichever name the browser uses for this machine.
+const uiOrigins = [uiUrl, uiUrl.replace('//127.0.0.1:', '//localhost:')].filter((o, i, all) => all.indexOf(o) === i);
+let localUiOrigins: string[] = [];
 if (!config.encryption) {
   const keyFile = `${home}/encryption.key`;
-  const local = localEncryption(keyFile, devServer?.uiUrl ?? 'http://localhost:8233');
+  const local = localEncryption(keyFile, uiOrigins);
   config.encryption = local.encryption;
+  // npm start's own key, and its own UI: that UI has no login, so it decodes without a token.
+  if (devServer) localUiOrigins = uiOrigins;
   logger.info({ keyFile }, local.created ? 'created a local key for payload encryption' : 'payloads encrypted with the local key');
 }
 
@@ -52,8 +60,7 @@ config.credentialStore ??= `${home}/credentials`;
 
 const worker = await startWorker(config, settings);
 const running = worker.run();
-const uiUrl = devServer?.uiUrl ?? process.env.SLIPWAY_TEMPORAL_UI_URL ?? 'http://localhost:8233';
-const server = await startApi(config, settings, { port, host: demo ? '127.0.0.1' : '0.0.0.0', uiUrl });
+const server = await startApi(config, settings, { port, host: demo ? '127.0.0.1' : '0.0.0.0', uiUrl, localUiOrigins });
 
 const lines = [`Slipway is up. API: http://localhost:${port}  Temporal UI: ${uiUrl}`];
 if (demo) {

@@ -11,6 +11,8 @@ export interface DevServerOptions {
   ip?: string;
   port: number;
   uiPort?: number | undefined;
+  /** Where the UI's codec server is (Slipway's `/codec`), so that the UI shows payloads decrypted. */
+  uiCodecEndpoint?: string | undefined;
   headless?: boolean;
   namespace?: string;
 }
@@ -46,7 +48,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--namespace', options.namespace ?? 'default',
     ...Object.values(SEARCH_ATTRIBUTES).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`])];
   if (options.headless) args.push('--headless');
-  else if (options.uiPort) args.push('--ui-port', String(options.uiPort));
+  else {
+    if (options.uiPort) args.push('--ui-port', String(options.uiPort));
+    if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  }
   // Its own process group: Ctrl-C reaches Slipway's worker, which drains its steps while the
   // server is still there, and only then stops the server (below, or when this process exits).
   const child = spawn(options.cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });

@@ -4,10 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../src/sandbox/fleet.js';
-import { ensureTemporalCli } from '../../src/temporal/cli.js';
 import { waitForPort } from '../../src/temporal/dev-server.js';
-import { spawnManaged, stopManaged } from '../support/processes.js';
+import { stopManaged } from '../support/processes.js';
+import { startNpmStart } from '../support/npm-start.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -17,31 +16,16 @@ describe('commands', function () {
   this.timeout(180_000);
 
   it('npm start with no config: demo mode deploys a commit to three sandbox hosts over SSH', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'slipway-home-'));
-    const port = await freePort('127.0.0.1');
-    const env = {
-      ...process.env, SLIPWAY_HOME: home, PORT: String(port), SLIPWAY_CONFIG: '', TEMPORAL_ADDRESS: '',
-      SLIPWAY_TEMPORAL_CLI: ensureTemporalCli(),
-      SLIPWAY_TEMPORAL_PORT: String(await freePort('127.0.0.1')), SLIPWAY_TEMPORAL_UI_PORT: String(await freePort('127.0.0.1')),
-    };
+    const started = await startNpmStart();
+    const { child, home, port } = started;
     let exitedOnTerm: boolean | undefined;
-    // `npm start` itself, in the checkout, as the README says.
-    const child = spawnManaged('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
-    child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
     try {
-      for (let i = 0; !output.includes('Slipway is up'); i++) {
-        if (child.exitCode !== null || i > 1200) throw new Error(`npm start did not come up:\n${output}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.match(output, /Demo mode \(no slipway\.yaml\)/);
-      const token = readFileSync(join(home, 'demo', 'token'), 'utf8').trim();
-      const api = `http://127.0.0.1:${port}`;
+      assert.match(started.output(), /Demo mode \(no slipway\.yaml\)/);
+      const { token, api } = started;
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-      const started = await fetch(`${api}/v1/deployments`, { method: 'POST', headers, body: JSON.stringify({ service: 'demo', environment: 'sandbox', sha: 'c0ffee1' }) });
-      assert.equal(started.status, 202);
-      const { id } = await started.json() as { id: string };
+      const posted = await fetch(`${api}/v1/deployments`, { method: 'POST', headers, body: JSON.stringify({ service: 'demo', environment: 'sandbox', sha: 'c0ffee1' }) });
+      assert.equal(posted.status, 202);
+      const { id } = await posted.json() as { id: string };
       let run: { status: string; targets: { status: string }[] } | undefined;
       for (let i = 0; i < 300; i++) {
         run = await (await fetch(`${api}/v1/deployments/${id}`, { headers })).json() as typeof run;
@@ -62,10 +46,11 @@ describe('commands', function () {
       exitedOnTerm = child.exitCode === 0;
       await stopManaged(child, 1_000);
     }
+    const output = started.output();
     assert.ok(exitedOnTerm, `npm start exits 0 on its own after SIGTERM to npm:\n${output.slice(-2000)}`);
     assert.match(output, /"msg":"stopped"/, `stops cleanly on SIGTERM:\n${output.slice(-2000)}`);
     // Nothing left running: not the API, not the Temporal dev server it started.
-    for (const p of [port, Number(env.SLIPWAY_TEMPORAL_PORT)]) {
+    for (const p of [port, started.temporalPort]) {
       assert.equal(await waitForPort('127.0.0.1', p, 0).then(() => 'open', () => 'closed'), 'closed', `port ${p} is closed`);
     }
   });

@@ -44,10 +44,28 @@ function cors(origins: string[]): RequestHandler {
   };
 }
 
-export function codecRoutes(config: SlipwayConfig, codec: AesGcmCodec | undefined): Router {
+/**
+ * `npm start`'s own Temporal UI, which has no login and so no token to pass: its requests
+ * (from its origin, over loopback) may decode. Only `npm start` opens this, and only for the
+ * key it made itself; a configured key always needs a token.
+ */
+function localUiOrToken(config: SlipwayConfig, localUiOrigins: string[]): RequestHandler {
+  const withToken = authenticate(config.api.tokens);
+  return (req, res, next) => {
+    const origin = req.get('origin');
+    const loopback = /^(127\.|::1$|::ffff:127\.)/.test(req.socket.remoteAddress ?? '');
+    if (origin && localUiOrigins.includes(origin) && loopback && !req.headers.authorization) {
+      req.principal = { name: 'local Temporal UI', scopes: ['decode'] };
+      return next();
+    }
+    withToken(req, res, next);
+  };
+}
+
+export function codecRoutes(config: SlipwayConfig, codec: AesGcmCodec | undefined, localUiOrigins: string[] = []): Router {
   const router = Router();
   router.use(cors(config.encryption?.corsOrigins ?? []));
-  router.use(authenticate(config.api.tokens));
+  router.use(localUiOrToken(config, localUiOrigins));
   // Decoding turns every rotation's secrets back into plaintext: its own scope, checked before
   // a byte of the (large) body is read.
   router.use((req, _res, next) => { requireScope(req.principal, 'decode'); next(); });
