@@ -73,6 +73,8 @@ describe('payload encryption', function () {
     assert.match(preflight.headers.get('access-control-allow-headers')!, /authorization/);
     const other = await fetch(`${api}/codec/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
+    // A configured key: the UI's origin, even over loopback, is no substitute for a token.
+    assert.equal((await post('/codec/decode', { payloads: [] }, '', { origin: 'http://ui.example:8233' })).status, 401);
   });
 
   it('encodes payloads for the UI too, and refuses garbage with a problem', async () => {

@@ -54,7 +54,7 @@ describe('the Temporal UI in a browser', function () {
     assert.fail(`${id} never reached ${statuses.join(' or ')}`);
   };
   const codecAnswer = (p: Page) => p.waitForResponse((r) => r.url().endsWith('/codec/decode') && r.request().method() === 'POST');
-  const text = (p: Page) => p.evaluate(() => document.body.innerText);
+  const text = (p: Page) => p.locator('body').innerText();
 
   it("opens a finished run from the API's link and shows its input decoded through /codec/decode, with no token to set", async () => {
     const started = await api('POST', '/v1/deployments', { service: 'demo', environment: 'sandbox', sha: 'c0ffee1' });
@@ -70,6 +70,11 @@ describe('the Temporal UI in a browser', function () {
     assert.match(shown, /"service": "demo"/, 'the input, as JSON');
     assert.match(shown, /"status": "succeeded"/, 'the result, as JSON');
     assert.ok(!shown.includes(ENCRYPTED), 'no payload left encrypted');
+
+    // Without a token, only npm start's own UI decodes: another origin gets 401.
+    const decode = (origin: string) => fetch(`${slipway.api}/codec/decode`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+    assert.equal((await decode(slipway.uiUrl)).status, 200);
+    assert.equal((await decode('http://evil.example')).status, 401);
     await page.screenshot({ path: join(SHOTS, 'temporal-ui-run.png') });
   });
 
