@@ -30,6 +30,7 @@ const runError = object(['type', 'step', 'message'], { type: string, step: strin
 const runTarget = object(['id', 'name', 'status'], {
   id: string, name: string, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] },
   batch: { type: 'integer', minimum: 1, description: 'The batch it is updated in; 1 is the canary' }, version: string, error: string,
+  step: { type: 'string', description: 'GET of one run, while updating: the step running on it now (from the step log)' },
 });
 const run = object(['id', 'kind', 'service', 'environment', 'version', 'previous', 'status', 'phase', 'targets', 'createdAt', 'updatedAt', 'links'], {
   id: { type: 'string', description: 'The Temporal workflow id' },

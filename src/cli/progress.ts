@@ -32,7 +32,7 @@ function snapshot(w: Watched): Map<string, string> {
   if (isRotation(w)) {
     w.steps.forEach((s, i) => lines.set(`step ${i}`, `${s.target ? `${s.target}: ` : ''}${s.name}: ${s.status}${s.error ? ` (${s.error})` : ''}`));
   } else {
-    for (const t of w.targets) lines.set(`target ${t.id}`, `${t.name}${t.batch ? ` (batch ${t.batch})` : ''}: ${t.status}${t.error ? ` (${t.error})` : ''}`);
+    for (const t of w.targets) lines.set(`target ${t.id}`, `${t.name}${t.batch ? ` (batch ${t.batch})` : ''}: ${t.status}${t.step ? `: ${t.step}` : ''}${t.error ? ` (${t.error})` : ''}`);
   }
   return lines;
 }
@@ -47,7 +47,7 @@ const MARK: Record<string, string> = {
   healthy: '✔', succeeded: '✔', compensated: '↺', rolled_back: '↺', failed: '✖', updating: '…', running: '…', compensating: '…', pending: ' ',
 };
 
-/** What a terminal shows and redraws: the phase, each batch, each host and its state. */
+/** What a terminal shows and redraws: the phase, each batch, each host, its state and the step it is on. */
 export function board(w: Watched): string {
   const out = [`${title(w)}: ${statusText(w)}`];
   if (isRotation(w)) {
@@ -58,7 +58,7 @@ export function board(w: Watched): string {
   for (const t of w.targets) batches.set(t.batch ?? 0, [...batches.get(t.batch ?? 0) ?? [], t]);
   for (const [batch, targets] of [...batches].sort(([a], [b]) => a - b)) {
     if (batch) out.push(`  batch ${batch}${batch === 1 && batches.size > 1 ? ' (canary)' : ''}`);
-    for (const t of targets) out.push(`    ${MARK[t.status] ?? ' '} ${t.name} ${t.status}${t.error ? `: ${t.error.split('\n')[0]}` : ''}`);
+    for (const t of targets) out.push(`    ${MARK[t.status] ?? ' '} ${t.name} ${t.status}${t.step ? `: ${t.step}` : ''}${t.error ? `: ${t.error.split('\n')[0]}` : ''}`);
   }
   return out.join('\n');
 }
@@ -124,10 +124,10 @@ export function stepLogText({ target, steps }: TargetSteps): string {
   if (!steps.length) out.push('  (no steps logged)');
   for (const step of steps) {
     const time = step.startedAt.slice(11, 19);
-    const took = step.durationMs === undefined ? 'running' : `${(step.durationMs / 1000).toFixed(1)} s`;
+    const took = step.durationMs === undefined ? '' : `, ${(step.durationMs / 1000).toFixed(1)} s`;
     const exit = step.exitCode === undefined ? '' : `  exit ${step.exitCode ?? 'none (killed or disconnected)'}`;
     const retry = step.attempt > 1 ? `  attempt ${step.attempt}` : '';
-    out.push(`  ${time}  ${step.phase === 'rollback' ? 'rollback: ' : ''}${step.label}  ${step.status}, ${took}${exit}${retry}`);
+    out.push(`  ${time}  ${step.phase === 'rollback' ? 'rollback: ' : ''}${step.label}  ${step.status}${took}${exit}${retry}`);
     out.push(...step.output.map((line) => `    | ${line}`));
   }
   return out.join('\n');

@@ -34,6 +34,8 @@ export interface RunTarget {
   batch?: number | undefined;
   version?: string | undefined;
   error?: string | undefined;
+  /** While updating: the step running on it now. Not workflow state: the API reads it from the step log. */
+  step?: string | undefined;
 }
 
 export interface Run {

@@ -84,6 +84,13 @@ export class StepLogStore {
     });
   }
 
+  /** The step running on a target now, as a label (a rollback's marked so), if any. */
+  runningStep(run: string, target: string): string | undefined {
+    const last = this.read(run, target).at(-1);
+    if (last?.status !== 'running') return undefined;
+    return last.phase === 'rollback' ? `rollback: ${last.label}` : last.label;
+  }
+
   /** Removes the logs of runs last written more than `keepMs` ago; answers how many went. */
   prune(now = Date.now()): number {
     let removed = 0;

@@ -28,9 +28,13 @@ describe('step logs', function () {
     return answer.body as { target: { name: string; status: string }; steps: { phase: string; label: string; status: string; startedAt: string; durationMs?: number; exitCode?: number | null; attempt: number; output: string[] }[]; keptFor: string };
   };
 
-  it("answers a host's steps while the run goes on, then each with its duration, exit code and output, none of it in history", async () => {
+  it("answers a host's steps while the run goes on (the run and slipway --wait name each host's step), then each with its duration, exit code and output, none of it in history", async () => {
     writeFileSync(join(h.host('web-1').stateDir, 'delay-pull'), '2');
     const id = await deploy();
+    // The CLI follows it as a CI job would: one line per change, each host's step among them.
+    const following = promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'status', id, '--wait'], {
+      cwd: ROOT, env: { ...process.env, SLIPWAY_URL: h.api, SLIPWAY_TOKEN: TOKENS.cli, SLIPWAY_POLL_MS: '200' },
+    });
     let running;
     for (let i = 0; !running; i++) {
       if (i > 100) assert.fail('never saw the pull running');
@@ -39,8 +43,12 @@ describe('step logs', function () {
     }
     assert.equal(running.durationMs, undefined);
     assert.ok(Date.now() - Date.parse(running.startedAt) < 10_000);
+    const live = (await h.request('GET', `/v1/deployments/${id}`, undefined, TOKENS.reader)).body;
+    assert.match(live.targets.find((t: { name: string }) => t.name === 'web-1').step, /compose.* pull/, 'the run says which step the host is on');
 
     assert.equal((await h.waitForRun(id)).status, 'succeeded');
+    const { stdout } = await following;
+    assert.match(stdout, /Z web-1 \(batch 1\): updating: docker compose .*pull/);
     const web1 = await steps(id, 'web-1');
     assert.equal(web1.keptFor, '14d');
     assert.deepEqual(web1.steps.map((s) => s.label.replace(/ .*compose.* (pull|up).*/, ' $1')), ['pin images in .env', 'docker pull', 'docker up', 'health checks (1)']);

@@ -74,6 +74,10 @@ export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Met
     requireScope(req.principal, 'read');
     const run = await runs.get(req.params.id);
     if (!run) throw notFound(`no deployment ${req.params.id}`);
+    // What each host is doing now, for a live view (`slipway … --wait`).
+    for (const target of run.targets) {
+      if (target.status === 'updating') target.step = stepLogs.runningStep(run.id, target.id);
+    }
     res.json(run);
   });
 
