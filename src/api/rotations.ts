@@ -4,7 +4,7 @@ import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parseDuration } from '../domain/duration.js';
 import type { RotationPlan, RotationView } from '../domain/rotation.js';
 import { enqueueRotation } from '../temporal/enqueue.js';
-import { rotationAbortUpdate, rotationQuery, rotationRetryUpdate } from '../workflows/rotation.js';
+import { rotationAbortUpdate, rotationQuery, rotationRetryUpdate } from '../workflows/definitions.js';
 import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { HttpProblem } from './problem.js';

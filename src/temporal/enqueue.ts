@@ -3,9 +3,8 @@ import type { RunNotifications } from '../config/notifications.js';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { emptyLedger } from '../domain/ledger.js';
 import { homeOf, queuedRotation, type RotationPlan, type RotationView } from '../domain/rotation.js';
-import {
-  enqueueUpdate, environmentWorkflowId, type EnqueueAnswer, type EnqueueLockRequest, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState,
-} from '../workflows/environment.js';
+import type { EnqueueAnswer, EnqueueLockRequest, EnqueueRequest, EnqueueRotationRequest, EnvironmentState } from '../workflows/environment.js';
+import { enqueueUpdate, environmentWorkflowId } from '../workflows/definitions.js';
 
 /**
  * Hands a run or a rotation to its environment's workflow, starting that workflow if need be;

@@ -1,5 +1,5 @@
 import {
-  CancellationScope, condition, defineQuery, defineSignal, defineUpdate, executeChild, isCancellation, log, patched,
+  CancellationScope, condition, executeChild, isCancellation, log, patched,
   setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { renderHealth } from '../domain/health.js';
@@ -12,6 +12,7 @@ import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
 import { apiSteps, hostSteps, summary, waitingSteps } from './activity-options.js';
 import { describeFailure } from './failure-details.js';
+import { actionUpdates, grantSignal, rollbackWorkflowId, runQuery, targetWorkflowId, type OperatorAction } from './definitions.js';
 import { runNotices } from './notifier.js';
 import { updateTarget } from './update-target.js';
 import type { NotificationEvent, RunNotifications } from '../config/notifications.js';
@@ -32,14 +33,6 @@ export interface DeployInput {
   notifications?: RunNotifications | undefined;
 }
 
-export type OperatorAction = 'approve' | 'pause' | 'resume' | 'abort' | 'retry' | 'rollback';
-
-export const runQuery = defineQuery<Run>('run');
-/** The environment's lock holder lets the run go, with the ledger as it is at that moment. */
-export const grantSignal = defineSignal<[Ledger]>('grant');
-export const actionUpdates = Object.fromEntries(
-  (['approve', 'pause', 'resume', 'abort', 'retry', 'rollback'] as const).map((a) => [a, defineUpdate<Run>(a)]),
-) as Record<OperatorAction, ReturnType<typeof defineUpdate<Run>>>;
 
 /** Raised inside the rollout when it must stop and put back what it touched. */
 class StopRollout extends Error {
@@ -200,7 +193,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
       attempts.set(t.id, attempt);
       try {
         await executeChild(updateTarget, {
-          workflowId: `${run.id}/${t.id}${attempt > 1 ? `#${attempt}` : ''}`,
+          workflowId: targetWorkflowId(run.id, t.id, attempt),
           staticSummary: `${plan.service}/${plan.environment}: update ${t.name}`,
           args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned, values: targetTemplateValues(t, values), migrate: t === migrateOn, build, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs, log: { run: run.id, target: t.id, phase: 'deploy' } }],
         });
@@ -270,7 +263,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
         const attempt = (attempts.get(`rollback/${t.id}`) ?? 0) + 1;
         attempts.set(`rollback/${t.id}`, attempt);
         await executeChild(updateTarget, {
-          workflowId: `${run.id}/rollback/${t.id}${attempt > 1 ? `#${attempt}` : ''}`,
+          workflowId: rollbackWorkflowId(run.id, t.id, attempt),
           staticSummary: `${plan.service}/${plan.environment}: roll ${t.name} back to ${release.sha?.slice(0, 7) ?? 'the previous images'}`,
           args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetTemplateValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs, log: { run: run.id, target: t.id, phase: 'rollback' } }],
         });
@@ -334,7 +327,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
     for (const t of [...touched].reverse()) {
       const state = run.targets.find((s) => s.id === t.id)!;
       await executeChild(updateTarget, {
-        workflowId: `${run.id}/rollback/${t.id}`,
+        workflowId: rollbackWorkflowId(run.id, t.id),
         staticSummary: `${plan.service}/${plan.environment}: roll ${t.name} back to ${release.sha?.slice(0, 7) ?? 'the previous images'}`,
         args: [{ target: t, runtime: plan.runtime, health: plan.health, pinned: release.images, values: targetTemplateValues(t, back), migrate: false, build: true, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs, log: { run: run.id, target: t.id, phase: 'rollback' } }],
       });

@@ -1,11 +1,12 @@
 import {
-  condition, continueAsNew, defineQuery, defineSignal, defineUpdate, getExternalWorkflowHandle, ParentClosePolicy, setHandler, startChild, workflowInfo,
+  condition, continueAsNew, getExternalWorkflowHandle, ParentClosePolicy, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { recordLostRun, recordRotation, recordRun, type Ledger } from '../domain/ledger.js';
-import { describeRotation, queuedRotation, type EnvironmentRef, type RotationView } from '../domain/rotation.js';
+import { describeRotation, queuedRotation, type RotationView } from '../domain/rotation.js';
 import { queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
-import { grantSignal, type DeployInput } from './deploy.js';
+import type { DeployInput } from './deploy.js';
+import { enqueueUpdate, environmentQuery, grantSignal, lockGrantedSignal } from './definitions.js';
 import { waitingForRuns } from './activity-options.js';
 import type { RotationInput } from './rotation.js';
 
@@ -78,14 +79,6 @@ export interface EnqueueAnswer {
 /** How long an idempotency key returns the run it first started (SPEC §5: at least 24 hours). */
 export const IDEMPOTENCY_WINDOW_MS = 25 * 3_600_000;
 
-export const enqueueUpdate = defineUpdate<EnqueueAnswer, [EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest]>('enqueue');
-/** To a run that asked for this environment's lock from elsewhere: it holds it now, with this ledger. */
-export const lockGrantedSignal = defineSignal<[EnvironmentRef & { ledger: Ledger }]>('lockGranted');
-export const environmentQuery = defineQuery<EnvironmentView>('environment');
-
-export function environmentWorkflowId(service: string, environment: string): string {
-  return `slipway-env/${service}/${environment}`;
-}
 
 const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
 

@@ -1,8 +1,9 @@
-import { condition, defineSignal, ParentClosePolicy, proxyActivities, setHandler, startChild, type ChildWorkflowHandle } from '@temporalio/workflow';
+import { condition, ParentClosePolicy, proxyActivities, setHandler, startChild, type ChildWorkflowHandle } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { NotificationEvent, RunNotifications } from '../config/notifications.js';
 import { NON_RETRYABLE_FAILURES } from '../domain/failures.js';
 import { summary } from './activity-options.js';
+import { noticeSignal, notifierWorkflowId } from './definitions.js';
 
 /** An event of a run, with the run as the API answers it at that moment. */
 export interface Notice {
@@ -10,7 +11,6 @@ export interface Notice {
   run: { id: string; kind: string; service: string; environment: string; status: string; finishedAt?: string | undefined };
 }
 
-export const noticeSignal = defineSignal<[Notice]>('notice');
 
 /** Each hook is tried for up to 10 minutes, backing off; then the event is given up on. */
 const delivery = proxyActivities<Activities>({
@@ -50,7 +50,7 @@ export function runNotices(notifications: RunNotifications | undefined, runId: s
       const snapshot = { ...JSON.parse(JSON.stringify(run)) as Notice['run'], links: notifications.links };
       chain = chain.then(async () => {
         started ??= startChild(notifier, {
-          workflowId: `${runId}/notify`, args: [{ hooks: notifications.hooks }], parentClosePolicy: ParentClosePolicy.ABANDON,
+          workflowId: notifierWorkflowId(runId), args: [{ hooks: notifications.hooks }], parentClosePolicy: ParentClosePolicy.ABANDON,
           staticSummary: `notifications of ${runId}`,
         });
         await (await started).signal(noticeSignal, { event, run: snapshot });

@@ -1,12 +1,11 @@
-import { condition, defineQuery, defineUpdate, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { emptyLedger, type Ledger } from '../domain/ledger.js';
 import { envSecretAsRecipe, queuedRotation, type EnvironmentRef, type RotationPlan, type RotationStatus, type RotationStep, type RotationView } from '../domain/rotation.js';
 import type { RunNotifications } from '../config/notifications.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { withoutSecrets } from '../redact.js';
 import { apiSteps, summary } from './activity-options.js';
-import { grantSignal } from './deploy.js';
-import { lockGrantedSignal } from './environment.js';
+import { grantSignal, lockGrantedSignal, rotationAbortUpdate, rotationQuery, rotationRetryUpdate } from './definitions.js';
 import { describeFailure } from './failure-details.js';
 import { runNotices } from './notifier.js';
 import { recipeRotation } from './rotation/recipe.js';
@@ -23,11 +22,6 @@ export interface RotationInput {
   notifications?: RunNotifications | undefined;
 }
 
-export const rotationQuery = defineQuery<RotationView>('rotation');
-/** After a compensation failed and an operator fixed its cause: try what is left again. */
-export const rotationRetryUpdate = defineUpdate<RotationView>('retry');
-/** An operator gives up on a failed rotation: it ends, keeping `leftToFix`, and the environment's queue goes on. */
-export const rotationAbortUpdate = defineUpdate<RotationView>('abort');
 
 function sagaFor(plan: RotationPlan, saga: Saga): RotationSaga {
   switch (plan.kind) {

@@ -10,13 +10,11 @@ import { enforceRolloutPolicy } from '../policy.js';
 import { HttpProblem, invalidBody, notFound } from '../problem.js';
 import type { Runs } from '../runs.js';
 import { deployRequestSchema, listQuerySchema } from '../schemas.js';
-import type { OperatorAction } from '../../workflows/deploy.js';
+import { OPERATOR_ACTIONS, type OperatorAction } from '../../workflows/definitions.js';
 import type { DeployPlan } from '../../domain/plan.js';
 import { unfillableTemplates, whyMissing } from '../../domain/plan-check.js';
 import { formatDuration } from '../../domain/duration.js';
 import type { StepLogStore } from '../../step-logs/store.js';
-
-const OPERATOR_ACTIONS: OperatorAction[] = ['approve', 'pause', 'resume', 'abort', 'retry', 'rollback'];
 
 /** `400` before anything runs when a template of the plan has no value for this run (SPEC §3). */
 function refuseUnfillableTemplates(plan: DeployPlan): void {
@@ -53,7 +51,7 @@ export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Met
 
   router.post('/:id/:action', async (req, res) => {
     const action = req.params.action as OperatorAction;
-    if (!OPERATOR_ACTIONS.includes(action)) throw notFound(`no action "${req.params.action}"; actions: ${OPERATOR_ACTIONS.join(', ')}`);
+    if (!(OPERATOR_ACTIONS as readonly string[]).includes(action)) throw notFound(`no action "${req.params.action}"; actions: ${OPERATOR_ACTIONS.join(', ')}`);
     const run = await runs.get(req.params.id);
     if (!run) throw notFound(`no deployment ${req.params.id}`);
     requireScope(req.principal, `deploy:${run.service}/${run.environment}`);

@@ -1,0 +1,64 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Ledger } from '../domain/ledger.js';
+import type { EnvironmentRef, RotationView } from '../domain/rotation.js';
+import type { Run } from '../domain/run.js';
+import type { EnqueueAnswer, EnqueueLockRequest, EnqueueRequest, EnqueueRotationRequest, EnvironmentView } from './environment.js';
+import type { Notice } from './notifier.js';
+
+/**
+ * What the outside sees of Slipway's workflows: their ids, and the signals, updates and queries
+ * they answer. The API, the activities that start runs and the workflows all import them from
+ * here, so none of them imports another's workflow code.
+ */
+
+// ---- ids ----------------------------------------------------------------------------------
+
+/** The long-lived workflow of one service and environment: lock, queue and release ledger. */
+export function environmentWorkflowId(service: string, environment: string): string {
+  return `slipway-env/${service}/${environment}`;
+}
+
+/** One target's update in a run; an operator's retry starts it again as `#2`, `#3`, … */
+export function targetWorkflowId(runId: string, targetId: string, attempt = 1): string {
+  return `${runId}/${targetId}${attempt > 1 ? `#${attempt}` : ''}`;
+}
+
+/** One target's rollback in a run. */
+export function rollbackWorkflowId(runId: string, targetId: string, attempt = 1): string {
+  return targetWorkflowId(`${runId}/rollback`, targetId, attempt);
+}
+
+/** The child that delivers a run's notifications. */
+export function notifierWorkflowId(runId: string): string {
+  return `${runId}/notify`;
+}
+
+// ---- deploy (and rollback) runs ------------------------------------------------------------
+
+export const OPERATOR_ACTIONS = ['approve', 'pause', 'resume', 'abort', 'retry', 'rollback'] as const;
+export type OperatorAction = typeof OPERATOR_ACTIONS[number];
+
+export const runQuery = defineQuery<Run>('run');
+/** The environment's lock holder lets the run go, with the ledger as it is at that moment. */
+export const grantSignal = defineSignal<[Ledger]>('grant');
+/** An operator's decision; each answers the run as it is once applied, or is refused (409). */
+export const actionUpdates = Object.fromEntries(OPERATOR_ACTIONS.map((a) => [a, defineUpdate<Run>(a)])) as Record<OperatorAction, ReturnType<typeof defineUpdate<Run>>>;
+
+// ---- environments --------------------------------------------------------------------------
+
+export const enqueueUpdate = defineUpdate<EnqueueAnswer, [EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest]>('enqueue');
+/** To a run that asked for this environment's lock from elsewhere: it holds it now, with this ledger. */
+export const lockGrantedSignal = defineSignal<[EnvironmentRef & { ledger: Ledger }]>('lockGranted');
+export const environmentQuery = defineQuery<EnvironmentView>('environment');
+
+// ---- rotations -----------------------------------------------------------------------------
+
+export const rotationQuery = defineQuery<RotationView>('rotation');
+/** After a compensation failed and an operator fixed its cause: try what is left again. */
+export const rotationRetryUpdate = defineUpdate<RotationView>('retry');
+/** An operator gives up on a failed rotation: it ends, keeping `leftToFix`, and the environment's queue goes on. */
+export const rotationAbortUpdate = defineUpdate<RotationView>('abort');
+
+// ---- notifications -------------------------------------------------------------------------
+
+export const noticeSignal = defineSignal<[Notice]>('notice');
