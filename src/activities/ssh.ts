@@ -7,11 +7,10 @@ import type { CredentialStore } from '../credentials/store.js';
 import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
 import { fillPlaceholders, parseProvisioned, ProvisionedOutputError, type RecipeValues } from '../domain/recipe.js';
-import { registerSecret } from '../redact.js';
+import { redact, registerSecret } from '../redact.js';
 import { lastLines } from '../ssh/tail.js';
 import { describeHost, SshError, SshSession, type CommandResult } from '../ssh/session.js';
 import type { StepLogRef, StepLogStore, StepLogWriter } from '../step-logs/store.js';
-import { redact } from '../redact.js';
 import { activityAttempt, cancellationSignal, firstScheduledMs, heartbeat, hostReached, noteHostReached } from './context.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
 

@@ -1,4 +1,3 @@
-import { stepLogStore } from '../step-logs/store.js';
 import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import { own, type SlipwayConfig } from '../config/schema.js';
@@ -18,6 +17,7 @@ import { CredentialStore } from '../credentials/store.js';
 import { GithubClient } from '../github/client.js';
 import { RegistryClient } from '../registry/client.js';
 import type { DryRunDeps } from './dry-run.js';
+import { stepLogStore } from '../step-logs/store.js';
 
 export interface ApiOptions extends RunsOptions {
   config: SlipwayConfig;
