@@ -4,6 +4,7 @@ import { forgetOnceOutput } from '../commands/host-process.js';
 import { quote, type HostCommand } from '../commands/shell.js';
 import type { SshConfig } from '../config/schema.js';
 import type { CredentialStore } from '../credentials/store.js';
+import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
 import { fillPlaceholders, parseProvisioned, ProvisionedOutputError, type RecipeValues } from '../domain/recipe.js';
@@ -70,7 +71,8 @@ export class HostRunner {
     } catch (error) {
       // A failed command's own output is already there; other faults (no connection, a
       // timeout, a check that never passed) say what happened in Slipway's words.
-      if (!(error instanceof Error && /exited with|killed by signal/.test(error.message))) step.note(`slipway: ${redact(error instanceof Error ? error.message : String(error))}`);
+      const commandFailed = error instanceof ApplicationFailure && error.type === FailureType.CommandFailed;
+      if (!commandFailed) step.note(`slipway: ${redact(error instanceof Error ? error.message : String(error))}`);
       step.end(false);
       throw error;
     }

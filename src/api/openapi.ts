@@ -10,9 +10,7 @@ import { deployRequestSchema, rollbackRequestSchema, rotationRequestSchema } fro
  */
 
 /** A closed object: the properties listed, `required` among them, and nothing else. */
-const object = (required: string[], properties: Record<string, unknown>, description?: string) => ({
-  type: 'object', additionalProperties: false, required, properties, ...(description ? { description } : {}),
-});
+const object = (required: string[], properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, required, properties });
 const string = { type: 'string' };
 const dateTime = { type: 'string', format: 'date-time' };
 const strings = { type: 'array', items: string };

@@ -60,7 +60,11 @@ export class StepLogStore {
   /** Starts a step's record; the writer keeps it up to date until the step ends. */
   begin(ref: StepLogRef, label: string, attempt: number): StepLogWriter {
     const dir = this.targetDir(ref.run, ref.target);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch {
+      // Not writable: the writer's flushes fail quietly, and the step runs without a log.
+    }
     const started = Date.now();
     const path = join(dir, `${String(started).padStart(15, '0')}-${randomBytes(4).toString('hex')}.json`);
     return new StepLogWriter(path, { phase: ref.phase, label: redact(label), attempt, status: 'running', startedAt: new Date(started).toISOString(), output: [] });
