@@ -1,13 +1,23 @@
 import type { Activities } from '../src/activities/index.js';
+import type { HostUpdate } from '../src/activities/runbook.js';
+import { targetRunbook, updateSteps } from '../src/commands/runbook.js';
+import { renderTemplate } from '../src/domain/templates.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A fast fake runtime for benchmarks: every host step takes `stepMs`, nothing else takes time. */
+/**
+ * A fast fake runtime for benchmarks: each host command of a target's update (pull, up) takes
+ * `stepMs`; pinning the env file, health checks and everything else take no time.
+ */
 export function fakeActivities(stepMs: number): Partial<Activities> {
   return {
-    runOnHost: async () => { await sleep(stepMs); return { durationMs: stepMs }; },
-    updateEnvFile: async () => ({ changed: true }),
-    awaitHealthy: async () => ({ attempts: 1, durationMs: 0 }),
+    updateHost: async (update: HostUpdate) => {
+      const dir = renderTemplate(update.runtime.dir, update.values);
+      const steps = updateSteps(targetRunbook({ ...update, dir }), update.health.checks.length);
+      for (const step of steps.slice(update.from, update.to)) if (step.kind === 'run') await sleep(stepMs);
+      return { durationMs: 0 };
+    },
+    runAfterHealthy: async () => undefined,
     resolveImages: async () => ({}),
     bake: async () => ({ rounds: 0, elapsedMs: 0 }),
   };

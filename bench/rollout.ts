@@ -5,11 +5,16 @@
  * is left over is Slipway's and Temporal's own cost.
  *
  *   npm run bench                  # 50 targets (overhead) and 1,000 targets (scale)
- *   npm run bench -- 50            # one size only
+ *   npm run bench -- 50            # one size only (50, 1000 or 5000)
  *
- * Reports, per size: wall time, ideal time, overhead, orchestration cost per target, and the
- * largest workflow history of the run (Temporal warns past 10,240 events). With
- * BENCH_TIMELINE=1 it also prints the deploy workflow's events (ms since its start, event type).
+ * Reports, per size, a JSON line (wall time, ideal time, overhead, orchestration cost per
+ * target, the largest workflow history of the run: Temporal warns past 10,240 events), then
+ * one line a script can check:
+ *
+ *   bench: targets=50 batches=6 ideal_s=24.0 wall_s=24.4 ratio=1.016 max_events=195 rss_mb=180
+ *
+ * `rss_mb` is the peak resident memory of this process, which is the worker (the dev server
+ * runs apart). With BENCH_TIMELINE=1 it also prints the deploy workflow's events.
  */
 import { Worker } from '@temporalio/worker';
 import { Runs } from '../src/api/runs.js';
@@ -31,6 +36,7 @@ interface Scenario {
 const SCENARIOS: Record<string, Scenario> = {
   50: { targets: 50, canary: 1, batchSize: 10, stepMs: 2_000 },
   1000: { targets: 1000, canary: 1, batchSize: '10%', stepMs: 500 },
+  5000: { targets: 5000, canary: 1, batchSize: '10%', stepMs: 500 },
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -104,6 +110,8 @@ try {
       orchestrationMsPerTarget: Number(((wallMs - idealMs) / s.targets).toFixed(1)),
       largestHistory: largest, measuredInMs: Date.now() - started,
     }));
+    const rssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    console.log(`bench: targets=${s.targets} batches=${batches} ideal_s=${(idealMs / 1000).toFixed(1)} wall_s=${(wallMs / 1000).toFixed(1)} ratio=${(wallMs / idealMs).toFixed(3)} max_events=${largest.events} rss_mb=${rssMb}`);
   }
 } finally {
   await stopAllFixtures();

@@ -16,6 +16,9 @@ function current(): Context | undefined {
 /** Activities (attempts) that reached their host: they connected, so a command may have run. */
 const reachedHost = new WeakSet<Context>();
 
+/** Where a multi-step activity has got to: every heartbeat carries it, so a retry resumes there. */
+const progressOf = new WeakMap<Context, Record<string, unknown>>();
+
 /**
  * Reports progress; details ride on the heartbeat and come back to a retried attempt. Once the
  * host was reached, every heartbeat says so, so that later attempts know it too.
@@ -23,7 +26,16 @@ const reachedHost = new WeakSet<Context>();
 export function heartbeat(details: Record<string, unknown>): void {
   const ctx = current();
   if (!ctx) return;
-  ctx.heartbeat(hostReached() ? { ...details, hostReached: true } : details);
+  const all = { ...progressOf.get(ctx), ...details };
+  ctx.heartbeat(hostReached() ? { ...all, hostReached: true } : all);
+}
+
+/** Records (and heartbeats) how far a multi-step activity has got, for its retry to read back. */
+export function noteProgress(progress: Record<string, unknown>): void {
+  const ctx = current();
+  if (!ctx) return;
+  progressOf.set(ctx, progress);
+  heartbeat({});
 }
 
 /** Called once connected to the host, before any command: from now on the step may have taken effect. */
@@ -31,7 +43,7 @@ export function noteHostReached(): void {
   const ctx = current();
   if (!ctx || reachedHost.has(ctx)) return;
   reachedHost.add(ctx);
-  ctx.heartbeat({ ...(ctx.info.heartbeatDetails as Record<string, unknown> | undefined), hostReached: true });
+  ctx.heartbeat({ ...(ctx.info.heartbeatDetails as Record<string, unknown> | undefined), ...progressOf.get(ctx), hostReached: true });
 }
 
 /**

@@ -33,36 +33,40 @@ export async function probeOnce(runner: HostRunner, checks: HealthCheck[], dir: 
 
 export const needsSsh = (checks: HealthCheck[]) => checks.some((c) => 'command' in c);
 
-export function healthActivities({ runner }: HealthDeps) {
+/**
+ * Probes every check until all pass together, every `interval`, for at most `timeout`. Fails
+ * with the last failing check and its evidence.
+ */
+export async function waitUntilHealthy(runner: HostRunner, target: Target, dir: string, health: HealthPlan, session?: SshSession, signal?: AbortSignal, step?: StepLogWriter): Promise<{ attempts: number; durationMs: number }> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    const failing = await probeOnce(runner, health.checks, dir, session, signal, step);
+    if (!failing) {
+      step?.note(`probe ${attempt}: ${health.checks.map(describeCheck).join(', ')} passed`);
+      return { attempts: attempt, durationMs: Date.now() - started };
+    }
+    step?.note(`probe ${attempt}: ${failing.check} ${failing.evidence.split('\n')[0]}`);
+    step?.flush();
+    heartbeat({ target: target.name, attempt, failing: failing.check });
+    if (Date.now() - started + health.intervalMs > health.timeoutMs) {
+      throw permanentFailure(FailureType.HealthCheckFailed,
+        `${target.name} did not become healthy within ${health.timeoutMs} ms: ${failing.check} ${failing.evidence}`,
+        { target: target.name, check: failing.check, evidence: failing.evidence, attempts: attempt });
+    }
+    await pause(health.intervalMs);
+  }
+}
 
+export function healthActivities({ runner }: HealthDeps) {
   return {
     /**
      * Probes every check until all pass together, every `interval`, for at most `timeout`.
      * Fails with the last failing check and its evidence.
      */
     async awaitHealthy(target: Target, dir: string, health: HealthPlan, log?: StepLogRef): Promise<{ attempts: number; durationMs: number }> {
-      const started = Date.now();
-      const loop = async (session?: SshSession, signal?: AbortSignal, step?: StepLogWriter) => {
-        for (let attempt = 1; ; attempt++) {
-          const failing = await probeOnce(runner, health.checks, dir, session, signal, step);
-          if (!failing) {
-            step?.note(`probe ${attempt}: ${health.checks.map(describeCheck).join(', ')} passed`);
-            return { attempts: attempt, durationMs: Date.now() - started };
-          }
-          step?.note(`probe ${attempt}: ${failing.check} ${failing.evidence.split('\n')[0]}`);
-          step?.flush();
-          heartbeat({ target: target.name, attempt, failing: failing.check });
-          if (Date.now() - started + health.intervalMs > health.timeoutMs) {
-            throw permanentFailure(FailureType.HealthCheckFailed,
-              `${target.name} did not become healthy within ${health.timeoutMs} ms: ${failing.check} ${failing.evidence}`,
-              { target: target.name, check: failing.check, evidence: failing.evidence, attempts: attempt });
-          }
-          await pause(health.intervalMs);
-        }
-      };
       return runner.logged(log, `health checks (${health.checks.length})`, (step) => needsSsh(health.checks)
-        ? runner.withSession(target.host, (session, signal) => loop(session, signal, step))
-        : loop(undefined, undefined, step));
+        ? runner.withSession(target.host, (session, signal) => waitUntilHealthy(runner, target, dir, health, session, signal, step))
+        : waitUntilHealthy(runner, target, dir, health, undefined, undefined, step));
     },
   };
 }

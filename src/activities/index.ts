@@ -12,6 +12,7 @@ import { notificationActivities } from './notifications.js';
 import { secretActivities } from './secrets.js';
 import { temporalActivities } from './temporal.js';
 import { HostRunner, sshActivities } from './ssh.js';
+import { runbookActivities } from './runbook.js';
 import { stepLogStore } from '../step-logs/store.js';
 
 export interface ActivityOptions {
@@ -30,6 +31,7 @@ export function createActivities(config: SlipwayConfig, options: ActivityOptions
   const github = config.github ? new GithubClient(config.github) : undefined;
   return {
     ...sshActivities({ runner }),
+    ...runbookActivities({ runner }),
     ...healthActivities({ runner }),
     ...bakeActivities({ runner }),
     ...registryActivities({ registry, clientWith, imagePollMs: options.imagePollMs ?? 5_000 }),

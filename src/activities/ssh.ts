@@ -5,6 +5,7 @@ import { quote, type HostCommand } from '../commands/shell.js';
 import type { SshConfig } from '../config/schema.js';
 import type { CredentialStore } from '../credentials/store.js';
 import { ApplicationFailure } from '@temporalio/common';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
 import { fillPlaceholders, parseProvisioned, ProvisionedOutputError, type RecipeValues } from '../domain/recipe.js';
@@ -55,7 +56,12 @@ function ensureSucceeded(command: HostCommand, host: HostRef, result: CommandRes
 
 /** Connects to hosts and runs commands for activities, turning faults into typed failures. */
 export class HostRunner {
-  constructor(private readonly ssh: SshConfig, private readonly store?: CredentialStore, private readonly stepLogs?: StepLogStore) {}
+  /** Bounds the handshakes in flight (key exchange is the CPU-heavy part of a connection); sessions are not bounded. */
+  private readonly handshakes: LimitFunction;
+
+  constructor(private readonly ssh: SshConfig, private readonly store?: CredentialStore, private readonly stepLogs?: StepLogStore) {
+    this.handshakes = pLimit(ssh.maxConcurrentHandshakes);
+  }
 
   /**
    * Runs `use` as one step of a target's log, when `log` names a target: its commands' output
@@ -94,10 +100,13 @@ export class HostRunner {
     const ssh = this.ssh;
     let session: SshSession | undefined;
     try {
-      session = await SshSession.connect(host, {
-        ...(key ?? this.keyFor(host)), knownHostsPath: ssh.knownHosts,
-        connectTimeoutMs: ssh.connectTimeout, keepaliveIntervalMs: ssh.keepaliveInterval,
-      }, signal);
+      session = await this.handshakes(() => {
+        signal?.throwIfAborted();
+        return SshSession.connect(host, {
+          ...(key ?? this.keyFor(host)), knownHostsPath: ssh.knownHosts,
+          connectTimeoutMs: ssh.connectTimeout, keepaliveIntervalMs: ssh.keepaliveInterval,
+        }, signal);
+      });
       noteHostReached();
       return await use(session, signal);
     } catch (error) {
@@ -141,7 +150,28 @@ export class HostRunner {
   }
 }
 
-export function sshActivities({ runner }: { runner: HostRunner }) {  return {
+/**
+ * Sets `values` in a dotenv file on the host, keeping every other line. Rewrites (and so moves
+ * the previous file to `.slipway-prev`) only when something changes, which keeps a retried
+ * step from overwriting the backup with its own result.
+ */
+export async function pinEnvFile(runner: HostRunner, session: SshSession, dir: string, file: string, values: Record<string, string>, signal?: AbortSignal, step?: StepLogWriter): Promise<{ changed: boolean }> {
+  const current = await runner.readText(session, dir, file, signal, step);
+  const next = rewriteEnvFile(current, values);
+  const existing = readEnvValues(current);
+  const lines = Object.entries(values).map(([name, value]) => `${name}=${value}`);
+  if (next === current && Object.entries(values).every(([k, v]) => existing[k] === v)) {
+    lines.forEach((line) => step?.note(`${line} (already set)`));
+    return { changed: false };
+  }
+  await runner.run(session, replaceFileCommand(dir, file, next), signal, undefined, step);
+  lines.forEach((line) => step?.note(line));
+  step?.note(`${dir}/${file} rewritten; the previous one is ${file}.slipway-prev`);
+  return { changed: true };
+}
+
+export function sshActivities({ runner }: { runner: HostRunner }) {
+  return {
     /** Runs one runbook step on a host. Only timing comes back: output stays out of history. */
     async runOnHost(host: HostRef, command: HostCommand, log?: StepLogRef): Promise<{ durationMs: number }> {
       return runner.logged(log, command.label, (step) => runner.withSession(host, async (session, signal) => {
@@ -156,20 +186,7 @@ export function sshActivities({ runner }: { runner: HostRunner }) {  return {
      * retried step from overwriting the backup with its own result.
      */
     async updateEnvFile(host: HostRef, dir: string, file: string, values: Record<string, string>, log?: StepLogRef): Promise<{ changed: boolean }> {
-      return runner.logged(log, `pin images in ${file}`, (step) => runner.withSession(host, async (session, signal) => {
-        const current = await runner.readText(session, dir, file, signal, step);
-        const next = rewriteEnvFile(current, values);
-        const existing = readEnvValues(current);
-        const lines = Object.entries(values).map(([name, value]) => `${name}=${value}`);
-        if (next === current && Object.entries(values).every(([k, v]) => existing[k] === v)) {
-          lines.forEach((line) => step?.note(`${line} (already set)`));
-          return { changed: false };
-        }
-        await runner.run(session, replaceFileCommand(dir, file, next), signal, undefined, step);
-        lines.forEach((line) => step?.note(line));
-        step?.note(`${dir}/${file} rewritten; the previous one is ${file}.slipway-prev`);
-        return { changed: true };
-      }));
+      return runner.logged(log, `pin images in ${file}`, (step) => runner.withSession(host, (session, signal) => pinEnvFile(runner, session, dir, file, values, signal, step)));
     },
 
     /**

@@ -92,7 +92,7 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
       name: t.name, batch: index + 1,
       commands: runbook.map((step) => (step.kind === 'pin'
         ? `${step.label}: ${Object.entries(step.values).map(([k, v]) => `${k}=${v}`).join(' ')}`
-        : `${toShell(step.command)}${step.onceStep ? '   # once per run and target' : ''}`)),
+        : `${toShell(step.command)}${step.onceStep ? '   # once per run and target' : ''}${step.afterHealthy ? '   # once healthy, nothing waits for it' : ''}`)),
       health: renderHealth(plan.health, targetValues).checks,
     };
   }));

@@ -5,14 +5,17 @@ import type { DeployPlan, PinnedImages } from '../domain/plan.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
 
 /**
- * One target's runbook (SPEC §3) as data, in order: what `update-target` carries out step by
+ * One target's runbook (SPEC §3) as data, in order: what a target's update carries out step by
  * step, and what a dry run shows. Health checks follow it.
  */
 export type RunbookStep =
   /** Set the pinned image references in the env file (only the lines it names change). */
   | { kind: 'pin'; label: string; file: string; values: Record<string, string> }
-  /** A command; with `onceStep`, it runs once per run and target whatever the retries. */
-  | { kind: 'run'; command: HostCommand; onceStep?: string };
+  /**
+   * A command; with `onceStep`, it runs once per run and target whatever the retries. With
+   * `afterHealthy`, nothing waits for it: it runs once the target is healthy (an image prune).
+   */
+  | { kind: 'run'; command: HostCommand; onceStep?: string; afterHealthy?: boolean };
 
 export interface RunbookInput {
   runtime: DeployPlan['runtime'];
@@ -35,10 +38,46 @@ export function targetRunbook({ runtime, pinned, values, dir, migrate, build }: 
     const migration = migrate ? composeMigrate(runtime, dir, env) : undefined;
     if (migration) steps.push({ kind: 'run', command: migration, onceStep: 'migrate' });
     steps.push({ kind: 'run', command: composeUp(runtime, dir, env) });
-    if (runtime.prune) steps.push({ kind: 'run', command: imagePrune(dir) });
+    if (runtime.prune) steps.push({ kind: 'run', command: imagePrune(dir), afterHealthy: true });
   } else {
     if (build) buildSteps(dir, runtime.build.map((b) => renderTemplate(b, values))).forEach((command, i) => steps.push({ kind: 'run', command, onceStep: `build/${i}` }));
     steps.push({ kind: 'run', command: restartUnit(dir, renderTemplate(runtime.unit, values)) });
   }
   return steps;
+}
+
+/**
+ * What one target's update runs, in order: the runbook's steps up to its health checks, then
+ * the checks (when there are any). Indices into this list are what an update resumes from.
+ */
+export type UpdateStep = RunbookStep | { kind: 'health'; label: string };
+
+export function updateSteps(runbook: RunbookStep[], healthChecks: number): UpdateStep[] {
+  const steps: UpdateStep[] = runbook.filter((s) => !(s.kind === 'run' && s.afterHealthy));
+  if (healthChecks) steps.push({ kind: 'health', label: `health checks (${healthChecks})` });
+  return steps;
+}
+
+/**
+ * How an update's steps split into activities, as `[from, to)` ranges of `steps`, from step
+ * `start` on: a step that must run once per run (a migration, a build) is an activity of its
+ * own; the idempotent steps around it share one, over one SSH connection.
+ */
+export function updateSegments(steps: UpdateStep[], start = 0): Array<{ from: number; to: number }> {
+  const segments: Array<{ from: number; to: number }> = [];
+  let from = start;
+  for (let i = start; i < steps.length; i++) {
+    const step = steps[i]!;
+    if (step.kind !== 'run' || !step.onceStep) continue;
+    if (i > from) segments.push({ from, to: i });
+    segments.push({ from: i, to: i + 1 });
+    from = i + 1;
+  }
+  if (from < steps.length) segments.push({ from, to: steps.length });
+  return segments;
+}
+
+/** The steps nothing waits for, run once the target is healthy. */
+export function afterHealthySteps(runbook: RunbookStep[]): HostCommand[] {
+  return runbook.flatMap((s) => (s.kind === 'run' && s.afterHealthy ? [s.command] : []));
 }

@@ -181,6 +181,8 @@ const sshSchema = z.strictObject({
   keepaliveInterval: duration.default(5_000),
   retryFor: duration.default(120_000),
   commandTimeout: duration.default(30 * 60_000),
+  /** SSH handshakes one worker runs at once (docs/architecture.md, "Work over workers"). */
+  maxConcurrentHandshakes: z.number().int().min(1).max(1_000).default(30),
 });
 
 const SCOPE = /^(read|decode|admin|(deploy|rotate):([a-zA-Z0-9_-]+|\*)\/([a-zA-Z0-9_-]+|\*))$/;

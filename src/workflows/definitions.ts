@@ -28,6 +28,16 @@ export function rollbackWorkflowId(runId: string, targetId: string, attempt = 1)
   return targetWorkflowId(`${runId}/rollback`, targetId, attempt);
 }
 
+/** A batch of a large run, updated (or rolled back) in a child workflow; an operator's retry starts it again as `#2`, … */
+export function batchWorkflowId(runId: string, phase: 'deploy' | 'rollback', batch: number, attempt = 1): string {
+  return `${runId}/${phase === 'rollback' ? 'rollback/' : ''}batch-${batch}${attempt > 1 ? `#${attempt}` : ''}`;
+}
+
+/** What runs on a batch's hosts once they are healthy (an image prune), nothing waiting for it. */
+export function afterHealthyWorkflowId(runId: string, phase: 'deploy' | 'rollback', batch: number, attempt = 1): string {
+  return `${batchWorkflowId(runId, phase, batch, attempt)}/after-healthy`;
+}
+
 /** The child that delivers a run's notifications. */
 export function notifierWorkflowId(runId: string): string {
   return `${runId}/notify`;

@@ -11,6 +11,8 @@ export interface FailureDetails {
   hostReached?: boolean | undefined;
   /** A target's update that failed before any of its steps reached the host: the target is as it was. */
   untouched?: boolean | undefined;
+  /** A target's update: the step (index into its steps) it failed at, where a retry starts. */
+  stepIndex?: number | undefined;
 }
 
 /**
@@ -21,9 +23,12 @@ export function describeFailure(error: unknown): FailureDetails {
   let current: unknown = error;
   while (current instanceof TemporalFailure && current.cause && !(current instanceof ApplicationFailure)) current = current.cause;
   if (current instanceof ApplicationFailure) {
-    const details = (current.details?.[0] ?? {}) as { step?: string; target?: string; hostReached?: boolean; untouched?: boolean };
+    const details = (current.details?.[0] ?? {}) as { step?: string; target?: string; hostReached?: boolean; untouched?: boolean; stepIndex?: number };
     const step = details.step ?? (current.type === 'HealthCheckFailed' ? 'health checks' : undefined);
-    return { type: current.type ?? 'Error', message: current.message, step, target: details.target, hostReached: details.hostReached, untouched: details.untouched };
+    return {
+      type: current.type ?? 'Error', message: current.message, step, target: details.target, hostReached: details.hostReached, untouched: details.untouched,
+      ...(typeof details.stepIndex === 'number' ? { stepIndex: details.stepIndex } : {}),
+    };
   }
   if (current instanceof TimeoutFailure) return { type: 'Timeout', message: `timed out (${current.timeoutType})` };
   // Thrown by workflow code itself: a PlanError names its type; anything else is a bug.

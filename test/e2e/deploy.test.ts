@@ -64,11 +64,14 @@ describe('deploy end to end', function () {
     // What an operator reads in the Temporal UI: each step named like its runbook line.
     const summaries = async (workflowId: string) => ((await h.temporal.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [])
       .filter((e) => e.activityTaskScheduledEventAttributes)
-      .map((e) => defaultPayloadConverter.fromPayload(e.userMetadata!.summary!));
-    assert.deepEqual(await summaries(`${run.id}/web-1`), [
-      'web-1: pin images in .env.production', 'web-1: docker compose pull', 'web-1: migrate: alembic upgrade head',
-      'web-1: docker compose up -d', 'web-1: docker image prune', 'web-1: health checks (3)',
+      .map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata!.summary!));
+    // One activity per stretch of idempotent steps, over one connection; the migration, which
+    // must run once, is its own. The prune runs after, in a child nothing waits for.
+    assert.deepEqual((await summaries(run.id)).filter((s) => s.startsWith('web-1:')), [
+      'web-1: pin images in .env.production → docker compose pull', 'web-1: migrate: alembic upgrade head', 'web-1: docker compose up -d → health checks (3)',
     ]);
+    assert.deepEqual((await summaries(run.id)).filter((s) => s.startsWith('web-2:')), ['web-2: pin images in .env.production → docker compose pull → docker compose up -d → health checks (3)']);
+    assert.deepEqual(await summaries(`${run.id}/batch-1/after-healthy`), ['web-1: docker image prune']);
     assert.deepEqual((await summaries(run.id)).slice(0, 2), [`verify commit ${sha} in acme/shop`, `wait for green CI on ${sha.slice(0, 7)}`]);
   });
 

@@ -103,7 +103,11 @@ describe('progressive delivery', function () {
     assert.equal(retried.status, 202);
     const run = await h.waitForRun(started.id);
     assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
-    assert.equal(h.steps('web-2').filter((s) => s === 'up').length, 2, 'the failed step ran again');
+    // The retry starts at the step that failed (the health checks), not at the top of the runbook.
+    assert.deepEqual(h.steps('web-2'), ['pull', 'up'], 'no step before the failed one ran again');
+    const healthChecks = (await h.request('GET', `/v1/deployments/${started.id}/targets/web-2`, undefined, TOKENS.reader)).body.steps
+      .filter((s: { label: string }) => s.label.startsWith('health checks')).map((s: { status: string }) => s.status);
+    assert.deepEqual(healthChecks, ['failed', 'succeeded'], 'the failed step ran again');
     assert.equal(h.steps('web-1').filter((s) => s === 'up').length, 1, 'the healthy canary was not repeated');
     assert.equal((await act(started.id, 'retry')).status, 409, 'nothing to retry on a finished run');
   });

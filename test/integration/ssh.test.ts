@@ -112,7 +112,7 @@ describe('SSH against real OpenSSH', function () {
   it('provisions values once: a retry after success gets the same values without running the command again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'slipway-provision-'));
     const { provisionValues, runOnHost } = sshActivities({ runner: new HostRunner({
-      privateKey: fleet.clientKey.private, knownHosts: fleet.knownHostsPath, connectTimeout: 2_000, keepaliveInterval: 1_000, retryFor: 0, commandTimeout: 10_000, passphrase: undefined,
+      privateKey: fleet.clientKey.private, knownHosts: fleet.knownHostsPath, connectTimeout: 2_000, keepaliveInterval: 1_000, retryFor: 0, commandTimeout: 10_000, maxConcurrentHandshakes: 30, passphrase: undefined,
     }) });
     // A provisioning script as the runbook has it: it makes a key row, says so, and prints the pair.
     const provision = 'n=$(($(cat rows 2>/dev/null || echo 0) + 1)); echo $n > rows; echo "created key row $n"; echo BOT_KEY_ID=$n; echo BOT_HMAC_SECRET=hmac-secret-$n; echo progress >&2';
@@ -173,7 +173,7 @@ describe('SSH faults (ssh2 server hosts)', function () {
   afterEach(() => { sandbox.fault = 'none'; });
   const host = () => ({ address: layout.hosts[0]!.address, port: layout.hosts[0]!.port, user: 'deploy' });
   const sshConfig = (retryFor: number): SshConfig => ({
-    privateKey: layout.clientKey.private, knownHosts: layout.knownHostsPath, connectTimeout: 1_000, keepaliveInterval: 500, retryFor, commandTimeout: 1_000, passphrase: undefined,
+    privateKey: layout.clientKey.private, knownHosts: layout.knownHostsPath, connectTimeout: 1_000, keepaliveInterval: 500, retryFor, commandTimeout: 1_000, maxConcurrentHandshakes: 30, passphrase: undefined,
   });
 
   it('runs commands on the sandbox host', async () => {

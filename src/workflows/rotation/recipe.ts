@@ -7,7 +7,7 @@ import type { EnvironmentRef, RecipeCommand, RecipeSpec, RecipeValue, RecipeWrit
 import { planBatches } from '../../domain/rollout.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../../domain/templates.js';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
-import { checkHealth } from '../update-target.js';
+import { checkHealth } from '../health-step.js';
 import type { Compensation, RotationSaga, Saga } from './saga.js';
 
 type Generate = Extract<RecipeValue, { generate: unknown }>['generate'];

@@ -1,13 +1,13 @@
-import { targetRunbook } from '../commands/runbook.js';
-import type { HostCommand } from '../commands/shell.js';
-import { renderHealth } from '../domain/health.js';
-import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
-import { renderTemplate, type TemplateValues } from '../domain/templates.js';
+import { targetRunbook } from '../../commands/runbook.js';
+import type { HostCommand } from '../../commands/shell.js';
+import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../../domain/plan.js';
+import { renderTemplate, type TemplateValues } from '../../domain/templates.js';
 import { ApplicationFailure, isCancellation, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
-import { describeFailure } from './failure-details.js';
-import { PlanError } from '../domain/failures.js';
-import { hostSteps, summary } from './activity-options.js';
-import type { StepLogRef } from '../step-logs/store.js';
+import { describeFailure } from '../failure-details.js';
+import { PlanError } from '../../domain/failures.js';
+import { hostSteps, summary } from '../activity-options.js';
+import { checkHealth } from '../health-step.js';
+import type { StepLogRef } from '../../step-logs/store.js';
 
 /** What one target's update needs: the runbook of SPEC §3 for one host (or instance). */
 export interface UpdateTargetInput {
@@ -73,14 +73,6 @@ async function runbook(input: UpdateTargetInput, progress: { stepsDone: number }
   }
 
   await checkHealth(target, dir, input.health, values, input.stepTimeoutMs, input.heartbeatTimeoutMs, log);
-}
-
-/** Waits until the target passes every health check (a step of its own; none when there are no checks). */
-export async function checkHealth(target: Target, dir: string, plan: HealthPlan, values: TemplateValues, stepTimeoutMs: number, heartbeatTimeoutMs?: number, log?: StepLogRef): Promise<void> {
-  const health = renderHealth(plan, values);
-  if (!health.checks.length) return;
-  await hostSteps(Math.max(stepTimeoutMs, health.timeoutMs), heartbeatTimeoutMs).awaitHealthy
-    .executeWithOptions(summary(`${target.name}: health checks (${health.checks.length})`), [target, dir, health, log]);
 }
 
 // Any other error of this code fails the update too, instead of retrying its workflow task forever.

@@ -1,0 +1,168 @@
+import { executeChild, isCancellation, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import type { Target } from '../../domain/plan.js';
+import { targetTemplateValues } from '../../domain/templates.js';
+import type { FailureDetails } from '../failure-details.js';
+import { afterHealthyWorkflowId, batchWorkflowId, rollbackWorkflowId, targetWorkflowId } from '../definitions.js';
+import type { DeployInput } from '../deploy.js';
+import type { Release } from './preflight.js';
+import type { RunState } from './run-state.js';
+import { afterHealthyWork, updateTargets, type EngineSettings, type TargetJob, type TargetOutcome } from './targets.js';
+import { StopRollout } from './run-state.js';
+
+/**
+ * Past this many targets, each batch runs in a child workflow of its own: the run's history
+ * then grows with the number of batches, not of targets (Temporal warns at 10,240 events).
+ * Below it, a batch's activities run in the run's own history, which saves a child's start
+ * and end per batch.
+ */
+export const CHILD_BATCH_THRESHOLD = 500;
+
+/** One or more targets of a batch failed: the first one's failure, for the run's error. */
+export class TargetsFailed extends Error {
+  constructor(readonly failure: FailureDetails) {
+    super(failure.message);
+  }
+}
+
+const hostKey = (t: Target) => `${t.host.user}@${t.host.address}:${t.host.port}`;
+
+/**
+ * The run's targets through the engine, batch by batch: which were touched (a rollback puts
+ * those back), where each failed update resumes, and which systemd hosts are built.
+ */
+export class Batches {
+  /** Targets an update of this run started on, in order. */
+  readonly touched: Target[] = [];
+  /** Targets an update of this run got to: they stay touched whatever a later attempt does. */
+  private readonly reached = new Set<string>();
+  private readonly resumeAt = new Map<string, number>();
+  private readonly attempts = new Map<string, number>();
+  private readonly builtHosts = new Set<string>();
+  private readonly settings: EngineSettings;
+  private readonly inChildren: boolean;
+  private readonly afterHealthyRuns: Array<Promise<unknown>> = [];
+
+  constructor(private readonly input: DeployInput, private readonly state: RunState) {
+    const { plan } = input;
+    this.settings = { runId: state.run.id, runtime: plan.runtime, health: plan.health, stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs };
+    this.inChildren = plan.targets.length > CHILD_BATCH_THRESHOLD;
+  }
+
+  /**
+   * Updates the batch's targets that are not healthy yet (all of them, unless it is a retry),
+   * each from the step it last failed at. Throws `TargetsFailed` naming the first failure.
+   */
+  async deploy(index: number, batch: Target[], release: Release, migrateOn: Target | undefined): Promise<void> {
+    const { state } = this;
+    const pending = batch.filter((t) => state.target(t.id).status !== 'healthy');
+    const jobs = pending.map((t): TargetJob => {
+      const build = !this.builtHosts.has(hostKey(t));
+      this.builtHosts.add(hostKey(t));
+      if (!this.touched.includes(t)) this.touched.push(t);
+      const target = state.target(t.id);
+      target.status = 'updating';
+      target.error = undefined;
+      return {
+        target: t, phase: 'deploy', pinned: release.pinned, values: targetTemplateValues(t, release.values), migrate: t === migrateOn, build,
+        onceKey: targetWorkflowId(state.run.id, t.id), resumeAt: this.resumeAt.get(`deploy/${t.id}`) ?? 0,
+      };
+    });
+    const version = state.run.version.sha ?? Object.values(release.pinned)[0];
+    const healthy = (job: TargetJob) => {
+      const target = state.target(job.target.id);
+      target.status = 'healthy';
+      target.version = version;
+      this.reached.add(job.target.id);
+      this.resumeAt.delete(`deploy/${job.target.id}`);
+    };
+    const outcomes = await this.update('deploy', index, jobs, healthy);
+    let failed: FailureDetails | undefined;
+    let cancelled = false;
+    outcomes.forEach((outcome, i) => {
+      const job = jobs[i]!;
+      const t = job.target;
+      const target = state.target(t.id);
+      if (outcome.status === 'healthy') healthy(job);
+      else if (outcome.status === 'cancelled') cancelled = true;
+      else if (outcome.status === 'skipped') {
+        // Its host's build failed: it stays as it was, for a retry to take up.
+        target.status = 'pending';
+        if (!this.reached.has(t.id)) this.touched.splice(this.touched.indexOf(t), 1);
+      } else {
+        target.status = 'failed';
+        target.error = outcome.failure.message;
+        this.resumeAt.set(`deploy/${t.id}`, outcome.resumeAt);
+        if (job.build) this.builtHosts.delete(hostKey(t));
+        // Never reached (a changed host key, a host that is down): nothing to roll back there,
+        // unless an earlier attempt of this run got to it.
+        if (!outcome.untouched) this.reached.add(t.id);
+        else if (!this.reached.has(t.id)) this.touched.splice(this.touched.indexOf(t), 1);
+        failed ??= outcome.failure;
+      }
+    });
+    this.afterHealthy('deploy', index, jobs.filter((_, i) => outcomes[i]!.status === 'healthy'));
+    if (cancelled) throw new StopRollout('aborted');
+    if (failed) throw new TargetsFailed(failed);
+  }
+
+  /** Puts `batch` back on `release`; answers each target's outcome (cancelled ones too). */
+  async rollBack(index: number, batch: Target[], release: Release): Promise<TargetOutcome[]> {
+    const jobs = batch.map((t): TargetJob => ({
+      target: t, phase: 'rollback', pinned: release.pinned, values: targetTemplateValues(t, release.values), migrate: false, build: true,
+      onceKey: rollbackWorkflowId(this.state.run.id, t.id), resumeAt: this.resumeAt.get(`rollback/${t.id}`) ?? 0,
+    }));
+    const outcomes = await this.update('rollback', index, jobs);
+    outcomes.forEach((outcome, i) => {
+      const id = jobs[i]!.target.id;
+      if (outcome.status === 'failed') this.resumeAt.set(`rollback/${id}`, outcome.resumeAt);
+      else this.resumeAt.delete(`rollback/${id}`);
+    });
+    this.afterHealthy('rollback', index, jobs.filter((_, i) => outcomes[i]!.status === 'healthy'));
+    return outcomes;
+  }
+
+  private async update(phase: 'deploy' | 'rollback', index: number, jobs: TargetJob[], whenHealthy?: (job: TargetJob) => void): Promise<TargetOutcome[]> {
+    if (!jobs.length) return [];
+    const attempt = this.nextAttempt(phase, index);
+    if (!this.inChildren) return updateTargets(this.settings, jobs, whenHealthy);
+    const { plan } = this.input;
+    try {
+      return await executeChild('updateBatch', {
+        workflowId: batchWorkflowId(this.state.run.id, phase, index + 1, attempt),
+        staticSummary: `${plan.service}/${plan.environment}: ${phase === 'rollback' ? 'roll back' : 'update'} batch ${index + 1} (${jobs.length} targets)`,
+        args: [{ settings: this.settings, jobs }],
+      }) as TargetOutcome[];
+    } catch (error) {
+      if (isCancellation(error)) return jobs.map((job) => ({ id: job.target.id, status: 'cancelled' }));
+      throw error;
+    }
+  }
+
+  private nextAttempt(phase: string, index: number): number {
+    const attempt = (this.attempts.get(`${phase}/${index}`) ?? 0) + 1;
+    this.attempts.set(`${phase}/${index}`, attempt);
+    return attempt;
+  }
+
+  /** Starts what nothing waits for (an image prune) on the targets that are healthy, and lets it go. */
+  private afterHealthy(phase: 'deploy' | 'rollback', index: number, jobs: TargetJob[]): void {
+    const hosts = afterHealthyWork(this.settings, jobs);
+    if (!hosts.length) return;
+    const attempt = this.attempts.get(`${phase}/${index}`) ?? 1;
+    // Not awaited here: the run goes on to its next batch at once.
+    this.afterHealthyRuns.push(startChild('afterHealthy', {
+      workflowId: afterHealthyWorkflowId(this.state.run.id, phase, index + 1, attempt),
+      staticSummary: `${hosts.length} host${hosts.length === 1 ? '' : 's'}: ${hosts[0]!.commands.map((c) => c.label).join(' → ')}, once healthy`,
+      args: [{ hosts, stepTimeoutMs: this.input.stepTimeoutMs }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    }).then((child) => child.result()).catch(() => undefined));
+  }
+
+  /**
+   * Waits for what `afterHealthy` started: a run ends (and lets the next run of its
+   * environment in) only once nothing of it still runs on its hosts.
+   */
+  async settled(): Promise<void> {
+    await Promise.all(this.afterHealthyRuns);
+  }
+}

@@ -1,0 +1,153 @@
+import { CancellationScope, condition, isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { NotificationEvent } from '../../config/notifications.js';
+import type { Ledger } from '../../domain/ledger.js';
+import { FINISHED_STATUSES, type Run, type RunError, type RunStatus } from '../../domain/run.js';
+import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes.js';
+import { actionUpdates, grantSignal, runQuery, type OperatorAction } from '../definitions.js';
+import { runNotices } from '../notifier.js';
+import type { DeployInput } from '../deploy.js';
+
+/** Raised inside the rollout when it must stop and put back what it touched. */
+export class StopRollout extends Error {
+  constructor(readonly outcome: 'rolled_back' | 'aborted', readonly error?: RunError) {
+    super(outcome);
+  }
+}
+
+/**
+ * A run as the API shows it, with what operators asked of it: the run's state, its status
+ * changes (search attributes and notifications), and the operator actions it accepts.
+ */
+export class RunState {
+  readonly run: Run;
+  ledger: Ledger | undefined;
+  pauseRequested = false;
+  approved = false;
+  operator: 'retry' | 'rollback' | 'abort' | undefined;
+  abortRequested = false;
+  rollbackAborted = false;
+  /** The step an abort cancels. */
+  private inFlight: CancellationScope | undefined;
+  private readonly notices;
+  private startedNotice = false;
+
+  constructor(private readonly input: DeployInput) {
+    const { plan } = input;
+    this.notices = runNotices(input.notifications, workflowInfo().workflowId);
+    this.run = {
+      id: workflowInfo().workflowId,
+      kind: input.kind ?? 'deploy',
+      service: plan.service,
+      environment: plan.environment,
+      version: { sha: 'sha' in plan.ref ? plan.ref.sha : null, images: {} },
+      previous: null,
+      status: 'queued',
+      phase: 'preflight',
+      targets: plan.targets.map((t) => ({ id: t.id, name: t.name, status: 'pending' })),
+      reason: plan.reason,
+      createdAt: input.createdAt,
+      updatedAt: now(),
+    };
+    setHandler(runQuery, () => this.run);
+    setHandler(grantSignal, (granted) => { this.ledger ??= granted; });
+    this.acceptOperatorActions();
+  }
+
+  target(id: string) {
+    return this.run.targets.find((s) => s.id === id)!;
+  }
+
+  touch(): void {
+    this.run.updatedAt = now();
+  }
+
+  setStatus(status: RunStatus): void {
+    const { run } = this;
+    run.status = status;
+    run.updatedAt = now();
+    const { ref } = this.input.plan;
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.status, value: status },
+      { key: SEARCH_ATTRIBUTES.version, value: run.version.sha ?? ('tag' in ref ? ref.tag : '') },
+    ]);
+    const event = noticeOf(status, !!run.awaitingOperator, !!run.finishedAt, this.startedNotice);
+    if (event === 'started') this.startedNotice = true;
+    if (event) this.notices.send(event, run);
+  }
+
+  finished(): boolean {
+    return FINISHED_STATUSES.includes(this.run.status);
+  }
+
+  /** Notifications still on their way, sent before the run ends. */
+  flushNotices(): Promise<void> {
+    return this.notices.flush();
+  }
+
+  /** Runs a step that `abort` can cancel: it then throws `StopRollout('aborted')`. */
+  async cancellable<T>(step: () => Promise<T>): Promise<T> {
+    if (this.abortRequested) throw new StopRollout('aborted');
+    this.inFlight = new CancellationScope();
+    try {
+      return await this.inFlight.run(step);
+    } catch (error) {
+      if (this.abortRequested && isCancellation(error)) throw new StopRollout('aborted');
+      throw error;
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  /** Like `cancellable`, for the rollback: a cancelled step comes back as its own outcomes. */
+  async abortable<T>(step: () => Promise<T>): Promise<T> {
+    this.inFlight = new CancellationScope();
+    try {
+      return await this.inFlight.run(step);
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  /** Waits for an operator's retry, rollback or abort. */
+  async awaitOperator(): Promise<'retry' | 'rollback' | 'abort'> {
+    this.operator = undefined;
+    await condition(() => this.operator !== undefined);
+    return this.operator!;
+  }
+
+  private acceptOperatorActions(): void {
+    const { run } = this;
+    const action = (name: OperatorAction, allowed: () => string | undefined, apply: () => void) => setHandler(actionUpdates[name], () => {
+      apply();
+      run.updatedAt = now();
+      return run;
+    }, { validator: () => { const reason = allowed(); if (reason) throw new Error(reason); } });
+    const state = () => `the run is ${run.status}`;
+    action('approve', () => (run.status === 'awaiting_approval' ? undefined : `${state()}, not awaiting approval`), () => { this.approved = true; });
+    action('pause', () => (run.status === 'running' && !this.pauseRequested && run.phase !== 'preflight' && run.phase !== 'rollback' ? undefined : `${state()}${this.pauseRequested ? ' and already pausing' : ''}: only a rolling-out run can pause`), () => { this.pauseRequested = true; });
+    action('resume', () => (run.status === 'paused' || this.pauseRequested ? undefined : `${state()}, not paused`), () => { this.pauseRequested = false; });
+    const waiting = () => run.status === 'awaiting_operator' || (run.status === 'failed' && !!run.awaitingOperator);
+    action('retry', () => (waiting() ? undefined : `${state()}: retry applies to a run awaiting an operator`), () => { this.operator = 'retry'; });
+    action('rollback', () => (run.status === 'awaiting_operator' ? undefined : `${state()}: rollback applies to a run awaiting an operator`), () => { this.operator = 'rollback'; });
+    // Every state that is not final can be aborted. An abort rolls back what the run touched; an
+    // abort of that rollback (or of one a failed gate started) stops it where it is.
+    action('abort', () => (this.finished() && !run.awaitingOperator ? `${state()}: nothing to abort`
+      : this.rollbackAborted || (this.abortRequested && run.phase !== 'rollback') ? `${state()}: already aborting` : undefined), () => {
+      if (run.phase === 'rollback') this.rollbackAborted = true;
+      this.abortRequested = true;
+      this.operator = 'abort';
+      this.inFlight?.cancel();
+    });
+  }
+}
+
+export const now = () => new Date().toISOString();
+
+/** The notification a status change makes (README, "Notifications"), if any. */
+export function noticeOf(status: RunStatus, awaitingOperator: boolean, finished: boolean, started: boolean): NotificationEvent | undefined {
+  if (status === 'running') return started ? undefined : 'started';
+  if (status === 'failed' && awaitingOperator) return 'awaiting_operator';
+  if (status === 'queued' || status === 'paused') return undefined;
+  if (FINISHED_STATUSES.includes(status) && !finished) return undefined;
+  return status;
+}

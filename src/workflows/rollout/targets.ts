@@ -1,0 +1,121 @@
+import { afterHealthySteps, targetRunbook, updateSegments, updateSteps, type UpdateStep } from '../../commands/runbook.js';
+import { renderHealth } from '../../domain/health.js';
+import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../../domain/plan.js';
+import { renderTemplate, type TemplateValues } from '../../domain/templates.js';
+import { isCancellation } from '@temporalio/workflow';
+import { hostSteps, summary } from '../activity-options.js';
+import { describeFailure, type FailureDetails } from '../failure-details.js';
+import type { StepLogRef } from '../../step-logs/store.js';
+
+/**
+ * The rollout engine: a batch's targets updated at once, each by one activity per stretch of
+ * idempotent steps (usually one for the whole update, over one SSH connection). It runs inside
+ * the deploy workflow, or inside a batch's child workflow for runs too large for one history.
+ */
+
+/** What every target of a run shares. */
+export interface EngineSettings {
+  runId: string;
+  runtime: DeployPlan['runtime'];
+  health: HealthPlan;
+  stepTimeoutMs: number;
+  heartbeatTimeoutMs?: number | undefined;
+}
+
+export interface TargetJob {
+  target: Target;
+  phase: StepLogRef['phase'];
+  pinned: PinnedImages;
+  values: TemplateValues;
+  migrate: boolean;
+  build: boolean;
+  /** Steps that run once per run and target are keyed by this, the same for every retry. */
+  onceKey: string;
+  /** The step to start at: 0, or the one an earlier attempt failed at. */
+  resumeAt: number;
+}
+
+export type TargetOutcome =
+  | { id: string; status: 'healthy' }
+  | {
+    id: string; status: 'failed'; failure: FailureDetails;
+    /** The step a retry starts at. */
+    resumeAt: number;
+    /** This attempt sent no command to the host (it could not connect): nothing to undo there for it. */
+    untouched: boolean;
+  }
+  /** Not started: its host's build (by another instance in the batch) failed. */
+  | { id: string; status: 'skipped' }
+  | { id: string; status: 'cancelled' };
+
+const hostKey = (t: Target) => `${t.host.user}@${t.host.address}:${t.host.port}`;
+
+/**
+ * Updates `jobs` at once and answers each one's outcome; no failure of one stops another.
+ * systemd instances of one host wait for the instance that builds it, and are skipped if the
+ * build fails. `whenHealthy` hears of each target the moment it is healthy.
+ */
+export async function updateTargets(settings: EngineSettings, jobs: TargetJob[], whenHealthy?: (job: TargetJob) => void): Promise<TargetOutcome[]> {
+  const building = new Map<string, Promise<TargetOutcome>>();
+  const started = jobs.map((job) => {
+    const build = job.build ? undefined : building.get(hostKey(job.target));
+    const outcome = (build ? build.then((b) => (b.status === 'healthy' ? updateOne(settings, job) : { id: job.target.id, status: 'skipped' as const })) : updateOne(settings, job))
+      .then((o) => { if (o.status === 'healthy') whenHealthy?.(job); return o; });
+    if (job.build) building.set(hostKey(job.target), outcome);
+    return outcome;
+  });
+  return Promise.all(started);
+}
+
+/** The steps one target's update runs, in order; a plan that cannot be rendered throws its PlanError. */
+export function stepsOf(settings: EngineSettings, job: TargetJob): UpdateStep[] {
+  const dir = renderTemplate(settings.runtime.dir, job.values);
+  const runbook = targetRunbook({ runtime: settings.runtime, pinned: job.pinned, values: job.values, dir, migrate: job.migrate, build: job.build });
+  return updateSteps(runbook, renderHealth(settings.health, job.values).checks.length);
+}
+
+const labelOf = (step: UpdateStep) => (step.kind === 'run' ? step.command.label : step.label);
+
+async function updateOne(settings: EngineSettings, job: TargetJob): Promise<TargetOutcome> {
+  const { target } = job;
+  let at = job.resumeAt;
+  try {
+    const steps = stepsOf(settings, job);
+    const healthTimeoutMs = settings.health.timeoutMs;
+    for (const { from, to } of updateSegments(steps, job.resumeAt)) {
+      const labels = steps.slice(from, to).map(labelOf);
+      const timeoutMs = settings.stepTimeoutMs * (to - from) + (steps[to - 1]?.kind === 'health' ? healthTimeoutMs : 0);
+      await hostSteps(timeoutMs, settings.heartbeatTimeoutMs).updateHost.executeWithOptions(
+        summary(`${target.name}: ${job.phase === 'rollback' ? 'roll back: ' : ''}${labels.join(' → ')}`),
+        [{
+          target, runtime: settings.runtime, health: settings.health, pinned: job.pinned, values: job.values, migrate: job.migrate, build: job.build,
+          onceKey: job.onceKey, log: { run: settings.runId, target: target.id, phase: job.phase }, from, to,
+        }],
+      );
+      at = to;
+    }
+    return { id: target.id, status: 'healthy' };
+  } catch (error) {
+    if (isCancellation(error)) return { id: target.id, status: 'cancelled' };
+    const failure = describeFailure(error);
+    const resumeAt = failure.stepIndex ?? at;
+    // Failed before any step of this run reached the host (a changed host key, a host that is
+    // down): the target is as it was.
+    const untouched = failure.hostReached === false && at === 0;
+    return { id: target.id, status: 'failed', failure: { ...failure, target: failure.target ?? target.name }, resumeAt, untouched };
+  }
+}
+
+/** Each healthy target's steps that nothing waits for (an image prune), as the child that runs them gets them. */
+export function afterHealthyWork(settings: EngineSettings, jobs: TargetJob[]): AfterHealthyInput['hosts'] {
+  return jobs.flatMap((job) => {
+    const dir = renderTemplate(settings.runtime.dir, job.values);
+    const commands = afterHealthySteps(targetRunbook({ runtime: settings.runtime, pinned: job.pinned, values: job.values, dir, migrate: false, build: false }));
+    return commands.length ? [{ target: job.target, commands, log: { run: settings.runId, target: job.target.id, phase: job.phase } }] : [];
+  });
+}
+
+export interface AfterHealthyInput {
+  hosts: Array<{ target: Target; commands: ReturnType<typeof afterHealthySteps>; log: StepLogRef }>;
+  stepTimeoutMs: number;
+}
