@@ -31,8 +31,9 @@ export interface ApiOptions extends RunsOptions {
 export function createApi(options: ApiOptions): Express {
   const { config, client } = options;
   const metrics = options.metrics ?? createMetrics();
-  const runs = new Runs(client, { ...options, notifications: config.notifications });
-  const rotations = new Rotations(client, { ...options, notifications: config.notifications });
+  const environments = Object.entries(config.services).flatMap(([service, s]) => Object.keys(s.environments).map((environment) => ({ service, environment })));
+  const runs = new Runs(client, { ...options, notifications: config.notifications, environments });
+  const rotations = new Rotations(client, { ...options, notifications: config.notifications, environments });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { HttpProblem } from './problem.js';
 
@@ -29,9 +29,4 @@ export function idempotencyOf(req: Request, kind: 'deploy' | 'rollback' | 'rotat
 /** A repeated key whose first request differed from this one. */
 export function idempotencyConflict(idempotency: Idempotency): HttpProblem {
   return new HttpProblem(409, 'Conflict', `Idempotency-Key "${idempotency.sent}" was already used for a different request`);
-}
-
-/** A fresh run id: never the id of an earlier run, whatever the key. */
-export function newRunId(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }

@@ -3,13 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parseDuration } from '../domain/duration.js';
 import type { RotationPlan, RotationView } from '../domain/rotation.js';
-import { enqueueRotation } from '../temporal/enqueue.js';
+import { enqueueRotation, rotationIdFor } from '../temporal/enqueue.js';
 import { rotationAbortUpdate, rotationQuery, rotationRetryUpdate } from '../workflows/definitions.js';
 import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
-import { HttpProblem } from './problem.js';
 import { runLinks, temporalUiLink } from '../domain/links.js';
-import { describeOfType, QUERY_TIMEOUT_MS, refusedUpdateAsConflict, type RunsOptions } from './runs.js';
+import { describeOfType, environmentsOfId, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict, type RunsOptions } from './runs.js';
 
 export type RotationAnswer = RotationView & { links: { self: string; ui: string } };
 
@@ -33,26 +32,47 @@ export class Rotations {
     return { ...rotation, links: runLinks('rotation', rotation.id, this.options) };
   }
 
+  /** Queues a rotation, answering at once; with an idempotency key, a repeat answers the rotation the key started. */
   async start(plan: RotationPlan, idempotency?: Idempotency): Promise<{ rotation: RotationAnswer; created: boolean }> {
+    if (idempotency) {
+      const earlier = await this.earlier(rotationIdFor(plan, idempotency.key), idempotency);
+      if (earlier) return { rotation: earlier, created: false };
+    }
     const answer = await enqueueRotation(this.client, this.options.taskQueue, plan, {
       stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
       idempotency: idempotency ? { key: idempotency.key, requestHash: idempotency.requestHash } : undefined,
       notifications: (id) => notificationsFor(this.options.notifications ?? [], plan.service, 'rotation', runLinks('rotation', id, this.options)),
     });
-    if (answer.created) return { rotation: this.view(answer.rotation), created: true };
-    if (idempotency && answer.requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
-    const rotation = await this.get(answer.runId);
-    if (!rotation) throw new HttpProblem(409, 'Conflict', `Idempotency-Key "${idempotency?.sent}" started ${answer.runId}, which Temporal no longer keeps`);
-    return { rotation, created: false };
+    return { rotation: this.view(answer.rotation), created: true };
   }
 
+  /** The rotation an idempotency key started before, if it did; `409` when it was for another request. */
+  private async earlier(id: string, idempotency: Idempotency): Promise<RotationAnswer | undefined> {
+    const description = await describeOfType(this.client.workflow.getHandle(id), 'rotation');
+    if (description?.memo?.requestHash !== undefined && description.memo.requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
+    return this.get(id);
+  }
+
+  /**
+   * The rotation, or undefined when there is none. One still waiting for its environment's
+   * lock is `queued`, with its place in the queue (1: next).
+   */
   async get(id: string): Promise<RotationAnswer | undefined> {
     const handle = this.client.workflow.getHandle(id);
     const description = await describeOfType(handle, 'rotation');
-    if (!description) return undefined;
+    if (!description) {
+      const queued = await queuedIn(this.client, this.options.namespace, environmentsOfId(id, ['rotation'], this.options.environments), id);
+      return queued?.rotation ? this.view({ ...queued.rotation, queuePosition: queued.position }) : undefined;
+    }
     const stored = description.memo?.rotation as RotationView;
     switch (description.status.name) {
-      case 'RUNNING': return this.view(await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(rotationQuery)).catch(() => stored));
+      case 'RUNNING': {
+        const live = await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(rotationQuery)).catch(() => stored);
+        if (live.status !== 'queued') return this.view(live);
+        const home = { service: live.service, environment: live.environment };
+        const queued = await queuedIn(this.client, this.options.namespace, [home, ...environmentsOfId(id, ['rotation'], this.options.environments)], id);
+        return this.view(queued ? { ...live, queuePosition: queued.position } : live);
+      }
       case 'COMPLETED': return this.view(await handle.result() as RotationView);
       default: return this.view({
         ...stored, status: 'failed', finishedAt: description.closeTime?.toISOString(),

@@ -5,10 +5,11 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type Wor
 import type { DeployPlan } from '../domain/plan.js';
 import { queuedRun, type Run, type RunStatus } from '../domain/run.js';
 import type { DeployInput } from '../workflows/deploy.js';
-import type { EnvironmentView } from '../workflows/environment.js';
-import { actionUpdates, environmentQuery, environmentWorkflowId, type OperatorAction } from '../workflows/definitions.js';
-import { enqueueWithEnvironment } from '../temporal/enqueue.js';
-import { idempotencyConflict, newRunId, type Idempotency } from './idempotency.js';
+import type { EnvironmentView, QueuedRun } from '../workflows/environment.js';
+import { queuedRotation, type EnvironmentRef } from '../domain/rotation.js';
+import { actionUpdates, environmentQuery, environmentWorkflowId, queuedRunQuery, type OperatorAction } from '../workflows/definitions.js';
+import { enqueueWithEnvironment, pendingEnqueues, runIdFor } from '../temporal/enqueue.js';
+import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { HttpProblem } from './problem.js';
 
 export interface RunsOptions {
@@ -21,6 +22,8 @@ export interface RunsOptions {
   uiUrl: string;
   /** The config's hooks, told about runs as they go. */
   notifications?: NotificationConfig[] | undefined;
+  /** The config's environments: where a run that has not started yet may be queued. */
+  environments?: EnvironmentRef[] | undefined;
 }
 
 export type RunView = Run & { links: { self: string; ui: string } };
@@ -37,25 +40,36 @@ export class Runs {
   }
 
   /**
-   * Enqueues a run with its environment's workflow (starting that workflow if need be) and
-   * answers once the run exists, as `queued` until it holds the environment's lock.
+   * Queues a run with its environment's workflow (starting that workflow if need be) and
+   * answers at once, without waiting on a worker: the run is `queued` until it holds the
+   * environment's lock. With an idempotency key, a repeat answers the run the key started.
    */
   async enqueue(kind: Run['kind'], plan: DeployPlan, options: { idempotency?: Idempotency | undefined; rollbackTo?: string | undefined } = {}): Promise<{ run: RunView; created: boolean }> {
     const { idempotency } = options;
-    const runId = newRunId(`${kind}-${plan.service}-${plan.environment}`);
+    const runId = runIdFor(`${kind}-${plan.service}-${plan.environment}`, idempotency?.key);
+    if (idempotency) {
+      const earlier = await this.earlier(runId, idempotency);
+      if (earlier) return { run: earlier, created: false };
+    }
     const createdAt = new Date().toISOString();
     const input: DeployInput = {
       plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, createdAt, uiUrl: runLinks('run', runId, this.options).ui,
       notifications: notificationsFor(this.options.notifications ?? [], plan.service, 'run', runLinks('run', runId, this.options)),
     };
-    const answer = await enqueueWithEnvironment(this.client, this.options.taskQueue, plan.service, plan.environment, {
+    await enqueueWithEnvironment(this.client, this.options.taskQueue, plan.service, plan.environment, {
       runId, input, ...(idempotency ? { idempotency: { key: idempotency.key, requestHash: idempotency.requestHash } } : {}),
     });
-    if (answer.created) return { run: this.view(queuedRun(runId, kind, plan, createdAt)), created: true };
-    if (idempotency && answer.requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
-    const run = await this.get(answer.runId);
-    if (!run) throw new HttpProblem(409, 'Conflict', `Idempotency-Key "${idempotency?.sent}" started ${answer.runId}, which Temporal no longer keeps`);
-    return { run, created: false };
+    return { run: this.view(queuedRun(runId, kind, plan, createdAt)), created: true };
+  }
+
+  /** The run an idempotency key started before, if it did; `409` when it was for another request. */
+  private async earlier(runId: string, idempotency: Idempotency): Promise<RunView | undefined> {
+    const description = await describeOfType(this.client.workflow.getHandle(runId), 'deploy');
+    const queued = description ? undefined : await this.queued(runId);
+    if (!description && !queued) return undefined;
+    const requestHash = description?.memo?.requestHash;
+    if (requestHash !== undefined && requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
+    return queued?.run ? this.view({ ...queued.run, queuePosition: queued.position }) : await this.get(runId);
   }
 
   /** An operator's action on a run; `409` with the reason when the run's state forbids it. */
@@ -92,10 +106,18 @@ export class Runs {
     return { released: active };
   }
 
+  /**
+   * The run, or undefined when there is none. A run still waiting for its environment's lock
+   * is `queued`, with its place in the queue (1: next); so is one queued so recently that its
+   * workflow has not started yet.
+   */
   async get(id: string): Promise<RunView | undefined> {
     const handle: WorkflowHandle = this.client.workflow.getHandle(id);
     const description = await describeOfType(handle, 'deploy');
-    if (!description) return undefined;
+    if (!description) {
+      const queued = await this.queued(id);
+      return queued?.run ? this.view({ ...queued.run, queuePosition: queued.position }) : undefined;
+    }
     const stored = description.memo?.run as Run | undefined;
     const fallback = (status: RunStatus, message?: string): RunView => this.view({
       ...stored!,
@@ -108,9 +130,17 @@ export class Runs {
         // Bounded by a deadline, not a race: a query no worker answers would otherwise go on
         // retrying after the caller has moved on.
         const live = await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query<Run>('run')).catch(() => undefined);
+        if (live?.status === 'queued') {
+          const queued = await this.queued(id, live);
+          return this.view(queued ? { ...live, queuePosition: queued.position } : live);
+        }
         if (live) return this.view(live);
-        // No worker answered: show what was stored at the start, with the last status.
+        // No answer (its first workflow task has not run yet, or no worker is up): while it
+        // waits in the queue, its environment knows it whole.
         const status = description.searchAttributes?.SlipwayStatus?.[0] as RunStatus | undefined;
+        const queued = status === 'queued' && stored ? await this.queued(id, stored) : undefined;
+        if (queued?.run) return this.view({ ...queued.run, queuePosition: queued.position });
+        // Otherwise, what was stored at the start, with the last status.
         return fallback(status ?? 'queued');
       }
       case 'COMPLETED': return this.view(await handle.result() as Run);
@@ -118,6 +148,12 @@ export class Runs {
       case 'CANCELLED': return fallback('aborted', 'the workflow was cancelled');
       default: return fallback('failed', `the workflow ended as ${description.status.name}`);
     }
+  }
+
+  /** Where run `id` waits in its environment's queue (asked of its own, when known). */
+  private queued(id: string, run?: Run): Promise<QueuedRun | undefined> {
+    const candidates = run ? [{ service: run.service, environment: run.environment }] : environmentsOfId(id, ['deploy', 'rollback'], this.options.environments);
+    return queuedIn(this.client, this.options.namespace, candidates, id);
   }
 
   async list(filter: { service?: string | undefined; environment?: string | undefined; status?: string | undefined; limit: number; next?: string | undefined }): Promise<{ items: RunView[]; next?: string }> {
@@ -137,6 +173,33 @@ export class Runs {
     const token = answer.nextPageToken?.length ? encodePageToken(Buffer.from(answer.nextPageToken)) : undefined;
     return token ? { items, next: token } : { items };
   }
+}
+
+/** The environments a run id can belong to, by its prefix (`<kind>-<service>-<environment>-…`). */
+export function environmentsOfId(id: string, kinds: string[], environments: EnvironmentRef[] = []): EnvironmentRef[] {
+  return environments.filter((e) => kinds.some((kind) => id.startsWith(`${kind}-${e.service}-${e.environment}-`)));
+}
+
+/**
+ * Where run `id` waits, asked of each candidate environment's workflow; a run signalled so
+ * recently that the workflow has not taken it in yet is found at the end of its history.
+ */
+export async function queuedIn(client: Client, namespace: string, candidates: EnvironmentRef[], id: string): Promise<QueuedRun | undefined> {
+  for (const candidate of candidates) {
+    const handle = client.workflow.getHandle(environmentWorkflowId(candidate.service, candidate.environment));
+    const queued = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(queuedRunQuery, id)).catch(() => null);
+    if (queued) return queued;
+    const pending = await pendingEnqueues(client, namespace, candidate.service, candidate.environment);
+    const index = pending.findIndex((p) => p.runId === id);
+    const request = pending[index];
+    if (!request || 'lockFor' in request) continue;
+    const waiting = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery)).catch(() => undefined);
+    const position = (waiting?.queue.length ?? 0) + index + 1;
+    return 'rotation' in request
+      ? { position, rotation: queuedRotation(id, request.rotation.plan, request.rotation.createdAt) }
+      : { position, run: queuedRun(id, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) };
+  }
+  return undefined;
 }
 
 /**

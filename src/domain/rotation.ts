@@ -40,6 +40,8 @@ export interface RotationView {
   createdAt: string;
   updatedAt: string;
   finishedAt?: string | undefined;
+  /** A queued rotation's place in its environment's queue (1: next to run); API answers only. */
+  queuePosition?: number | undefined;
 }
 
 /** How a variable gets its new value: generated on the worker, or supplied with the request. */

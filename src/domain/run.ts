@@ -55,6 +55,8 @@ export interface Run {
    */
   leftToFix?: LeftToFix[] | undefined;
   awaitingOperator?: boolean | undefined;
+  /** A queued run's place in its environment's queue (1: next to run); API answers only. */
+  queuePosition?: number | undefined;
   reason?: string | undefined;
   githubDeploymentId?: number | undefined;
   createdAt: string;

@@ -1,32 +1,42 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { RunNotifications } from '../config/notifications.js';
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import proto from '@temporalio/proto';
 import { emptyLedger } from '../domain/ledger.js';
 import { homeOf, queuedRotation, type RotationPlan, type RotationView } from '../domain/rotation.js';
-import type { EnqueueAnswer, EnqueueLockRequest, EnqueueRequest, EnqueueRotationRequest, EnvironmentState } from '../workflows/environment.js';
-import { enqueueUpdate, environmentWorkflowId } from '../workflows/definitions.js';
+import type { EnqueueLockRequest, EnqueueRequest, EnqueueRotationRequest, EnvironmentState } from '../workflows/environment.js';
+import { enqueueSignal, environmentWorkflowId } from '../workflows/definitions.js';
 
 /**
- * Hands a run or a rotation to its environment's workflow, starting that workflow if need be;
- * false when the run id was enqueued before (a repeated request).
+ * A run's id. Without an idempotency key, one never used before; with one, the same for every
+ * repeat of the request, so that a repeat names the same run without asking any workflow.
  */
-export async function enqueueWithEnvironment(client: Client, taskQueue: string, service: string, environment: string, request: EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest): Promise<EnqueueAnswer> {
+export function runIdFor(prefix: string, idempotencyKey?: string): string {
+  if (idempotencyKey) return `${prefix}-k${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 20)}`;
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Queues a run or a rotation with its environment's workflow, starting that workflow if need
+ * be: one signal-with-start, which no worker has to answer. Runs start in the order these
+ * calls returned; a run id (or idempotency key) queued before is ignored.
+ */
+export async function enqueueWithEnvironment(client: Client, taskQueue: string, service: string, environment: string, request: EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest): Promise<void> {
   const state: EnvironmentState = { service, environment, ledger: emptyLedger() };
-  return client.workflow.executeUpdateWithStart(enqueueUpdate, {
-    args: [request],
-    startWorkflowOperation: new WithStartWorkflowOperation('environment', {
-      workflowId: environmentWorkflowId(service, environment),
-      taskQueue,
-      args: [state],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `${service}/${environment}: lock, queue and release ledger`,
-    }),
+  await client.workflow.signalWithStart('environment', {
+    workflowId: environmentWorkflowId(service, environment),
+    taskQueue,
+    args: [state],
+    signal: enqueueSignal,
+    signalArgs: [request],
+    staticSummary: `${service}/${environment}: lock, queue and release ledger`,
   });
 }
 
 /**
  * Queues a rotation behind the environment's other runs; the API and scheduled rotations both
- * start them here. With an idempotency key used before, answers that rotation's id instead.
+ * start them here.
  */
 export async function enqueueRotation(client: Client, taskQueue: string, plan: RotationPlan, options: {
   stepTimeoutMs: number;
@@ -34,11 +44,43 @@ export async function enqueueRotation(client: Client, taskQueue: string, plan: R
   idempotency?: EnqueueRequest['idempotency'];
   /** The hooks that hear about it, given its id. */
   notifications?: (runId: string) => RunNotifications | undefined;
-}): Promise<{ rotation: RotationView } & EnqueueAnswer> {
-  const runId = `rotation-${plan.service}-${plan.environment}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}): Promise<{ rotation: RotationView; runId: string }> {
+  const runId = rotationIdFor(plan, options.idempotency?.key);
   const createdAt = new Date().toISOString();
   const rotation = { plan, createdAt, stepTimeoutMs: options.stepTimeoutMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs, notifications: options.notifications?.(runId) };
   const home = homeOf(plan);
-  const answer = await enqueueWithEnvironment(client, taskQueue, home.service, home.environment, { runId, idempotency: options.idempotency, rotation });
-  return { ...answer, rotation: queuedRotation(answer.runId, plan, createdAt) };
+  await enqueueWithEnvironment(client, taskQueue, home.service, home.environment, { runId, idempotency: options.idempotency, rotation });
+  return { runId, rotation: queuedRotation(runId, plan, createdAt) };
+}
+
+export function rotationIdFor(plan: RotationPlan, idempotencyKey?: string): string {
+  return runIdFor(`rotation-${plan.service}-${plan.environment}`, idempotencyKey);
+}
+
+const GRPC_NOT_FOUND = 5;
+
+/**
+ * Runs signalled to an environment's workflow that it has not taken in yet (a query answers
+ * from the state of its last completed workflow task), oldest first: read from the end of its
+ * history, down to that task. Empty when the environment has no workflow.
+ */
+export async function pendingEnqueues(client: Client, namespace: string, service: string, environment: string): Promise<Array<EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest>> {
+  let events: proto.temporal.api.history.v1.IHistoryEvent[];
+  try {
+    const answer = await client.workflowService.getWorkflowExecutionHistoryReverse({
+      namespace, execution: { workflowId: environmentWorkflowId(service, environment) }, maximumPageSize: 200,
+    });
+    events = answer.history?.events ?? [];
+  } catch (error) {
+    if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return [];
+    throw error;
+  }
+  const pending: Array<EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest> = [];
+  for (const event of events) {
+    if (event.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) break;
+    const signal = event.workflowExecutionSignaledEventAttributes;
+    if (signal?.signalName !== enqueueSignal.name) continue;
+    pending.unshift(await decodeFromPayloadsAtIndex(client.options.loadedDataConverter, 0, signal.input?.payloads));
+  }
+  return pending;
 }

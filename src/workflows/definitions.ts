@@ -2,7 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Ledger } from '../domain/ledger.js';
 import type { EnvironmentRef, RotationView } from '../domain/rotation.js';
 import type { Run } from '../domain/run.js';
-import type { EnqueueAnswer, EnqueueLockRequest, EnqueueRequest, EnqueueRotationRequest, EnvironmentView } from './environment.js';
+import type { EnqueueAnswer, EnqueueLockRequest, EnqueueRequest, EnqueueRotationRequest, EnvironmentView, QueuedRun } from './environment.js';
 import type { Notice } from './notifier.js';
 
 /**
@@ -56,7 +56,15 @@ export const actionUpdates = Object.fromEntries(OPERATOR_ACTIONS.map((a) => [a, 
 
 // ---- environments --------------------------------------------------------------------------
 
+/** Before the queue took signals: answered once the run had started (kept for the runs and clients of then). */
 export const enqueueUpdate = defineUpdate<EnqueueAnswer, [EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest]>('enqueue');
+/**
+ * Queues a run (sent with signal-with-start, so a `POST` waits on no worker). Runs are let go
+ * in the order their signals were accepted; a run id or idempotency key seen before is ignored.
+ */
+export const enqueueSignal = defineSignal<[EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest]>('enqueueRun');
+/** Where a run waits in the queue (1: next), with what it shows while it waits; null when it is not queued here. */
+export const queuedRunQuery = defineQuery<QueuedRun | null, [string]>('queuedRun');
 /** To a run that asked for this environment's lock from elsewhere: it holds it now, with this ledger. */
 export const lockGrantedSignal = defineSignal<[EnvironmentRef & { ledger: Ledger }]>('lockGranted');
 export const environmentQuery = defineQuery<EnvironmentView>('environment');

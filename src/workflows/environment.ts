@@ -1,12 +1,12 @@
 import {
-  condition, continueAsNew, getExternalWorkflowHandle, ParentClosePolicy, setHandler, startChild, workflowInfo,
+  condition, continueAsNew, getExternalWorkflowHandle, log, ParentClosePolicy, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { recordLostRun, recordRotation, recordRun, type Ledger } from '../domain/ledger.js';
 import { describeRotation, queuedRotation, type RotationView } from '../domain/rotation.js';
 import { queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import type { DeployInput } from './deploy.js';
-import { enqueueUpdate, environmentQuery, grantSignal, lockGrantedSignal } from './definitions.js';
+import { enqueueSignal, enqueueUpdate, environmentQuery, grantSignal, lockGrantedSignal, queuedRunQuery } from './definitions.js';
 import { waitingForRuns } from './activity-options.js';
 import type { RotationInput } from './rotation.js';
 
@@ -69,6 +69,14 @@ export interface EnqueueLockRequest extends EnqueueCommon {
   lockFor: string;
 }
 
+export interface QueuedRun {
+  /** 1: the next to get the lock. */
+  position: number;
+  /** What it shows while it waits (none for a run queued here from another environment). */
+  run?: Run | undefined;
+  rotation?: RotationView | undefined;
+}
+
 export interface EnqueueAnswer {
   runId: string;
   created: boolean;
@@ -82,20 +90,28 @@ export const IDEMPOTENCY_WINDOW_MS = 25 * 3_600_000;
 
 const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
 
+/** A queued run that did not start here (it existed already): it held nothing, and is not recorded. */
+const NOT_STARTED = Symbol('not started');
+
 export async function environment(state: EnvironmentState): Promise<void> {
   let ledger = state.ledger;
   type RunOrRotation = (input: DeployInput | RotationInput) => Promise<Run | RotationView>;
+  type Ended = Run | RotationView | null | typeof NOT_STARTED;
   /** Hands a waiting run the lock; `ended` settles once it has ended, with its result. */
   interface Waiting {
     runId: string;
-    grant(granted: Ledger): { ended: Promise<Run | RotationView | null>; signalled: Promise<void> };
+    view?: { run?: Run; rotation?: RotationView };
+    /** False while its workflow is still being started: until then only this workflow knows it. */
+    started(): boolean;
+    grant(granted: Ledger): { ended: Promise<Ended>; signalled: Promise<void> };
   }
   const queue: Waiting[] = [];
   const child = (runId: string, handle: { result(): Promise<Run | RotationView>; signal(s: typeof grantSignal, l: Ledger): Promise<void> }): Waiting => ({
-    runId, grant: (granted) => ({ ended: handle.result(), signalled: handle.signal(grantSignal, granted) }),
+    runId, started: () => true, grant: (granted) => ({ ended: handle.result(), signalled: handle.signal(grantSignal, granted) }),
   });
   const external = (holder: string): Waiting => ({
     runId: holder,
+    started: () => true,
     grant: (granted) => ({
       ended: waitingForRuns.awaitRunEnd(holder),
       signalled: getExternalWorkflowHandle(holder).signal(lockGrantedSignal, { service: state.service, environment: state.environment, ledger: granted }),
@@ -104,7 +120,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
   const known = new Set<string>();
   const idempotency: Record<string, IdempotencyEntry> = { ...state.idempotency };
   const starting = new Set<string>();
-  let active: { runId: string; ended: Promise<Run | RotationView | null> } | undefined;
+  let active: { runId: string; ended: Promise<Ended>; waiting: Waiting } | undefined;
   let activeDone = false;
   let enqueuing = 0;
   const forgetOldKeys = () => {
@@ -112,6 +128,92 @@ export async function environment(state: EnvironmentState): Promise<void> {
   };
 
   setHandler(environmentQuery, () => ({ ...ledger, active: active?.runId ?? null, queue: queue.map((q) => q.runId) }));
+  setHandler(queuedRunQuery, (runId) => {
+    // Granted the lock while its workflow is still starting: it is next, and shown as queued.
+    const starting = active && !active.waiting.started() ? [active.waiting] : [];
+    const waiting = [...starting, ...queue];
+    const index = waiting.findIndex((q) => q.runId === runId);
+    return index < 0 ? null : { position: index + 1, ...waiting[index]!.view };
+  });
+
+  /** Starts a queued run as this workflow's child (queued until granted); undefined when it exists already. */
+  const startRun = async (request: EnqueueRequest | EnqueueRotationRequest): Promise<Waiting | undefined> => {
+    const { runId } = request;
+    const hash = request.idempotency ? { requestHash: request.idempotency.requestHash } : {};
+    try {
+      if ('rotation' in request) {
+        const { plan, createdAt } = request.rotation;
+        const handle = await startChild<RunOrRotation>('rotation', {
+          workflowId: runId,
+          args: [request.rotation],
+          parentClosePolicy: ParentClosePolicy.TERMINATE,
+          staticSummary: `${describeRotation(plan)} for ${plan.service} in ${plan.environment}`,
+          typedSearchAttributes: [
+            { key: SEARCH_ATTRIBUTES.service, value: plan.service },
+            { key: SEARCH_ATTRIBUTES.environment, value: plan.environment },
+            { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
+          ],
+          memo: { rotation: queuedRotation(runId, plan, createdAt), ...hash },
+        });
+        return child(runId, handle);
+      }
+      const { input } = request;
+      const handle = await startChild<RunOrRotation>('deploy', {
+        workflowId: runId,
+        args: [input],
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+        staticSummary: `${input.kind ?? 'deploy'} ${state.service} ${'sha' in input.plan.ref ? input.plan.ref.sha.slice(0, 7) : input.plan.ref.tag} to ${state.environment}`,
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.service, value: state.service },
+          { key: SEARCH_ATTRIBUTES.environment, value: state.environment },
+          { key: SEARCH_ATTRIBUTES.version, value: 'sha' in input.plan.ref ? input.plan.ref.sha : input.plan.ref.tag },
+          { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
+        ],
+        memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] }, ...hash },
+      });
+      return child(runId, handle);
+    } catch (error) {
+      // A repeat of a run that exists (a keyed request sent again): it is not ours to run again.
+      if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return undefined;
+      if (request.idempotency) delete idempotency[request.idempotency.key];
+      log.error('could not start a queued run', { runId, error: (error as Error).message });
+      return undefined;
+    }
+  };
+
+  setHandler(enqueueSignal, (request) => {
+    const { runId } = request;
+    if (!runId) return;
+    if (request.idempotency) {
+      forgetOldKeys();
+      // The API answered the repeat with the run the key names already.
+      if (idempotency[request.idempotency.key]) return;
+      idempotency[request.idempotency.key] = { runId, requestHash: request.idempotency.requestHash, at: Date.now() };
+    }
+    if (known.has(runId)) return;
+    known.add(runId);
+    if ('lockFor' in request) {
+      queue.push(external(request.lockFor));
+      return;
+    }
+    // Queued now, in the order signals came; started as a child meanwhile. It is granted the
+    // lock once it has started.
+    enqueuing++;
+    let hasStarted = false;
+    const started = startRun(request).finally(() => { enqueuing--; hasStarted = true; });
+    queue.push({
+      runId,
+      started: () => hasStarted,
+      view: 'rotation' in request
+        ? { rotation: queuedRotation(runId, request.rotation.plan, request.rotation.createdAt) }
+        : { run: queuedRun(runId, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) },
+      grant: (granted) => {
+        const grant = started.then((waiting) => waiting?.grant(granted));
+        return { ended: grant.then((g) => g?.ended ?? NOT_STARTED), signalled: grant.then((g) => g?.signalled) };
+      },
+    });
+  });
+
   setHandler(enqueueUpdate, async (request) => {
     if (request.idempotency) {
       forgetOldKeys();
@@ -133,46 +235,10 @@ export async function environment(state: EnvironmentState): Promise<void> {
     starting.add(runId);
     enqueuing++;
     try {
-      if ('rotation' in request) {
-        const { plan, createdAt } = request.rotation;
-        const handle = await startChild<RunOrRotation>('rotation', {
-          workflowId: runId,
-          args: [request.rotation],
-          parentClosePolicy: ParentClosePolicy.TERMINATE,
-          staticSummary: `${describeRotation(plan)} for ${plan.service} in ${plan.environment}`,
-          typedSearchAttributes: [
-            // A recipe may queue in an environment other than its own (its first lock).
-            { key: SEARCH_ATTRIBUTES.service, value: plan.service },
-            { key: SEARCH_ATTRIBUTES.environment, value: plan.environment },
-            { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
-          ],
-          memo: { rotation: queuedRotation(runId, plan, createdAt) },
-        });
-        queue.push(child(runId, handle));
-        return { runId, created: true };
-      }
-      const { input } = request;
-      const handle = await startChild<RunOrRotation>('deploy', {
-        workflowId: runId,
-        args: [input],
-        parentClosePolicy: ParentClosePolicy.TERMINATE,
-        staticSummary: `${input.kind ?? 'deploy'} ${state.service} ${'sha' in input.plan.ref ? input.plan.ref.sha.slice(0, 7) : input.plan.ref.tag} to ${state.environment}`,
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTES.service, value: state.service },
-          { key: SEARCH_ATTRIBUTES.environment, value: state.environment },
-          { key: SEARCH_ATTRIBUTES.version, value: 'sha' in input.plan.ref ? input.plan.ref.sha : input.plan.ref.tag },
-          { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
-        ],
-        // Small on purpose (payload warning at 2 KiB): the targets come from the run itself.
-        memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] } },
-      });
-      queue.push(child(runId, handle));
+      const waiting = await startRun(request);
+      if (!waiting) return { runId, created: false };
+      queue.push(waiting);
       return { runId, created: true };
-    } catch (error) {
-      // Started before this workflow continued as new: it exists, and is not ours to run again.
-      if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return { runId, created: false };
-      if (request.idempotency) delete idempotency[request.idempotency.key];
-      throw error;
     } finally {
       enqueuing--;
       starting.delete(runId);
@@ -188,6 +254,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
       activeDone = false;
       try {
         const result = await finished.ended;
+        if (result === NOT_STARTED) continue;
         if (!result) throw new Error('ended without a result');
         ledger = 'steps' in result ? recordRotation(ledger, result, new Date().toISOString()) : recordRun(ledger, result, new Date().toISOString());
       } catch {
@@ -199,7 +266,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
     if (!active && queue.length) {
       const next = queue.shift()!;
       const { ended, signalled } = next.grant(ledger);
-      active = { runId: next.runId, ended };
+      active = { runId: next.runId, ended, waiting: next };
       ended.then(() => { activeDone = true; }, () => { activeDone = true; });
       await signalled.catch(() => { activeDone = true; });
       continue;
