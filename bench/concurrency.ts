@@ -13,7 +13,7 @@ import { createApi } from '../src/api/app.js';
 import { parseConfig } from '../src/config/load.js';
 import { stopAllFixtures } from '../test/support/fixtures.js';
 import { testTemporal } from '../test/support/temporal.js';
-import { fakeActivities } from './fake-activities.js';
+import { fakeActivities } from '../test/support/fake-activities.js';
 
 const ENVIRONMENTS = 100;
 const TOKEN = 'bench-token';

@@ -23,7 +23,7 @@ import { planBatches } from '../src/domain/rollout.js';
 import type { Run } from '../src/domain/run.js';
 import { stopAllFixtures } from '../test/support/fixtures.js';
 import { testTemporal } from '../test/support/temporal.js';
-import { fakeActivities } from './fake-activities.js';
+import { fakeActivities } from '../test/support/fake-activities.js';
 
 interface Scenario {
   targets: number;

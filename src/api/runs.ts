@@ -187,13 +187,14 @@ export function environmentsOfId(id: string, kinds: string[], environments: Envi
 export async function queuedIn(client: Client, namespace: string, candidates: EnvironmentRef[], id: string): Promise<QueuedRun | undefined> {
   for (const candidate of candidates) {
     const handle = client.workflow.getHandle(environmentWorkflowId(candidate.service, candidate.environment));
-    const queued = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(queuedRunQuery, id)).catch(() => null);
+    const queued = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(queuedRunQuery, id)).catch(() => undefined);
     if (queued) return queued;
     const pending = await pendingEnqueues(client, namespace, candidate.service, candidate.environment);
     const index = pending.findIndex((p) => p.runId === id);
     const request = pending[index];
     if (!request || 'lockFor' in request) continue;
-    const waiting = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery)).catch(() => undefined);
+    // Runs it did take in wait ahead of it (unknown when no worker answers: then counted from the signals alone).
+    const waiting = queued === null ? await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery)).catch(() => undefined) : undefined;
     const position = (waiting?.queue.length ?? 0) + index + 1;
     return 'rotation' in request
       ? { position, rotation: queuedRotation(id, request.rotation.plan, request.rotation.createdAt) }

@@ -1,17 +1,19 @@
-import type { Activities } from '../src/activities/index.js';
-import type { HostUpdate } from '../src/activities/runbook.js';
-import { targetRunbook, updateSteps } from '../src/commands/runbook.js';
-import { renderTemplate } from '../src/domain/templates.js';
+import type { Activities } from '../../src/activities/index.js';
+import type { HostUpdate } from '../../src/activities/runbook.js';
+import { targetRunbook, updateSteps } from '../../src/commands/runbook.js';
+import { renderTemplate } from '../../src/domain/templates.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A fast fake runtime for benchmarks: each host command of a target's update (pull, up) takes
- * `stepMs`; pinning the env file, health checks and everything else take no time.
+ * `stepMs`; pinning the env file, health checks and everything else take no time. With
+ * `before`, each update first waits for it (a test holding a run where it is).
  */
-export function fakeActivities(stepMs: number): Partial<Activities> {
+export function fakeActivities(stepMs: number, options: { before?: () => Promise<void> } = {}): Partial<Activities> {
   return {
     updateHost: async (update: HostUpdate) => {
+      await options.before?.();
       const dir = renderTemplate(update.runtime.dir, update.values);
       const steps = updateSteps(targetRunbook({ ...update, dir }), update.health.checks.length);
       for (const step of steps.slice(update.from, update.to)) if (step.kind === 'run') await sleep(stepMs);

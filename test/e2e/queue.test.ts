@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { Worker } from '@temporalio/worker';
+import { Runs } from '../../src/api/runs.js';
+import type { DeployPlan } from '../../src/domain/plan.js';
+import { fakeActivities } from '../support/fake-activities.js';
+import { testTemporal, type TestTemporal } from '../support/temporal.js';
+
+/** A plan for fake hosts: the engine runs for real, the host steps are the fake activities'. */
+function plan(environment: string, sha: string): DeployPlan {
+  return {
+    service: 'queue', environment, ref: { sha }, requireChecks: false, images: [], tagTemplate: '{sha}', analysis: [],
+    targets: [{ id: 't0', name: 't0', hostName: 't0', host: { address: '10.9.0.1', port: 22, user: 'deploy' } }],
+    runtime: { kind: 'compose', dir: '/srv/queue', file: 'docker-compose.yml', envFile: '.env', imageVars: {}, prune: false },
+    health: { timeoutMs: 1_000, intervalMs: 100, checks: [] },
+    rollout: { canary: 1, batchSize: 1, bakeMs: 0, autoRollback: true, approval: false, imageTimeoutMs: 60_000 },
+  };
+}
+
+const sha = (n: number) => `${n}`.repeat(40).slice(0, 40);
+
+describe('the queue: a POST that waits on no worker', function () {
+  this.timeout(120_000);
+  let temporal: TestTemporal;
+  before(async () => { temporal = await testTemporal(); });
+
+  it('queues runs while no worker is up, shows each queued with its place, and runs them in the order they were answered', async () => {
+    const taskQueue = `queue-${Date.now().toString(36)}`;
+    const environment = `env-${Date.now().toString(36)}`;
+    const runs = new Runs(temporal.client, {
+      taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233', environments: [{ service: 'queue', environment }],
+    });
+    // No worker polls this task queue: every answer below comes from Temporal alone.
+    const ids: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const { run, created } = await runs.enqueue('deploy', plan(environment, sha(i)));
+      assert.equal(created, true);
+      assert.equal(run.status, 'queued');
+      ids.push(run.id);
+    }
+    const keyed = { sent: 'release-4', key: 'key-4', requestHash: 'hash-4' };
+    const fourth = await runs.enqueue('deploy', plan(environment, sha(4)), { idempotency: keyed });
+    ids.push(fourth.run.id);
+    for (const [i, id] of ids.entries()) {
+      const run = await runs.get(id);
+      assert.equal(run?.status, 'queued', `${id} is queued`);
+      assert.equal(run?.queuePosition, i + 1, `${id} is number ${i + 1} in the queue`);
+      assert.equal(run?.version.sha, sha(i + 1));
+    }
+    const repeat = await runs.enqueue('deploy', plan(environment, sha(4)), { idempotency: keyed });
+    assert.deepEqual([repeat.run.id, repeat.created], [fourth.run.id, false], 'the key names the same run, with no worker up');
+
+    // A worker comes up; the first run holds the environment (its update waits at the gate).
+    let open = () => undefined as void;
+    const gate = new Promise<void>((resolve) => { open = resolve; });
+    const worker = await Worker.create({
+      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
+      activities: fakeActivities(10, { before: () => gate }), shutdownGraceTime: '1s',
+    });
+    const running = worker.run();
+    try {
+      for (let i = 0; (await runs.get(ids[0]!))?.status !== 'running'; i++) {
+        if (i > 100) assert.fail('the first run never started');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const waiting = await Promise.all(ids.slice(1).map((id) => runs.get(id)));
+      assert.deepEqual(waiting.map((r) => [r?.status, r?.queuePosition]), [['queued', 1], ['queued', 2], ['queued', 3]]);
+      open();
+      const finished = [];
+      for (const id of ids) {
+        for (let run = await runs.get(id); ; run = await runs.get(id)) {
+          if (run?.finishedAt) { finished.push(run); break; }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      assert.deepEqual(finished.map((r) => r.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+      const ends = finished.map((r) => Date.parse(r.finishedAt!));
+      assert.deepEqual([...ends].sort((a, b) => a - b), ends, 'run in the order their POSTs were answered');
+    } finally {
+      worker.shutdown();
+      await running;
+    }
+  });
+});
