@@ -44,9 +44,12 @@ export function waitForPort(host: string, port: number, timeoutMs: number): Prom
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   mkdirSync(dirname(options.dbFile), { recursive: true });
   const ip = options.ip ?? '127.0.0.1';
+  // SQLite in WAL mode, synced at checkpoints: each commit no longer waits on fsync, which
+  // under load was most of a POST's time (docs/benchmarks.md). A crash of the machine may lose
+  // the last commits; the dev server is for one machine's sandbox and tests.
   const args = ['server', 'start-dev', '--db-filename', options.dbFile, '--ip', ip, '--port', String(options.port), '--log-level', 'error',
     '--namespace', options.namespace ?? 'default',
-    ...Object.values(SEARCH_ATTRIBUTES).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`])];
+    ...Object.values(SEARCH_ATTRIBUTES).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]), '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
   if (options.headless) args.push('--headless');
   else {
     if (options.uiPort) args.push('--ui-port', String(options.uiPort));
