@@ -19,6 +19,8 @@ export interface ActivityOptions {
   /** Poll intervals while waiting for images and checks (tests shorten them). */
   imagePollMs?: number;
   checksPollMs?: number;
+  /** True once the worker is shutting down: multi-step activities stop between steps. */
+  stopping?: () => boolean;
 }
 
 /** Every activity the worker registers, bound to the worker's config (which holds the secrets). */
@@ -31,7 +33,7 @@ export function createActivities(config: SlipwayConfig, options: ActivityOptions
   const github = config.github ? new GithubClient(config.github) : undefined;
   return {
     ...sshActivities({ runner }),
-    ...runbookActivities({ runner }),
+    ...runbookActivities({ runner, stopping: options.stopping ?? (() => false) }),
     ...healthActivities({ runner }),
     ...bakeActivities({ runner }),
     ...registryActivities({ registry, clientWith, imagePollMs: options.imagePollMs ?? 5_000 }),

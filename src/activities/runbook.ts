@@ -8,7 +8,7 @@ import { renderTemplate, type TemplateValues } from '../domain/templates.js';
 import type { SshSession } from '../ssh/session.js';
 import type { StepLogRef } from '../step-logs/store.js';
 import { heartbeatDetails, noteProgress } from './context.js';
-import { permanentFailure } from './failure.js';
+import { permanentFailure, transientFailure } from './failure.js';
 import { needsSsh, waitUntilHealthy } from './health.js';
 import { pinEnvFile, type HostRunner } from './ssh.js';
 
@@ -39,7 +39,7 @@ export interface UpdateFailureDetails {
   target: string;
 }
 
-export function runbookActivities({ runner }: { runner: HostRunner }) {
+export function runbookActivities({ runner, stopping }: { runner: HostRunner; stopping: () => boolean }) {
   return {
     /**
      * Runs steps `[from, to)` of a target's update over one SSH connection. Each completed step
@@ -53,11 +53,14 @@ export function runbookActivities({ runner }: { runner: HostRunner }) {
       const { dir, steps, health } = planned(update);
       const resumeAt = heartbeatDetails<{ next?: unknown }>()?.next;
       let index = typeof resumeAt === 'number' ? Math.min(Math.max(resumeAt, update.from), update.to) : update.from;
+      const first = index;
       const runSteps = async (session?: SshSession, signal?: AbortSignal) => {
         for (; index < update.to; index++) {
           const step = steps[index]!;
-          noteProgress({ step: step.kind === 'run' ? step.command.label : step.label, next: index });
-          await runner.logged(update.log, step.kind === 'run' ? step.command.label : step.label, async (log) => {
+          noteProgress({ step: labelOf(step), next: index });
+          // The worker is stopping: the step in flight has finished; the next worker starts here.
+          if (index > first && stopping()) throw transientFailure('WorkerStopping', `the worker stopped before "${labelOf(step)}" on ${target.name}; another worker goes on from there`);
+          await runner.logged(update.log, labelOf(step), async (log) => {
             if (step.kind === 'pin') await pinEnvFile(runner, session!, dir, step.file, step.values, signal, log);
             else if (step.kind === 'run') await runner.run(session!, step.onceStep ? { ...step.command, once: `${update.onceKey}/${step.onceStep}` } : step.command, signal, undefined, log);
             else await waitUntilHealthy(runner, target, dir, health, session, signal, log);
@@ -85,6 +88,8 @@ export function runbookActivities({ runner }: { runner: HostRunner }) {
   };
 }
 
+const labelOf = (step: UpdateStep) => (step.kind === 'run' ? step.command.label : step.label);
+
 /** The update's steps, rendered; a plan that cannot be rendered fails for good, naming its type. */
 function planned(update: HostUpdate): { dir: string; steps: UpdateStep[]; health: HealthPlan } {
   try {
@@ -101,7 +106,7 @@ function planned(update: HostUpdate): { dir: string; steps: UpdateStep[]; health
 /** The failure, naming the step it happened at; a cancellation stays a cancellation. */
 function atStep(error: unknown, index: number, step: UpdateStep | undefined, target: Target): unknown {
   if (!(error instanceof ApplicationFailure)) return error;
-  const at: UpdateFailureDetails = { stepIndex: index, step: step ? (step.kind === 'run' ? step.command.label : step.label) : 'connect', target: target.name };
+  const at: UpdateFailureDetails = { stepIndex: index, step: step ? labelOf(step) : 'connect', target: target.name };
   const details = { ...(error.details?.[0] as Record<string, unknown> | undefined), ...at };
   return ApplicationFailure.create({ type: error.type ?? undefined, message: error.message, nonRetryable: error.nonRetryable ?? false, details: [details] });
 }

@@ -30,17 +30,23 @@ export interface SlipwayWorkerOptions {
   shutdownGraceTime?: string;
 }
 
-export function createWorker(options: SlipwayWorkerOptions): Promise<Worker> {
-  return Worker.create({
+export async function createWorker(options: SlipwayWorkerOptions): Promise<Worker> {
+  // A target's update runs several steps in one activity: once the worker is stopping, it ends
+  // after the step in flight, and the next worker resumes at the step after.
+  const created: { worker?: Worker } = {};
+  const stopping = () => created.worker !== undefined && created.worker.getState() !== 'RUNNING';
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(options.config, options.activityOptions),
+    activities: createActivities(options.config, { ...options.activityOptions, stopping }),
     ...(options.config.encryption ? { dataConverter: dataConverterFor(options.config.encryption) } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     // Cancellation reaches an activity with the answer to a heartbeat: an abort stops the step
     // in flight within seconds, not after 80% of its heartbeat timeout.
     maxHeartbeatThrottleInterval: '2s',
   });
+  created.worker = worker;
+  return worker;
 }

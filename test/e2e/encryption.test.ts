@@ -42,7 +42,7 @@ describe('payload encryption', function () {
 
     // The raw history, as the server stores it, for the run, a target's child and the environment workflow.
     let sealedPayload: { metadata: Record<string, string>; data: string } | undefined;
-    for (const workflowId of [started.id, `${started.id}/web-3`, 'slipway-env/web/sealed']) {
+    for (const workflowId of [started.id, 'slipway-env/web/sealed']) {
       const { history } = await h.temporal.connection.workflowService.getWorkflowExecutionHistory({ namespace: h.temporal.namespace, execution: { workflowId } });
       const raw = allText(history).join('\n');
       assert.ok(!raw.includes(reason), `${workflowId}: no plaintext reason`);
