@@ -4,9 +4,12 @@
  * test/histories/. Run it when a workflow changes on purpose (with `patched()` for runs in
  * flight), never to make a failing replay pass.
  *
- *   npx tsx scripts/record-histories.ts [deploys] [hardening] [rotations] [credentials] [recipes] [notifications]
+ *   npx tsx scripts/record-histories.ts [deploys] [engine] [hardening] [rotations] [credentials] [recipes] [notifications]
  *
- * With group names, only those are recorded again; the others stay as they are.
+ * With group names, only those are recorded again; the others stay as they are. `deploys`
+ * holds runs of the engine before `patched('batch-engine')` (child workflow per target):
+ * keep those files, they stand for runs still in flight on an upgrade; `engine` records the
+ * batch engine's.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,6 +77,33 @@ try {
     await h.waitForRun(rollback);
     await save('rollback', rollback);
     await save('environment', 'slipway-env/web/fleet');
+  }
+
+  if (wanted('engine')) {
+    // The batch engine: targets as activities of the run, a prune child, the queue by signal.
+    const succeeded = await deploy('fleet', await release(11));
+    await h.waitForRun(succeeded);
+    await save('engine-deploy-succeeded', succeeded);
+
+    const bad = await release(12);
+    writeFileSync(join(h.host('web-2').stateDir, 'bad-versions'), `sha-${bad.slice(0, 7)}`);
+    const rolledBack = await deploy('fleet', bad);
+    await h.waitForRun(rolledBack);
+    await save('engine-deploy-rolled-back', rolledBack);
+
+    await h.waitForRun(await deploy('manual', await release(13)));
+    const manual = await deploy('manual', bad);
+    await waitFor(manual, 'awaiting_operator');
+    rmSync(join(h.host('web-2').stateDir, 'bad-versions'));
+    await h.request('POST', `/v1/deployments/${manual}/retry`);
+    await h.waitForRun(manual);
+    await save('engine-deploy-operator-retry', manual);
+
+    await h.waitForRun(await deploy('fleet', await release(14)));
+    const rollback = (await h.request('POST', '/v1/rollbacks', { service: 'web', environment: 'fleet' })).body.id as string;
+    await h.waitForRun(rollback);
+    await save('engine-rollback', rollback);
+    await save('engine-environment', 'slipway-env/web/fleet');
   }
 
   if (wanted('hardening')) {
