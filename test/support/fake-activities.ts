@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities/index.js';
 import type { HostUpdate } from '../../src/activities/runbook.js';
 import { targetRunbook, updateSteps } from '../../src/commands/runbook.js';
@@ -10,10 +11,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * `stepMs`; pinning the env file, health checks and everything else take no time. With
  * `before`, each update first waits for it (a test holding a run where it is).
  */
-export function fakeActivities(stepMs: number, options: { before?: () => Promise<void> } = {}): Partial<Activities> {
+export function fakeActivities(stepMs: number, options: {
+  before?: () => Promise<void>;
+  /** The update of these targets fails its health checks, as a real one would. */
+  unhealthy?: (update: HostUpdate) => boolean;
+} = {}): Partial<Activities> {
   return {
     updateHost: async (update: HostUpdate) => {
       await options.before?.();
+      if (options.unhealthy?.(update)) {
+        throw ApplicationFailure.create({ type: 'HealthCheckFailed', message: `${update.target.name} did not become healthy`, nonRetryable: true, details: [{ stepIndex: update.to - 1, step: 'health checks (1)', target: update.target.name }] });
+      }
       const dir = renderTemplate(update.runtime.dir, update.values);
       const steps = updateSteps(targetRunbook({ ...update, dir }), update.health.checks.length);
       for (const step of steps.slice(update.from, update.to)) if (step.kind === 'run') await sleep(stepMs);

@@ -8,7 +8,7 @@ import { readEnvValues, restoreEnvValues, rewriteEnvFile } from '../../src/comma
 import { backupFileCommand, readFileCommand, replaceFileCommand } from '../../src/commands/files.js';
 import { quote, toShell, type HostCommand } from '../../src/commands/shell.js';
 import { buildSteps, restartUnit } from '../../src/commands/systemd.js';
-import { targetRunbook } from '../../src/commands/runbook.js';
+import { afterHealthySteps, targetRunbook, updateSegments, updateSteps } from '../../src/commands/runbook.js';
 import { forLoginShell } from '../../src/ssh/session.js';
 import { ensureDebianPackage } from '../support/packages.js';
 
@@ -38,6 +38,20 @@ describe('host commands', () => {
       .map((s) => (s.kind === 'run' ? [s.command.label, s.onceStep ?? null] : [s.label, null]));
     assert.deepEqual(steps(true), [['git checkout --force abc', 'build/0'], ['npm ci', 'build/1'], ['systemctl restart bot@2.service', null]]);
     assert.deepEqual(steps(false), [['systemctl restart bot@2.service', null]]);
+  });
+
+  it('splits a target\'s update into activities: the idempotent steps share one, a run-once step is its own; prune waits for healthy', () => {
+    const label = (s: ReturnType<typeof updateSteps>[number]) => (s.kind === 'run' ? s.command.label : s.label);
+    const compose = (migrate: boolean) => updateSteps(targetRunbook({ runtime, pinned, values: {}, dir: '/opt/shop', migrate, build: false }), 2);
+    assert.deepEqual(compose(false).map(label), ['pin images in .env.production', 'docker compose pull', 'docker compose up -d', 'health checks (2)'], 'no prune on the way to healthy');
+    assert.deepEqual(updateSegments(compose(false)), [{ from: 0, to: 4 }], 'one activity, one connection');
+    assert.deepEqual(updateSegments(compose(true)), [{ from: 0, to: 2 }, { from: 2, to: 3 }, { from: 3, to: 5 }], 'the migration alone');
+    assert.deepEqual(updateSegments(compose(true), 3), [{ from: 3, to: 5 }], 'a retry from up');
+    assert.deepEqual(updateSegments(compose(true), 2), [{ from: 2, to: 3 }, { from: 3, to: 5 }], 'a retry from the migration');
+    assert.deepEqual(afterHealthySteps(targetRunbook({ runtime, pinned, values: {}, dir: '/opt/shop', migrate: false, build: false })).map((c) => c.label), ['docker image prune']);
+    const systemd = { kind: 'systemd' as const, dir: '/srv/bot', unit: 'bot@{instance}.service', build: ['git checkout --force {sha}', 'npm ci'], envFile: '.env' };
+    const bot = updateSteps(targetRunbook({ runtime: systemd, pinned: {}, values: { instance: '1', sha: 'abc' }, dir: '/srv/bot', migrate: false, build: true }), 0);
+    assert.deepEqual(updateSegments(bot), [{ from: 0, to: 1 }, { from: 1, to: 2 }, { from: 2, to: 3 }], 'each build step alone, then the restart');
   });
 
   it('quotes every word so that no value can inject a command', () => {
