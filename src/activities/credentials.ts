@@ -2,7 +2,6 @@ import ssh2 from 'ssh2';
 import { loginCheckCommand } from '../commands/authorized-keys.js';
 import { dockerLoginCommand } from '../commands/docker.js';
 import { own, type SlipwayConfig } from '../config/schema.js';
-import { checkPersistentStore } from '../credentials/persistence.js';
 import { parseRegistryCredential, type CredentialStore, type RegistryCredential } from '../credentials/store.js';
 import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
@@ -39,35 +38,35 @@ export class RotatedCredentials {
     return this.deps.store;
   }
 
-  newSshKey(rotationId: string): string {
-    const key = this.store.staged(rotationId);
-    if (key === undefined) throw permanentFailure(FailureType.InvalidInput, `the new key of ${rotationId} is not in ${this.store.dir}: does every worker see the same credentialStore?`);
+  async newSshKey(rotationId: string): Promise<string> {
+    const key = await this.store.staged(rotationId);
+    if (key === undefined) throw permanentFailure(FailureType.InvalidInput, `the new key of ${rotationId} is not in ${this.store.where}: does every worker see the same credentialStore?`);
     return key;
   }
 
   /** The key Slipway logged in to `host` with before the rotation switched it (the config's, if none was stored). */
-  oldSshKey(host: HostRef, rotationId: string): { privateKey: string; passphrase?: string | undefined } {
-    const before = this.store.before({ kind: 'ssh', ...host }, rotationId);
+  async oldSshKey(host: HostRef, rotationId: string): Promise<{ privateKey: string; passphrase?: string | undefined }> {
+    const before = await this.store.before({ kind: 'ssh', ...host }, rotationId);
     if (before === undefined) return this.deps.runner.keyFor(host);
     return before === null ? { privateKey: this.deps.config.ssh.privateKey, passphrase: this.deps.config.ssh.passphrase } : { privateKey: before };
   }
 
   /** The registry credential Slipway had before the rotation switched it. */
-  oldRegistryCredential(registry: string, rotationId: string): RegistryCredential {
-    const before = this.store.before({ kind: 'registry', registry }, rotationId);
+  async oldRegistryCredential(registry: string, rotationId: string): Promise<RegistryCredential> {
+    const before = await this.store.before({ kind: 'registry', registry }, rotationId);
     if (typeof before === 'string') return parseRegistryCredential(before, `the ${registry} snapshot of ${rotationId}`);
-    const current = before === undefined ? this.store.registryCredential(registry) : undefined;
+    const current = before === undefined ? await this.store.registryCredential(registry) : undefined;
     const configured = own(this.deps.config.registries, registry);
     const credential = current ?? (configured?.username && configured.token ? { username: configured.username, token: configured.token } : undefined);
     if (!credential) throw permanentFailure(FailureType.InvalidInput, `Slipway has no credential for ${registry} to go back to`);
     return credential;
   }
 
-  secret(source: StoredSecret): string {
+  async secret(source: StoredSecret): Promise<string> {
     switch (source.kind) {
       case 'new-ssh-key': return this.newSshKey(source.rotationId);
-      case 'old-ssh-key': return this.oldSshKey(source.host, source.rotationId).privateKey;
-      case 'old-registry-token': return this.oldRegistryCredential(source.registry, source.rotationId).token;
+      case 'old-ssh-key': return (await this.oldSshKey(source.host, source.rotationId)).privateKey;
+      case 'old-registry-token': return (await this.oldRegistryCredential(source.registry, source.rotationId)).token;
     }
   }
 }
@@ -80,7 +79,7 @@ export function credentialActivities({ runner, store, rotated }: { runner: HostR
   return {
     /** The rotation's new key pair, made once (a retry gets the same); only its public half leaves the worker. */
     async stageSshKey(rotationId: string): Promise<{ publicKey: string }> {
-      const privateKey = rotated.store.stage(rotationId, () => generateEd25519KeyPair(`slipway-${new Date().toISOString().slice(0, 10)}`).private);
+      const privateKey = await rotated.store.stage(rotationId, () => generateEd25519KeyPair(`slipway-${new Date().toISOString().slice(0, 10)}`).private);
       return { publicKey: publicKeyOf(privateKey) };
     },
 
@@ -89,61 +88,56 @@ export function credentialActivities({ runner, store, rotated }: { runner: HostR
      * must outlive this worker, or the hosts would be left with a key nobody has.
      */
     async checkCredentialStore(): Promise<void> {
-      const problem = checkPersistentStore(rotated.store.dir);
+      const problem = await rotated.store.persistenceProblem();
       if (problem) throw permanentFailure(FailureType.CredentialStoreNotPersistent, problem);
     },
 
     /** One ssh-key rotation at a time per login: the logins of `hosts` are this rotation's until it ends. */
     async lockSshLogins(hosts: HostRef[], rotationId: string): Promise<void> {
-      const taken = rotated.store.lockLogins(hosts, rotationId);
+      const taken = await rotated.store.lockLogins(hosts, rotationId);
       if (taken) {
-        throw permanentFailure(FailureType.LoginLocked, `an ssh-key rotation of a login of these hosts is under way (${taken.holder}): one at a time per login; if that rotation is gone, remove ${taken.path}`);
+        throw permanentFailure(FailureType.LoginLocked, `an ssh-key rotation of a login of these hosts is under way (${taken.holder}): one at a time per login; if that rotation is gone, remove the entry ${taken.entry}`);
       }
     },
 
     async unlockSshLogins(hosts: HostRef[], rotationId: string): Promise<void> {
-      rotated.store.unlockLogins(hosts, rotationId);
+      await rotated.store.unlockLogins(hosts, rotationId);
     },
 
     /** The public half of the key Slipway logs in to `host` with now. */
     async sshPublicKeyInUse(host: HostRef): Promise<{ publicKey: string }> {
-      const { privateKey, passphrase } = runner.keyFor(host);
+      const { privateKey, passphrase } = await runner.keyFor(host);
       return { publicKey: publicKeyOf(privateKey, passphrase) };
     },
 
     /** Logs in to `host` with the staged key: the switch waits until this worked on every host. */
     async verifySshLogin(host: HostRef, rotationId: string): Promise<void> {
-      const privateKey = rotated.newSshKey(rotationId);
+      const privateKey = await rotated.newSshKey(rotationId);
       await runner.withSession(host, (session, signal) => runner.run(session, loginCheckCommand(), signal), { privateKey });
     },
 
     /** Slipway uses the staged key for these hosts from now on; what each used before is kept for a compensation. */
     async switchSshKey(hosts: HostRef[], rotationId: string): Promise<void> {
-      const privateKey = rotated.newSshKey(rotationId);
-      for (const host of hosts) {
-        rotated.store.snapshot(sshEntry(host), rotationId);
-        rotated.store.write(sshEntry(host), privateKey);
-      }
+      const privateKey = await rotated.newSshKey(rotationId);
+      await rotated.store.switch(hosts.map((host) => ({ entry: sshEntry(host), text: privateKey })), rotationId);
     },
 
     async restoreSshKey(hosts: HostRef[], rotationId: string): Promise<void> {
-      for (const host of hosts) rotated.store.restore(sshEntry(host), rotationId);
+      await rotated.store.restore(hosts.map(sshEntry), rotationId);
     },
 
     /** Slipway's own registry credential becomes the new token (registry API calls use it from now on). */
     async switchRegistryCredential(registry: string, username: string, token: string, rotationId: string): Promise<void> {
-      const entry = { kind: 'registry' as const, registry };
-      rotated.store.snapshot(entry, rotationId);
-      rotated.store.write(entry, JSON.stringify({ username, token }));
+      await rotated.store.switch([{ entry: { kind: 'registry', registry }, text: JSON.stringify({ username, token }) }], rotationId);
     },
 
     async restoreRegistryCredential(registry: string, rotationId: string): Promise<void> {
-      rotated.store.restore({ kind: 'registry', registry }, rotationId);
+      await rotated.store.restore([{ kind: 'registry', registry }], rotationId);
     },
 
     /** The rotation has ended: its snapshots and staged key are removed from the store. */
     async forgetRotation(rotationId: string): Promise<void> {
-      store?.forget(rotationId);
+      await store?.forget(rotationId);
     },
 
     async registryLogin(host: HostRef, registry: string, username: string, token: string): Promise<void> {
@@ -152,7 +146,7 @@ export function credentialActivities({ runner, store, rotated }: { runner: HostR
 
     /** A compensation: the host logs in again with the credential Slipway had before the rotation. */
     async registryLoginAsBefore(host: HostRef, registry: string, rotationId: string): Promise<void> {
-      await dockerLogin(host, registry, rotated.oldRegistryCredential(registry, rotationId));
+      await dockerLogin(host, registry, await rotated.oldRegistryCredential(registry, rotationId));
     },
   };
 }

@@ -90,7 +90,7 @@ export function githubActivities({ github, runner, credentials, checksPollMs }: 
 
     /** Sets a secret to a credential read on the worker (a new SSH key, an old token), never passed through history. */
     async setGithubSecretFromStore(repo: string, name: string, source: StoredSecret): Promise<void> {
-      await putSecret(repo, name, credentials.secret(source));
+      await putSecret(repo, name, await credentials.secret(source));
     },
 
     /**

@@ -1,5 +1,5 @@
 import { own, type SlipwayConfig } from '../config/schema.js';
-import { CredentialStore } from '../credentials/store.js';
+import { openCredentialStore } from '../credentials/open.js';
 import { GithubClient } from '../github/client.js';
 import { RegistryClient, type RegistryAuth } from '../registry/client.js';
 import { credentialActivities, RotatedCredentials } from './credentials.js';
@@ -25,9 +25,9 @@ export interface ActivityOptions {
 
 /** Every activity the worker registers, bound to the worker's config (which holds the secrets). */
 export function createActivities(config: SlipwayConfig, options: ActivityOptions = {}) {
-  const store = config.credentialStore ? new CredentialStore(config.credentialStore) : undefined;
+  const store = openCredentialStore(config);
   const runner = new HostRunner(config.ssh, store, stepLogStore(config));
-  const registry = new RegistryClient((host) => ({ ...own(config.registries, host), ...store?.registryCredential(host) }));
+  const registry = new RegistryClient(async (host) => ({ ...own(config.registries, host), ...await store?.registryCredential(host) }));
   const clientWith = (credentials: RegistryAuth) => new RegistryClient((host) => ({ insecure: own(config.registries, host)?.insecure, ...credentials }));
   const rotated = new RotatedCredentials({ config, store, runner });
   const github = config.github ? new GithubClient(config.github) : undefined;

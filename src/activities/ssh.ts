@@ -85,8 +85,8 @@ export class HostRunner {
   }
 
   /** The private key Slipway logs in to this host with: a rotated one, else the config's. */
-  keyFor(host: HostRef): { privateKey: string; passphrase?: string | undefined } {
-    const rotated = this.store?.sshKey(host);
+  async keyFor(host: HostRef): Promise<{ privateKey: string; passphrase?: string | undefined }> {
+    const rotated = await this.store?.sshKey(host);
     return rotated ? { privateKey: rotated } : { privateKey: this.ssh.privateKey, passphrase: this.ssh.passphrase };
   }
 
@@ -100,10 +100,11 @@ export class HostRunner {
     const ssh = this.ssh;
     let session: SshSession | undefined;
     try {
+      const credentials = key ?? await this.keyFor(host);
       session = await this.handshakes(() => {
         signal?.throwIfAborted();
         return SshSession.connect(host, {
-          ...(key ?? this.keyFor(host)), knownHostsPath: ssh.knownHosts,
+          ...(key ?? credentials), knownHostsPath: ssh.knownHosts,
           connectTimeoutMs: ssh.connectTimeout, keepaliveIntervalMs: ssh.keepaliveInterval,
         }, signal);
       });

@@ -13,7 +13,7 @@ import { rotationRoutes, scheduleRoutes } from './routes/rotations.js';
 import { Rotations } from './rotations.js';
 import { serviceRoutes } from './routes/services.js';
 import { Runs, type RunsOptions } from './runs.js';
-import { CredentialStore } from '../credentials/store.js';
+import { openCredentialStore } from '../credentials/open.js';
 import { GithubClient } from '../github/client.js';
 import { RegistryClient } from '../registry/client.js';
 import type { DryRunDeps } from './dry-run.js';
@@ -60,10 +60,10 @@ export function createApi(options: ApiOptions): Express {
   v1.use(authenticate(config.api.tokens));
   v1.use(express.json({ limit: '64kb', type: () => true }));
   // A dry run reads GitHub and the registry as the worker would, with the same credentials.
-  const store = config.credentialStore ? new CredentialStore(config.credentialStore) : undefined;
+  const store = openCredentialStore(config);
   const planning: DryRunDeps = {
     github: config.github ? new GithubClient(config.github) : undefined,
-    registry: new RegistryClient((host) => ({ ...own(config.registries, host), ...store?.registryCredential(host) })),
+    registry: new RegistryClient(async (host) => ({ ...own(config.registries, host), ...await store?.registryCredential(host) })),
     environment: (service, environment) => runs.environment(service, environment),
   };
   v1.use('/deployments', deploymentRoutes(config, runs, metrics, planning, stepLogStore(config)));

@@ -211,7 +211,10 @@ export const configSchema = z.strictObject({
   encryption: encryptionSchema.optional(),
   registries: z.record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host'), registrySchema).default({}),
   ssh: sshSchema,
-  /** Where rotated credentials are kept (src/credentials/store.ts); every worker must see the same directory. */
+  /**
+   * Where rotated credentials are kept (src/credentials/store.ts), which every worker must see:
+   * a directory, or `postgres://…` (a table there, sealed with `encryption.keys`).
+   */
   credentialStore: z.string().min(1).optional(),
   /** Where the worker keeps each target step's output tail (src/step-logs/store.ts), and for how long. */
   stepLogs: z.strictObject({
@@ -223,6 +226,10 @@ export const configSchema = z.strictObject({
   services: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected a service name of letters, digits, "_" or "-"'), serviceSchema),
   notifications: z.array(notificationSchema).default([]),
 }).superRefine((cfg, ctx) => {
+  if (cfg.credentialStore && isPostgresUrl(cfg.credentialStore)) {
+    if (!cfg.encryption) ctx.addIssue({ code: 'custom', path: ['credentialStore'], message: 'a PostgreSQL credential store seals its entries with encryption.keys: configure them' });
+    if (!URL.canParse(cfg.credentialStore)) ctx.addIssue({ code: 'custom', path: ['credentialStore'], message: 'expected postgres://user:password@host:port/database' });
+  }
   cfg.notifications.forEach((n, i) => n.services?.forEach((service, j) => {
     if (!Object.hasOwn(cfg.services, service)) ctx.addIssue({ code: 'custom', path: ['notifications', i, 'services', j], message: `unknown service "${service}"` });
   }));
@@ -238,6 +245,11 @@ export const configSchema = z.strictObject({
     }
   }
 });
+
+/** A credentialStore in PostgreSQL rather than a directory. */
+export function isPostgresUrl(store: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(store);
+}
 
 export type SlipwayConfig = z.output<typeof configSchema>;
 export type ServiceConfig = SlipwayConfig['services'][string];

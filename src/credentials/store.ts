@@ -1,136 +1,120 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { z } from 'zod';
 
 /**
- * Credentials Slipway rotated, kept on the worker's disk and preferred over the config's:
- * the SSH key it uses per host and user, and its token per registry. Every worker must see
- * the same directory (one machine, or shared storage): a worker that never saw a rotated key
- * would be locked out once the old key is removed from the hosts.
+ * Credentials Slipway rotated, preferred over the config's: the SSH key it uses per host and
+ * user, and its token per registry. Every worker must see the same store: a worker that never
+ * saw a rotated key would be locked out once the old key is removed from the hosts. The store
+ * is a directory (one machine, or shared storage; `file-backend.ts`) or a PostgreSQL table
+ * (any number of machines; `postgres-backend.ts`). Its entries, by name:
  *
- *   <dir>/                                  0700
- *     ssh/<user>@<address>:<port>           the private key (OpenSSH format), 0600
- *     locks/<user>@<address>:<port>         the ssh-key rotation rotating that login now
- *     registries/<registry>.json            {"username", "token"}, 0600
- *     staged/<rotation>                     a new key between its generation and the switch
- *     …/<entry>.before-<rotation>           what an entry held before a rotation switched it
+ *   ssh/<user>@<address>:<port>       the private key (OpenSSH format)
+ *   locks/<user>@<address>:<port>     the ssh-key rotation rotating that login now
+ *   registries/<registry>.json        {"username", "token"}
+ *   staged/<rotation>                 a new key between its generation and the switch
+ *   <entry>.before-<rotation>         what an entry held before a rotation switched it
  *
- * Files are replaced by rename, so a reader sees the old credential or the new one, never half.
+ * A change of several entries (a switch of every host's key) is one transaction: a reader sees
+ * the old credentials or the new ones, never a mix.
  */
 export type CredentialEntry = { kind: 'ssh'; address: string; port: number; user: string } | { kind: 'registry'; registry: string };
 
 const registryCredential = z.strictObject({ username: z.string().min(1), token: z.string().min(1) });
 export type RegistryCredential = z.output<typeof registryCredential>;
 
+/** What a backend does inside one transaction. */
+export interface CredentialTransaction {
+  get(name: string): Promise<string | undefined>;
+  put(name: string, text: string): Promise<void>;
+  /** False when the entry exists already (then it is left as it is). */
+  putIfAbsent(name: string, text: string): Promise<boolean>;
+  delete(name: string): Promise<void>;
+  /** The names that end with `suffix`. */
+  namesEndingWith(suffix: string): Promise<string[]>;
+}
+
+export interface CredentialBackend {
+  /** Where the entries live, for messages: never with a password. */
+  readonly where: string;
+  get(name: string): Promise<string | undefined>;
+  /** Runs `change` as one transaction: all of it or nothing, and nobody sees a part of it. */
+  transaction<T>(change: (tx: CredentialTransaction) => Promise<T>): Promise<T>;
+  /** Why the entries would not outlive this worker, if they would not. */
+  persistenceProblem(): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
 /** Written into a snapshot when the entry did not exist (the config's credential was in use). */
 const ABSENT = 'slipway:absent\n';
 
-const safeName = (name: string) => name.replace(/[^A-Za-z0-9_.:@-]/g, '_');
-
-/** A new file (EEXIST when there is one), owner-only, its content on disk before this returns. */
-function createFlushed(path: string, text: string): void {
-  const fd = openSync(path, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 type Login = { address: string; port: number; user: string };
 
+const safeName = (name: string) => name.replace(/[^A-Za-z0-9_.:@-]/g, '_');
+const loginName = (login: Login) => safeName(`${login.user}@${login.address}:${login.port}`);
+const entryName = (entry: CredentialEntry) => (entry.kind === 'ssh' ? `ssh/${loginName(entry)}` : `registries/${safeName(entry.registry)}.json`);
+const snapshotName = (entry: CredentialEntry, rotationId: string) => `${entryName(entry)}.before-${safeName(rotationId)}`;
+const stagedName = (rotationId: string) => `staged/${safeName(rotationId)}`;
+const lockName = (login: Login) => `locks/${loginName(login)}`;
+
 export class CredentialStore {
-  constructor(readonly dir: string) {}
+  constructor(private readonly backend: CredentialBackend) {}
 
-  private path(entry: CredentialEntry): string {
-    return entry.kind === 'ssh'
-      ? join(this.dir, 'ssh', safeName(`${entry.user}@${entry.address}:${entry.port}`))
-      : join(this.dir, 'registries', `${safeName(entry.registry)}.json`);
-  }
-
-  private snapshotPath(entry: CredentialEntry, rotationId: string): string {
-    return `${this.path(entry)}.before-${safeName(rotationId)}`;
-  }
-
-  private stagedPath(rotationId: string): string {
-    return join(this.dir, 'staged', safeName(rotationId));
-  }
-
-  /**
-   * Written to a temporary file of its own (workers on shared storage may even share a pid,
-   * one per container), flushed to disk, renamed over the entry, and the rename flushed too:
-   * after a crash the entry holds the old credential or the new one, whole.
-   */
-  private writeFile(path: string, text: string): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    chmodSync(this.dir, 0o700);
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-    createFlushed(tmp, text);
-    renameSync(tmp, path);
-    const dir = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
-  }
-
-  private readFile(path: string): string | undefined {
-    return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  get where(): string {
+    return this.backend.where;
   }
 
   /** The SSH private key Slipway uses for this host and user, when a rotation set one. */
-  sshKey(host: Login): string | undefined {
-    return this.readFile(this.path({ kind: 'ssh', ...host }));
+  sshKey(host: Login): Promise<string | undefined> {
+    return this.backend.get(entryName({ kind: 'ssh', ...host }));
   }
 
   /** The registry credential a rotation set, when one did. */
-  registryCredential(registry: string): RegistryCredential | undefined {
-    const path = this.path({ kind: 'registry', registry });
-    const text = this.readFile(path);
-    return text === undefined ? undefined : parseRegistryCredential(text, path);
+  async registryCredential(registry: string): Promise<RegistryCredential | undefined> {
+    const name = entryName({ kind: 'registry', registry });
+    const text = await this.backend.get(name);
+    return text === undefined ? undefined : parseRegistryCredential(text, `${this.where}: ${name}`);
   }
 
-  read(entry: CredentialEntry): string | undefined {
-    return this.readFile(this.path(entry));
+  read(entry: CredentialEntry): Promise<string | undefined> {
+    return this.backend.get(entryName(entry));
   }
 
-  write(entry: CredentialEntry, text: string): void {
-    this.writeFile(this.path(entry), text);
-  }
-
-  /** Keeps what the entry holds now, once per rotation, so a retried switch keeps the first. */
-  snapshot(entry: CredentialEntry, rotationId: string): void {
-    const path = this.snapshotPath(entry, rotationId);
-    if (!existsSync(path)) this.writeFile(path, this.read(entry) ?? ABSENT);
+  /**
+   * Sets the entries to their new values in one transaction, keeping what each held before, once
+   * per rotation (a retried switch keeps the first snapshot).
+   */
+  async switch(changes: Array<{ entry: CredentialEntry; text: string }>, rotationId: string): Promise<void> {
+    await this.backend.transaction(async (tx) => {
+      for (const { entry, text } of changes) {
+        await tx.putIfAbsent(snapshotName(entry, rotationId), (await tx.get(entryName(entry))) ?? ABSENT);
+        await tx.put(entryName(entry), text);
+      }
+    });
   }
 
   /** What the entry held before the rotation switched it: null when it did not exist, undefined without a snapshot. */
-  before(entry: CredentialEntry, rotationId: string): string | null | undefined {
-    const text = this.readFile(this.snapshotPath(entry, rotationId));
+  async before(entry: CredentialEntry, rotationId: string): Promise<string | null | undefined> {
+    const text = await this.backend.get(snapshotName(entry, rotationId));
     return text === ABSENT ? null : text;
   }
 
-  /** Puts the entry back as the snapshot has it (a compensation); no snapshot, nothing to undo. */
-  restore(entry: CredentialEntry, rotationId: string): void {
-    const before = this.before(entry, rotationId);
-    if (before === undefined) return;
-    if (before === null) rmSync(this.path(entry), { force: true });
-    else this.write(entry, before);
+  /** Puts the entries back as their snapshots have them (a compensation), in one transaction; no snapshot, nothing to undo. */
+  async restore(entries: CredentialEntry[], rotationId: string): Promise<void> {
+    await this.backend.transaction(async (tx) => {
+      for (const entry of entries) {
+        const before = await tx.get(snapshotName(entry, rotationId));
+        if (before === undefined) continue;
+        if (before === ABSENT) await tx.delete(entryName(entry));
+        else await tx.put(entryName(entry), before);
+      }
+    });
   }
 
   /** A rotation has ended: its snapshots and staged key go (they hold old or unused secrets). */
-  forget(rotationId: string): void {
-    const suffix = `.before-${safeName(rotationId)}`;
-    for (const sub of ['ssh', 'registries']) {
-      const dir = join(this.dir, sub);
-      if (!existsSync(dir)) continue;
-      for (const file of readdirSync(dir).filter((f) => f.endsWith(suffix))) rmSync(join(dir, file), { force: true });
-    }
-    rmSync(this.stagedPath(rotationId), { force: true });
+  async forget(rotationId: string): Promise<void> {
+    await this.backend.transaction(async (tx) => {
+      for (const name of await tx.namesEndingWith(`.before-${safeName(rotationId)}`)) await tx.delete(name);
+      await tx.delete(stagedName(rotationId));
+    });
   }
 
   /**
@@ -138,48 +122,50 @@ export class CredentialStore {
    * of a host shared by two environments must not run twice at once. Answers the rotation that
    * holds one of them when it is another; taking a lock twice for the same rotation is fine.
    */
-  lockLogins(logins: Login[], rotationId: string): { holder: string; path: string } | undefined {
-    mkdirSync(join(this.dir, 'locks'), { recursive: true, mode: 0o700 });
-    const taken: string[] = [];
-    for (const login of logins) {
-      const path = this.lockPath(login);
-      try {
-        createFlushed(path, rotationId);
-        taken.push(path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = readFileSync(path, 'utf8').trim();
-        if (holder === rotationId) continue;
-        for (const mine of taken) rmSync(mine, { force: true });
-        return { holder, path };
-      }
+  async lockLogins(logins: Login[], rotationId: string): Promise<{ holder: string; entry: string } | undefined> {
+    const refused = new Error('refused');
+    let taken: { holder: string; entry: string } | undefined;
+    try {
+      await this.backend.transaction(async (tx) => {
+        for (const login of logins) {
+          if (await tx.putIfAbsent(lockName(login), rotationId)) continue;
+          const holder = (await tx.get(lockName(login)))?.trim() ?? '';
+          if (holder === rotationId) continue;
+          taken = { holder, entry: `${this.where}: ${lockName(login)}` };
+          throw refused;
+        }
+      });
+    } catch (error) {
+      if (error !== refused) throw error;
     }
-    return undefined;
+    return taken;
   }
 
   /** Releases the locks `rotationId` holds (a lock of another rotation stays). */
-  unlockLogins(logins: Login[], rotationId: string): void {
-    for (const login of logins) {
-      const path = this.lockPath(login);
-      if (this.readFile(path)?.trim() === rotationId) rmSync(path, { force: true });
-    }
-  }
-
-  private lockPath(login: Login): string {
-    return join(this.dir, 'locks', safeName(`${login.user}@${login.address}:${login.port}`));
+  async unlockLogins(logins: Login[], rotationId: string): Promise<void> {
+    await this.backend.transaction(async (tx) => {
+      for (const login of logins) if ((await tx.get(lockName(login)))?.trim() === rotationId) await tx.delete(lockName(login));
+    });
   }
 
   /** The rotation's new secret, made by `make` on the first call and the same on every retry. */
-  stage(rotationId: string, make: () => string): string {
-    const existing = this.staged(rotationId);
-    if (existing !== undefined) return existing;
-    const made = make();
-    this.writeFile(this.stagedPath(rotationId), made);
-    return made;
+  async stage(rotationId: string, make: () => string): Promise<string> {
+    return this.backend.transaction(async (tx) => {
+      const made = make();
+      return (await tx.putIfAbsent(stagedName(rotationId), made)) ? made : (await tx.get(stagedName(rotationId)))!;
+    });
   }
 
-  staged(rotationId: string): string | undefined {
-    return this.readFile(this.stagedPath(rotationId));
+  staged(rotationId: string): Promise<string | undefined> {
+    return this.backend.get(stagedName(rotationId));
+  }
+
+  persistenceProblem(): Promise<string | undefined> {
+    return this.backend.persistenceProblem();
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
   }
 }
 

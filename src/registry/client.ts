@@ -74,13 +74,14 @@ export class RegistryClient {
   private readonly tokens = new Map<string, string>();
 
   constructor(
-    private readonly credentials: (registry: string) => RegistryAuth | undefined,
+    /** Read before every request: a rotation may have switched them (the store may be a database). */
+    private readonly credentials: (registry: string) => RegistryAuth | undefined | Promise<RegistryAuth | undefined>,
     private readonly fetchImpl: typeof fetch = fetch,
     private readonly timeoutMs = 30_000,
   ) {}
 
-  private baseUrl(registry: string): string {
-    return `${this.credentials(registry)?.insecure ? 'http' : 'https'}://${registry}`;
+  private async baseUrl(registry: string): Promise<string> {
+    return `${(await this.credentials(registry))?.insecure ? 'http' : 'https'}://${registry}`;
   }
 
   private async send(url: string, init: RequestInit): Promise<Response> {
@@ -102,12 +103,12 @@ export class RegistryClient {
     }
     if (challenge.service) url.searchParams.set('service', challenge.service);
     url.searchParams.set('scope', challenge.scope ?? scope);
-    const auth = this.credentials(registry);
+    const auth = await this.credentials(registry);
     const headers: Record<string, string> = {};
     if (auth?.username && auth.token) {
       // A challenge is the registry's answer, not a trusted party: credentials go only over
       // HTTPS, or in plain HTTP to the registry's own host when it is marked insecure.
-      const ownHost = sameHost(url.hostname, new URL(this.baseUrl(registry)).hostname);
+      const ownHost = sameHost(url.hostname, new URL(await this.baseUrl(registry)).hostname);
       if (url.protocol !== 'https:' && !(url.protocol === 'http:' && auth.insecure && ownHost)) {
         throw new RegistryError('invalid', `${registry} asked for its credentials at ${url.origin}: Slipway sends them only over HTTPS, or to the registry's own host when it is marked insecure`);
       }
@@ -126,9 +127,9 @@ export class RegistryClient {
 
   /** A request to the registry, answering its auth challenge once. */
   async request(registry: string, path: string, scope: string, init: RequestInit = {}, absoluteUrl?: string): Promise<Response> {
-    const url = absoluteUrl ?? `${this.baseUrl(registry)}${path}`;
+    const url = absoluteUrl ?? `${await this.baseUrl(registry)}${path}`;
     // Tokens are kept per credential: after a rotation switches it, the next request asks anew.
-    const current = this.credentials(registry);
+    const current = await this.credentials(registry);
     const key = `${registry} ${scope} ${createHash('sha256').update(`${current?.username ?? ''}:${current?.token ?? ''}`).digest('hex')}`;
     const withAuth = (authorization?: string): RequestInit => ({
       ...init, headers: { ...(init.headers as Record<string, string>), ...(authorization ? { authorization } : {}) },
@@ -137,7 +138,7 @@ export class RegistryClient {
     let response = await this.send(url, withAuth(cached ? `Bearer ${cached}` : undefined));
     if (response.status === 401) {
       const { scheme, params } = parseChallenge(response.headers.get('www-authenticate') ?? '');
-      const auth = this.credentials(registry);
+      const auth = current;
       let authorization: string;
       if (scheme === 'bearer') {
         const token = await this.fetchToken(registry, params, scope);
@@ -194,7 +195,7 @@ export class RegistryClient {
     const { registry, path } = parseRepository(repository);
     const scope = `repository:${path}:pull`;
     const tags: string[] = [];
-    let url: string | undefined = `${this.baseUrl(registry)}/v2/${path}/tags/list?n=${pageSize}`;
+    let url: string | undefined = `${await this.baseUrl(registry)}/v2/${path}/tags/list?n=${pageSize}`;
     for (let page = 0; url; page++) {
       if (page > 10_000) throw new RegistryError('invalid', `${registry} kept paginating the tags of ${repository}`);
       const response = await this.request(registry, new URL(url).pathname, scope, {}, url);
