@@ -6,6 +6,7 @@
  *
  *   npm run bench                  # 50 targets (overhead) and 1,000 targets (scale)
  *   npm run bench -- 50            # one size only (50, 1000 or 5000)
+ *   npm run bench -- 1000 --workers 2   # with two worker processes (as on two machines)
  *
  * Reports, per size, a JSON line (wall time, ideal time, overhead, orchestration cost per
  * target, the largest workflow history of the run: Temporal warns past 10,240 events), then
@@ -13,10 +14,13 @@
  *
  *   bench: targets=50 batches=6 ideal_s=24.0 wall_s=24.4 ratio=1.016 max_events=195 rss_mb=180
  *
- * `rss_mb` is the peak resident memory of this process while the run goes on, sampled every
- * 200 ms: the worker with its workflow cache (the dev server runs apart; bundling the workflow
- * code, before the run, is not counted). With BENCH_TIMELINE=1 it also prints the deploy workflow's events.
+ * `rss_mb` is the peak resident memory of the worker while the run goes on, sampled every
+ * 200 ms: this process, whose worker holds the workflow cache (the dev server runs apart), or
+ * with `--workers`, the worker processes together. With BENCH_TIMELINE=1 it also prints the deploy workflow's events.
  */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import { Runs } from '../src/api/runs.js';
 import type { DeployPlan, Target } from '../src/domain/plan.js';
@@ -70,27 +74,61 @@ async function largestHistory(temporal: Awaited<ReturnType<typeof testTemporal>>
   return largest;
 }
 
-const sizes = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SCENARIOS);
+const args = process.argv.slice(2);
+const workersFlag = args.indexOf('--workers');
+/** With `--workers N`: N worker processes of their own (as on N machines) instead of one in this process. */
+const workerProcesses = workersFlag >= 0 ? Number(args.splice(workersFlag, 2)[1]) : 0;
+const sizes = args.length ? args : Object.keys(SCENARIOS);
+
+interface BenchWorker {
+  /** Resident memory now, in bytes: this process, or the worker processes together. */
+  rss(): number;
+  stop(): Promise<void>;
+}
+
+async function inProcessWorker(taskQueue: string, stepMs: number): Promise<BenchWorker> {
+  const worker = await Worker.create({
+    connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
+    activities: fakeActivities(stepMs), maxConcurrentActivityTaskExecutions: 1_000, shutdownGraceTime: '1s',
+  });
+  const running = worker.run();
+  return { rss: () => process.memoryUsage().rss, stop: async () => { worker.shutdown(); await running; } };
+}
+
+async function startWorkerProcesses(count: number, taskQueue: string, stepMs: number): Promise<BenchWorker> {
+  const script = fileURLToPath(new URL('./fake-worker.ts', import.meta.url));
+  const children = await Promise.all(Array.from({ length: count }, async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, temporal.address, temporal.namespace, taskQueue, String(stepMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => { if (chunk.toString().includes('ready')) resolve(); });
+      child.once('exit', (code) => reject(new Error(`a worker exited with ${code}`)));
+    });
+    return child;
+  }));
+  const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  return {
+    rss: () => children.reduce((sum, c) => sum + rssOf(c.pid!), 0),
+    stop: async () => { await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.kill('SIGTERM'); }))); },
+  };
+}
 const temporal = await testTemporal();
 try {
   for (const size of sizes) {
     const s = SCENARIOS[size];
     if (!s) throw new Error(`no scenario ${size}; sizes: ${Object.keys(SCENARIOS).join(', ')}`);
     const taskQueue = `bench-${size}-${Date.now().toString(36)}`;
-    const worker = await Worker.create({
-      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
-      activities: fakeActivities(s.stepMs), maxConcurrentActivityTaskExecutions: 1_000, shutdownGraceTime: '1s',
-    });
-    const running = worker.run();
+    const worker = workerProcesses
+      ? await startWorkerProcesses(workerProcesses, taskQueue, s.stepMs)
+      : await inProcessWorker(taskQueue, s.stepMs);
     const runs = new Runs(temporal.client, { taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233' });
     const environment = `size-${size}-${Date.now().toString(36)}`;
     const started = Date.now();
     const { run } = await runs.enqueue('deploy', plan(s, environment));
     let finished: Run | undefined;
-    let peakRss = process.memoryUsage().rss;
+    let peakRss = worker.rss();
     while (!finished || !['succeeded', 'failed', 'rolled_back', 'aborted'].includes(finished.status)) {
       await sleep(200);
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      peakRss = Math.max(peakRss, worker.rss());
       finished = await runs.get(run.id);
     }
     const wallMs = Date.parse(finished.finishedAt!) - Date.parse(finished.createdAt);
@@ -105,8 +143,7 @@ try {
         console.log(t, e.eventType);
       }
     }
-    worker.shutdown();
-    await running;
+    await worker.stop();
     console.log(JSON.stringify({
       targets: s.targets, batches, status: finished.status, stepMs: s.stepMs,
       wallMs, idealMs, overheadPercent: Number((((wallMs - idealMs) / idealMs) * 100).toFixed(1)),
