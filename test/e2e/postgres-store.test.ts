@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { Client } from '@temporalio/client';
 import { createApi } from '../../src/api/app.js';
+import { dataConverterFor } from '../../src/codec/data-converter.js';
 import { parseConfig } from '../../src/config/load.js';
 import { withNewline } from '../../src/sandbox/fleet.js';
 import { sharedFixture } from '../support/fixtures.js';
@@ -37,7 +39,10 @@ describe('several worker machines, one credential store in PostgreSQL', function
     postgres = started;
     temporal = await testTemporal();
     fleet = await startOpenSshFleet(['pg-1', 'pg-2'], 60);
-    for (const host of fleet.hosts) mkdirSync(join(host.stateDir, 'srv', 'multi'), { recursive: true });
+    for (const host of fleet.hosts) {
+      mkdirSync(join(host.stateDir, 'srv', 'multi'), { recursive: true });
+      writeFileSync(join(host.stateDir, 'srv', 'multi', '.env'), '');
+    }
     const secrets = mkdtempSync(join(tmpdir(), 'slipway-multi-'));
     writeFileSync(join(secrets, 'id_ed25519'), withNewline(fleet.clientKey.private), { mode: 0o600 });
     const target = (name: string) => { const h = fleet.hosts.find((x) => x.name === name)!; return `{ name: ${h.name}, address: ${h.address}, port: ${h.port}, user: ${h.user} }`; };
@@ -69,7 +74,7 @@ services:
     const home = mkdtempSync(join(tmpdir(), `slipway-${name}-`));
     writeFileSync(join(home, 'slipway.yaml'), configText);
     const child = spawnManaged(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main', 'worker.ts')], {
-      cwd: home, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SLIPWAY_CONFIG: join(home, 'slipway.yaml'), SLIPWAY_HOME: home, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, SLIPWAY_TASK_QUEUE: taskQueue },
     });
     workers.push(child);
@@ -85,7 +90,9 @@ services:
 
   it('rotates the SSH key on one worker; the next deploy runs on another and logs in with the new key', async () => {
     const config = parseConfig(configText, { env: {} });
-    const app = createApi({ config, client: temporal.client, taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233' });
+    // The API decodes what the workers encrypted, with the same keys.
+    const client = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter: dataConverterFor(config.encryption) });
+    const app = createApi({ config, client, taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233' });
     const server = await new Promise<ReturnType<typeof app.listen>>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
     const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const call = async (method: string, path: string, body?: unknown) => {
