@@ -59,10 +59,13 @@ export class Rotations {
    */
   async get(id: string): Promise<RotationAnswer | undefined> {
     const handle = this.client.workflow.getHandle(id);
-    const description = await describeOfType(handle, 'rotation');
+    let description = await describeOfType(handle, 'rotation');
     if (!description) {
       const queued = await queuedIn(this.client, this.options.namespace, environmentsOfId(id, ['rotation'], this.options.environments), id);
-      return queued?.rotation ? this.view({ ...queued.rotation, queuePosition: queued.position }) : undefined;
+      if (queued?.rotation) return this.view({ ...queued.rotation, queuePosition: queued.position });
+      // Not queued (any more): it may have started between the two looks.
+      description = await describeOfType(handle, 'rotation');
+      if (!description) return undefined;
     }
     const stored = description.memo?.rotation as RotationView;
     switch (description.status.name) {

@@ -74,6 +74,7 @@ export class Runs {
 
   /** An operator's action on a run; `409` with the reason when the run's state forbids it. */
   async act(id: string, action: OperatorAction): Promise<RunView> {
+    await this.untilStarted(id);
     try {
       return this.view(await this.client.workflow.getHandle(id).executeUpdate(actionUpdates[action]));
     } catch (error) {
@@ -113,10 +114,13 @@ export class Runs {
    */
   async get(id: string): Promise<RunView | undefined> {
     const handle: WorkflowHandle = this.client.workflow.getHandle(id);
-    const description = await describeOfType(handle, 'deploy');
+    let description = await describeOfType(handle, 'deploy');
     if (!description) {
       const queued = await this.queued(id);
-      return queued?.run ? this.view({ ...queued.run, queuePosition: queued.position }) : undefined;
+      if (queued?.run) return this.view({ ...queued.run, queuePosition: queued.position });
+      // Not queued (any more): it may have started between the two looks.
+      description = await describeOfType(handle, 'deploy');
+      if (!description) return undefined;
     }
     const stored = description.memo?.run as Run | undefined;
     const fallback = (status: RunStatus, message?: string): RunView => this.view({
@@ -147,6 +151,18 @@ export class Runs {
       case 'TERMINATED': return fallback('aborted', 'the workflow was terminated');
       case 'CANCELLED': return fallback('aborted', 'the workflow was cancelled');
       default: return fallback('failed', `the workflow ended as ${description.status.name}`);
+    }
+  }
+
+  /**
+   * A run answered `queued` a moment ago may not have a workflow yet, only a place in its
+   * environment's queue: an action waits (a few seconds at most) for the workflow to exist.
+   */
+  private async untilStarted(id: string): Promise<void> {
+    const handle = this.client.workflow.getHandle(id);
+    for (let i = 0; i < 50 && !(await describeOfType(handle, 'deploy')); i++) {
+      if (!(await this.queued(id))) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
