@@ -104,7 +104,7 @@ export class HostRunner {
       session = await this.handshakes(() => {
         signal?.throwIfAborted();
         return SshSession.connect(host, {
-          ...(key ?? credentials), knownHostsPath: ssh.knownHosts,
+          ...credentials, knownHostsPath: ssh.knownHosts,
           connectTimeoutMs: ssh.connectTimeout, keepaliveIntervalMs: ssh.keepaliveInterval,
         }, signal);
       });
