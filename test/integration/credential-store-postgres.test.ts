@@ -3,6 +3,7 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { codecFor } from '../../src/codec/data-converter.js';
 import { PostgresCredentialBackend } from '../../src/credentials/postgres-backend.js';
+import { generateEd25519KeyPair } from '../../src/ssh/keygen.js';
 import { CredentialStore } from '../../src/credentials/store.js';
 import { credentialStoreBehaviour } from '../support/credential-store-behaviour.js';
 import { sharedFixture } from '../support/fixtures.js';
@@ -29,7 +30,8 @@ describe('credential store in PostgreSQL (Debian\'s postgresql)', function () {
   it('keeps entries sealed with the payload key: the table holds no secret, and another key cannot read them', async () => {
     table = `credentials_${randomBytes(4).toString('hex')}`;
     const store = new CredentialStore(new PostgresCredentialBackend(postgres.url, codecFor(encryption), table));
-    const secret = `-----BEGIN OPENSSH PRIVATE KEY----- ${randomBytes(16).toString('hex')}`;
+    // A key made now, as a rotation would: nothing secret lives in the repository.
+    const secret = generateEd25519KeyPair('store-test').private;
     await store.switch([{ entry: { kind: 'ssh', address: '203.0.113.10', port: 22, user: 'deploy' }, text: secret }], 'r1');
     await store.close();
     const client = new pg.Client(postgres.url);
@@ -37,7 +39,8 @@ describe('credential store in PostgreSQL (Debian\'s postgresql)', function () {
     const { rows } = await client.query(`SELECT name, sealed::text AS sealed FROM ${table}`);
     await client.end();
     assert.deepEqual(rows.map((r) => r.name).sort(), ['ssh/deploy@203.0.113.10:22', 'ssh/deploy@203.0.113.10:22.before-r1']);
-    assert.ok(rows.every((r) => !r.sealed.includes(secret.slice(-32)) && !r.sealed.includes(Buffer.from(secret).toString('base64').slice(0, 40))), 'no secret in the table');
+    const body = secret.split('\n')[1]!;
+    assert.ok(rows.every((r) => !r.sealed.includes(body) && !r.sealed.includes(Buffer.from(secret).toString('base64').slice(0, 40))), 'no secret in the table');
     const stranger = new CredentialStore(new PostgresCredentialBackend(postgres.url, codecFor({ keys: [{ id: 'k2', key: randomBytes(32).toString('base64') }], corsOrigins: [] }), table));
     await assert.rejects(stranger.sshKey({ address: '203.0.113.10', port: 22, user: 'deploy' }), /encrypted with key "k1", which is not configured/);
     await stranger.close();
