@@ -1,10 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { targetRunbook, updateSteps, type UpdateStep } from '../commands/runbook.js';
+import { stepLabel, targetUpdate, type UpdateStep } from '../commands/runbook.js';
 import type { HostCommand } from '../commands/shell.js';
-import { renderHealth } from '../domain/health.js';
 import { PlanError } from '../domain/failures.js';
 import type { DeployPlan, HealthPlan, HostRef, PinnedImages, Target } from '../domain/plan.js';
-import { renderTemplate, type TemplateValues } from '../domain/templates.js';
+import type { TemplateValues } from '../domain/templates.js';
 import type { SshSession } from '../ssh/session.js';
 import type { StepLogRef } from '../step-logs/store.js';
 import { heartbeatDetails, noteProgress } from './context.js';
@@ -57,10 +56,10 @@ export function runbookActivities({ runner, stopping }: { runner: HostRunner; st
       const runSteps = async (session?: SshSession, signal?: AbortSignal) => {
         for (; index < update.to; index++) {
           const step = steps[index]!;
-          noteProgress({ step: labelOf(step), next: index });
+          noteProgress({ step: stepLabel(step), next: index });
           // The worker is stopping: the step in flight has finished; the next worker starts here.
-          if (index > first && stopping()) throw transientFailure('WorkerStopping', `the worker stopped before "${labelOf(step)}" on ${target.name}; another worker goes on from there`);
-          await runner.logged(update.log, labelOf(step), async (log) => {
+          if (index > first && stopping()) throw transientFailure('WorkerStopping', `the worker stopped before "${stepLabel(step)}" on ${target.name}; another worker goes on from there`);
+          await runner.logged(update.log, stepLabel(step), async (log) => {
             if (step.kind === 'pin') await pinEnvFile(runner, session!, dir, step.file, step.values, signal, log);
             else if (step.kind === 'run') await runner.run(session!, step.onceStep ? { ...step.command, once: `${update.onceKey}/${step.onceStep}` } : step.command, signal, undefined, log);
             else await waitUntilHealthy(runner, target, dir, health, session, signal, log);
@@ -88,15 +87,10 @@ export function runbookActivities({ runner, stopping }: { runner: HostRunner; st
   };
 }
 
-const labelOf = (step: UpdateStep) => (step.kind === 'run' ? step.command.label : step.label);
-
 /** The update's steps, rendered; a plan that cannot be rendered fails for good, naming its type. */
 function planned(update: HostUpdate): { dir: string; steps: UpdateStep[]; health: HealthPlan } {
   try {
-    const dir = renderTemplate(update.runtime.dir, update.values);
-    const runbook = targetRunbook({ runtime: update.runtime, pinned: update.pinned, values: update.values, dir, migrate: update.migrate, build: update.build });
-    const health = renderHealth(update.health, update.values);
-    return { dir, steps: updateSteps(runbook, health.checks.length), health };
+    return targetUpdate(update);
   } catch (error) {
     if (error instanceof PlanError) throw permanentFailure(error.type, error.message);
     throw error;
@@ -106,7 +100,7 @@ function planned(update: HostUpdate): { dir: string; steps: UpdateStep[]; health
 /** The failure, naming the step it happened at; a cancellation stays a cancellation. */
 function atStep(error: unknown, index: number, step: UpdateStep | undefined, target: Target): unknown {
   if (!(error instanceof ApplicationFailure)) return error;
-  const at: UpdateFailureDetails = { stepIndex: index, step: step ? labelOf(step) : 'connect', target: target.name };
+  const at: UpdateFailureDetails = { stepIndex: index, step: step ? stepLabel(step) : 'connect', target: target.name };
   const details = { ...(error.details?.[0] as Record<string, unknown> | undefined), ...at };
   return ApplicationFailure.create({ type: error.type ?? undefined, message: error.message, nonRetryable: error.nonRetryable ?? false, details: [details] });
 }

@@ -1,7 +1,8 @@
 import { composeMigrate, composePull, composeUp, imageEnvironment, imagePrune } from './compose.js';
 import type { HostCommand } from './shell.js';
 import { buildSteps, restartUnit } from './systemd.js';
-import type { DeployPlan, PinnedImages } from '../domain/plan.js';
+import { renderHealth } from '../domain/health.js';
+import type { DeployPlan, HealthPlan, PinnedImages } from '../domain/plan.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
 
 /**
@@ -56,6 +57,22 @@ export function updateSteps(runbook: RunbookStep[], healthChecks: number): Updat
   const steps: UpdateStep[] = runbook.filter((s) => !(s.kind === 'run' && s.afterHealthy));
   if (healthChecks) steps.push({ kind: 'health', label: `health checks (${healthChecks})` });
   return steps;
+}
+
+/**
+ * One target's update, rendered for its values: its directory, its steps and its health
+ * checks. The workflow cuts the steps into activities; the activity runs them. Throws a
+ * `PlanError` when a template has no value.
+ */
+export function targetUpdate(input: Omit<RunbookInput, 'dir'> & { health: HealthPlan }): { dir: string; steps: UpdateStep[]; health: HealthPlan } {
+  const dir = renderTemplate(input.runtime.dir, input.values);
+  const health = renderHealth(input.health, input.values);
+  return { dir, steps: updateSteps(targetRunbook({ ...input, dir }), health.checks.length), health };
+}
+
+/** How a step reads in the UI, the step log and a failure. */
+export function stepLabel(step: UpdateStep): string {
+  return step.kind === 'run' ? step.command.label : step.label;
 }
 
 /**

@@ -1,8 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities/index.js';
 import type { HostUpdate } from '../../src/activities/runbook.js';
-import { targetRunbook, updateSteps } from '../../src/commands/runbook.js';
-import { renderTemplate } from '../../src/domain/templates.js';
+import { targetUpdate } from '../../src/commands/runbook.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,8 +21,7 @@ export function fakeActivities(stepMs: number, options: {
       if (options.unhealthy?.(update)) {
         throw ApplicationFailure.create({ type: 'HealthCheckFailed', message: `${update.target.name} did not become healthy`, nonRetryable: true, details: [{ stepIndex: update.to - 1, step: 'health checks (1)', target: update.target.name }] });
       }
-      const dir = renderTemplate(update.runtime.dir, update.values);
-      const steps = updateSteps(targetRunbook({ ...update, dir }), update.health.checks.length);
+      const { steps } = targetUpdate(update);
       for (const step of steps.slice(update.from, update.to)) if (step.kind === 'run') await sleep(stepMs);
       return { durationMs: 0 };
     },

@@ -6,7 +6,7 @@ import { afterHealthyWorkflowId, batchWorkflowId, rollbackWorkflowId, targetWork
 import type { DeployInput } from '../deploy.js';
 import type { Release } from './preflight.js';
 import type { RunState } from './run-state.js';
-import { afterHealthyWork, updateTargets, type EngineSettings, type TargetJob, type TargetOutcome } from './targets.js';
+import { afterHealthyWork, hostKey, updateTargets, type EngineSettings, type TargetJob, type TargetOutcome } from './targets.js';
 import { StopRollout } from './run-state.js';
 
 /**
@@ -23,8 +23,6 @@ export class TargetsFailed extends Error {
     super(failure.message);
   }
 }
-
-const hostKey = (t: Target) => `${t.host.user}@${t.host.address}:${t.host.port}`;
 
 /**
  * The run's targets through the engine, batch by batch: which were touched (a rollback puts

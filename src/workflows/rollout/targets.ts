@@ -1,5 +1,4 @@
-import { afterHealthySteps, targetRunbook, updateSegments, updateSteps, type UpdateStep } from '../../commands/runbook.js';
-import { renderHealth } from '../../domain/health.js';
+import { afterHealthySteps, stepLabel, targetRunbook, targetUpdate, updateSegments } from '../../commands/runbook.js';
 import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../../domain/plan.js';
 import { renderTemplate, type TemplateValues } from '../../domain/templates.js';
 import { isCancellation } from '@temporalio/workflow';
@@ -48,7 +47,8 @@ export type TargetOutcome =
   | { id: string; status: 'skipped' }
   | { id: string; status: 'cancelled' };
 
-const hostKey = (t: Target) => `${t.host.user}@${t.host.address}:${t.host.port}`;
+/** A host's login: systemd instances of one host share it, and its build. */
+export const hostKey = (t: Target) => `${t.host.user}@${t.host.address}:${t.host.port}`;
 
 /**
  * Updates `jobs` at once and answers each one's outcome; no failure of one stops another.
@@ -67,23 +67,14 @@ export async function updateTargets(settings: EngineSettings, jobs: TargetJob[],
   return Promise.all(started);
 }
 
-/** The steps one target's update runs, in order; a plan that cannot be rendered throws its PlanError. */
-export function stepsOf(settings: EngineSettings, job: TargetJob): UpdateStep[] {
-  const dir = renderTemplate(settings.runtime.dir, job.values);
-  const runbook = targetRunbook({ runtime: settings.runtime, pinned: job.pinned, values: job.values, dir, migrate: job.migrate, build: job.build });
-  return updateSteps(runbook, renderHealth(settings.health, job.values).checks.length);
-}
-
-const labelOf = (step: UpdateStep) => (step.kind === 'run' ? step.command.label : step.label);
-
 async function updateOne(settings: EngineSettings, job: TargetJob): Promise<TargetOutcome> {
   const { target } = job;
   let at = job.resumeAt;
   try {
-    const steps = stepsOf(settings, job);
+    const { steps } = targetUpdate({ runtime: settings.runtime, health: settings.health, pinned: job.pinned, values: job.values, migrate: job.migrate, build: job.build });
     const healthTimeoutMs = settings.health.timeoutMs;
     for (const { from, to } of updateSegments(steps, job.resumeAt)) {
-      const labels = steps.slice(from, to).map(labelOf);
+      const labels = steps.slice(from, to).map(stepLabel);
       const timeoutMs = settings.stepTimeoutMs * (to - from) + (steps[to - 1]?.kind === 'health' ? healthTimeoutMs : 0);
       await hostSteps(timeoutMs, settings.heartbeatTimeoutMs).updateHost.executeWithOptions(
         summary(`${target.name}: ${job.phase === 'rollback' ? 'roll back: ' : ''}${labels.join(' → ')}`),
