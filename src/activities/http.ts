@@ -35,7 +35,10 @@ export function httpActivities({ env = process.env }: { env?: NodeJS.ProcessEnv 
         // Named as the config writes it: placeholders and ${env:…} name values, they hold none.
         const where = `${step.method} ${step.url}`;
         return hidingSecrets(fromEnv, async () => {
-          const waited = () => Date.now() - firstScheduledMs();
+          // Read before the clock: outside an activity the first attempt is "now", and a clock
+          // read first could come out a millisecond before it.
+          const firstAttemptMs = firstScheduledMs();
+          const waited = () => Date.now() - firstAttemptMs;
           const retryOrGiveUp = (problem: string) => {
             if (waited() >= step.retryFor) throw permanentFailure(FailureType.HttpStepFailed, `${where}: ${problem} (gave up after ${Math.round(waited() / 1000)} s)`);
             return transientFailure('HttpStepTransient', `${where}: ${problem}`);
