@@ -4,17 +4,20 @@
  * test/histories/. Run it when a workflow changes on purpose (with `patched()` for runs in
  * flight), never to make a failing replay pass.
  *
- *   npx tsx scripts/record-histories.ts [deploys] [engine] [hardening] [rotations] [credentials] [recipes] [notifications]
+ *   npx tsx scripts/record-histories.ts [deploys] [engine] [granted] [hardening] [rotations] [credentials] [recipes] [notifications]
  *
  * With group names, only those are recorded again; the others stay as they are. `deploys`
- * holds runs of the engine before `patched('batch-engine')` (child workflow per target):
- * keep those files, they stand for runs still in flight on an upgrade; `engine` records the
- * batch engine's.
+ * holds runs of the engine before `patched('batch-engine')` (child workflow per target), and
+ * `engine` runs of the batch engine before `patched('grant-at-start')`: keep those files, they
+ * stand for runs still in flight on an upgrade. `granted` records runs the environment starts
+ * with the lock, or queued behind another.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { emptyLedger } from '../src/domain/ledger.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
+import { environmentWorkflowId } from '../src/workflows/definitions.js';
 import { stopAllFixtures } from '../test/support/fixtures.js';
 import { startHarness, TOKENS } from '../test/support/harness.js';
 import { startReceiver } from '../test/support/receiver.js';
@@ -106,6 +109,22 @@ try {
     await save('engine-environment', 'slipway-env/web/fleet');
   }
 
+  if (wanted('granted')) {
+    // The first starts with the lock; the second, sent while it runs, waits for the grant.
+    const first = await deploy('fleet', await release(21));
+    const queued = await deploy('fleet', await release(22));
+    await h.waitForRun(queued);
+    await save('granted-deploy', first);
+    await save('granted-deploy-queued', queued);
+    await save('granted-environment', 'slipway-env/web/fleet');
+    // An environment whose workflow ran before `grant-at-start` takes it up by its patch.
+    await h.temporal.client.workflow.start('environment', {
+      workflowId: environmentWorkflowId('web', 'manual'), taskQueue: h.taskQueue, args: [{ service: 'web', environment: 'manual', ledger: emptyLedger() }],
+    });
+    await h.waitForRun(await deploy('manual', await release(23)));
+    await save('granted-environment-upgraded', 'slipway-env/web/manual');
+  }
+
   if (wanted('hardening')) {
     // A rollback in parallel batches that leaves web-3 behind, then finishes on the operator's retry.
     await h.waitForRun(await deploy('stuck', await release(6)));
@@ -149,6 +168,10 @@ try {
       await save('rotation-succeeded', await rotate(envSecret({ API_KEY: { generate: { bytes: 32, encoding: 'hex' } }, API_KEY_ID: { value: 'k-recorded' } })));
       await save('rotation-compensated', await rotate(envSecret({ API_KEY: { value: 'reject-recorded' } })));
       await save('environment-rotations', 'slipway-env/vault/production');
+    }
+
+    if (wanted('granted')) {
+      await save('granted-rotation', await rotate({ kind: 'env-secret', service: 'vault', environment: 'production', variables: { API_KEY: { generate: { bytes: 32, encoding: 'hex' } } } }));
     }
 
     if (wanted('hardening')) {

@@ -47,9 +47,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // SQLite in WAL mode, synced at checkpoints: each commit no longer waits on fsync, which
   // under load was most of a POST's time (docs/benchmarks.md). A crash of the machine may lose
   // the last commits; the dev server is for one machine's sandbox and tests.
+  // The CLI makes the server read its cluster metadata again on every search-attribute read,
+  // so that attributes added while it runs show at once: under load that was nearly half of its
+  // queries, all through SQLite's one connection. Slipway's are registered at start (below).
   const args = ['server', 'start-dev', '--db-filename', options.dbFile, '--ip', ip, '--port', String(options.port), '--log-level', 'error',
     '--namespace', options.namespace ?? 'default',
-    ...Object.values(SEARCH_ATTRIBUTES).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]), '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
+    ...Object.values(SEARCH_ATTRIBUTES).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]), '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
+    '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false'];
   if (options.headless) args.push('--headless');
   else {
     if (options.uiPort) args.push('--ui-port', String(options.uiPort));

@@ -23,7 +23,7 @@ export function runIdFor(prefix: string, idempotencyKey?: string): string {
  * calls returned; a run id (or idempotency key) queued before is ignored.
  */
 export async function enqueueWithEnvironment(client: Client, taskQueue: string, service: string, environment: string, request: EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest): Promise<void> {
-  const state: EnvironmentState = { service, environment, ledger: emptyLedger() };
+  const state: EnvironmentState = { service, environment, ledger: emptyLedger(), grantsAtStart: true };
   await client.workflow.signalWithStart('environment', {
     workflowId: environmentWorkflowId(service, environment),
     taskQueue,

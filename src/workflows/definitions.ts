@@ -49,6 +49,11 @@ export const OPERATOR_ACTIONS = ['approve', 'pause', 'resume', 'abort', 'retry',
 export type OperatorAction = typeof OPERATOR_ACTIONS[number];
 
 export const runQuery = defineQuery<Run>('run');
+/**
+ * How the environment starts a run (runs started before `grant-at-start` have neither field):
+ * with the lock, its ledger given, or queued, to wait for `grantSignal`.
+ */
+export type RunStart = { startedAs: 'granted'; granted: Ledger } | { startedAs: 'queued'; granted?: undefined };
 /** The environment's lock holder lets the run go, with the ledger as it is at that moment. */
 export const grantSignal = defineSignal<[Ledger]>('grant');
 /** An operator's decision; each answers the run as it is once applied, or is refused (409). */

@@ -1,9 +1,11 @@
 import { condition, isCancellation, patched, setWorkflowOptions } from '@temporalio/workflow';
 import type { RunNotifications } from '../config/notifications.js';
+import type { Ledger } from '../domain/ledger.js';
 import type { DeployPlan, Target } from '../domain/plan.js';
 import { planBatches } from '../domain/rollout.js';
 import type { Run } from '../domain/run.js';
 import { describeFailure } from './failure-details.js';
+import type { RunStart } from './definitions.js';
 import { deployV1 } from './legacy/deploy-v1.js';
 import { bake } from './rollout/bake.js';
 import { Batches, TargetsFailed } from './rollout/batches.js';
@@ -26,6 +28,12 @@ export interface DeployInput {
   uiUrl?: string | undefined;
   /** The configured hooks that hear about this run, and which of its events. */
   notifications?: RunNotifications | undefined;
+  /**
+   * Set by the environment's workflow (unset in runs it started before `grant-at-start`): the
+   * run starts with the lock and this ledger, or queued, to wait for the `grant` signal.
+   */
+  startedAs?: RunStart['startedAs'] | undefined;
+  granted?: Ledger | undefined;
 }
 
 /**
@@ -35,8 +43,9 @@ export interface DeployInput {
  * version (or, with `autoRollback: false`, waits for an operator's retry, rollback or abort).
  */
 export async function deploy(input: DeployInput): Promise<Run> {
-  // Runs started before the batch engine replay the way they were written.
-  if (!patched('batch-engine')) return deployV1(input);
+  // Runs started before the batch engine replay the way they were written. A run that says how
+  // it was started came after it, and needs no marker to know.
+  if (!input.startedAs && !patched('batch-engine')) return deployV1(input);
   const { plan } = input;
   const state = new RunState(input);
   const { run } = state;

@@ -1,12 +1,12 @@
 import {
-  condition, continueAsNew, getExternalWorkflowHandle, log, ParentClosePolicy, setHandler, startChild, workflowInfo,
+  condition, continueAsNew, getExternalWorkflowHandle, log, ParentClosePolicy, patched, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { recordLostRun, recordRotation, recordRun, type Ledger } from '../domain/ledger.js';
 import { describeRotation, queuedRotation, type RotationView } from '../domain/rotation.js';
 import { queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import type { DeployInput } from './deploy.js';
-import { enqueueSignal, enqueueUpdate, environmentQuery, grantSignal, lockGrantedSignal, queuedRunQuery } from './definitions.js';
+import { enqueueSignal, enqueueUpdate, environmentQuery, grantSignal, lockGrantedSignal, queuedRunQuery, type RunStart } from './definitions.js';
 import { waitingForRuns } from './activity-options.js';
 import type { RotationInput } from './rotation.js';
 
@@ -25,6 +25,11 @@ export interface EnvironmentState {
   continueAfterEvents?: number | undefined;
   /** Idempotency keys seen in the last day, carried across continue-as-new. */
   idempotency?: Record<string, IdempotencyEntry> | undefined;
+  /**
+   * Starts a run with the lock when nothing is ahead of it. Set for environments started (or
+   * continued as new) since; one that was running before takes it up by `patched`.
+   */
+  grantsAtStart?: true | undefined;
 }
 
 export interface IdempotencyEntry {
@@ -106,8 +111,10 @@ export async function environment(state: EnvironmentState): Promise<void> {
     grant(granted: Ledger): { ended: Promise<Ended>; signalled: Promise<void> };
   }
   const queue: Waiting[] = [];
-  const child = (runId: string, handle: { result(): Promise<Run | RotationView>; signal(s: typeof grantSignal, l: Ledger): Promise<void> }): Waiting => ({
-    runId, started: () => true, grant: (granted) => ({ ended: handle.result(), signalled: handle.signal(grantSignal, granted) }),
+  const child = (runId: string, handle: { result(): Promise<Run | RotationView>; signal(s: typeof grantSignal, l: Ledger): Promise<void> }, grantedAtStart: boolean): Waiting => ({
+    runId,
+    started: () => true,
+    grant: (granted) => ({ ended: handle.result(), signalled: grantedAtStart ? Promise.resolve() : handle.signal(grantSignal, granted) }),
   });
   const external = (holder: string): Waiting => ({
     runId: holder,
@@ -123,6 +130,8 @@ export async function environment(state: EnvironmentState): Promise<void> {
   let active: { runId: string; ended: Promise<Ended>; waiting: Waiting } | undefined;
   let activeDone = false;
   let enqueuing = 0;
+  // Asked only when it matters, so that a new environment records no patch marker at all.
+  const grantsAtStart = () => state.grantsAtStart ?? patched('grant-at-start');
   const forgetOldKeys = () => {
     for (const [key, entry] of Object.entries(idempotency)) if (Date.now() - entry.at > IDEMPOTENCY_WINDOW_MS) delete idempotency[key];
   };
@@ -136,16 +145,20 @@ export async function environment(state: EnvironmentState): Promise<void> {
     return index < 0 ? null : { position: index + 1, ...waiting[index]!.view };
   });
 
-  /** Starts a queued run as this workflow's child (queued until granted); undefined when it exists already. */
-  const startRun = async (request: EnqueueRequest | EnqueueRotationRequest): Promise<Waiting | undefined> => {
+  /**
+   * Starts a queued run as this workflow's child (queued until granted, or with the lock when
+   * `start` says so); undefined when it exists already.
+   */
+  const startRun = async (request: EnqueueRequest | EnqueueRotationRequest, start?: RunStart): Promise<Waiting | undefined> => {
     const { runId } = request;
     const hash = request.idempotency ? { requestHash: request.idempotency.requestHash } : {};
+    const grantedAtStart = start?.startedAs === 'granted';
     try {
       if ('rotation' in request) {
         const { plan, createdAt } = request.rotation;
         const handle = await startChild<RunOrRotation>('rotation', {
           workflowId: runId,
-          args: [request.rotation],
+          args: [{ ...request.rotation, ...start }],
           parentClosePolicy: ParentClosePolicy.TERMINATE,
           staticSummary: `${describeRotation(plan)} for ${plan.service} in ${plan.environment}`,
           typedSearchAttributes: [
@@ -155,12 +168,12 @@ export async function environment(state: EnvironmentState): Promise<void> {
           ],
           memo: { rotation: queuedRotation(runId, plan, createdAt), ...hash },
         });
-        return child(runId, handle);
+        return child(runId, handle, grantedAtStart);
       }
       const { input } = request;
       const handle = await startChild<RunOrRotation>('deploy', {
         workflowId: runId,
-        args: [input],
+        args: [{ ...input, ...start }],
         parentClosePolicy: ParentClosePolicy.TERMINATE,
         staticSummary: `${input.kind ?? 'deploy'} ${state.service} ${'sha' in input.plan.ref ? input.plan.ref.sha.slice(0, 7) : input.plan.ref.tag} to ${state.environment}`,
         typedSearchAttributes: [
@@ -171,7 +184,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
         ],
         memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] }, ...hash },
       });
-      return child(runId, handle);
+      return child(runId, handle, grantedAtStart);
     } catch (error) {
       // A repeat of a run that exists (a keyed request sent again): it is not ours to run again.
       if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return undefined;
@@ -197,10 +210,14 @@ export async function environment(state: EnvironmentState): Promise<void> {
       return;
     }
     // Queued now, in the order signals came; started as a child meanwhile. It is granted the
-    // lock once it has started.
+    // lock once it has started. When nothing holds the lock or waits for it, it is next, with
+    // the ledger as it is now: it starts with the lock, which saves the grant's round trip.
+    const start: RunStart | undefined = grantsAtStart()
+      ? (!active && !queue.length && !enqueuing ? { startedAs: 'granted', granted: ledger } : { startedAs: 'queued' })
+      : undefined;
     enqueuing++;
     let hasStarted = false;
-    const started = startRun(request).finally(() => { enqueuing--; hasStarted = true; });
+    const started = startRun(request, start).finally(() => { enqueuing--; hasStarted = true; });
     queue.push({
       runId,
       started: () => hasStarted,
@@ -250,17 +267,20 @@ export async function environment(state: EnvironmentState): Promise<void> {
       || (!active && !queue.length && !enqueuing && workflowInfo().historyLength > (state.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE)));
     if (activeDone && active) {
       const finished = active;
-      active = undefined;
       activeDone = false;
       try {
         const result = await finished.ended;
-        if (result === NOT_STARTED) continue;
-        if (!result) throw new Error('ended without a result');
-        ledger = 'steps' in result ? recordRotation(ledger, result, new Date().toISOString()) : recordRun(ledger, result, new Date().toISOString());
+        if (result !== NOT_STARTED) {
+          if (!result) throw new Error('ended without a result');
+          ledger = 'steps' in result ? recordRotation(ledger, result, new Date().toISOString()) : recordRun(ledger, result, new Date().toISOString());
+        }
       } catch {
         // Terminated, cancelled or failed as a workflow: the lock is released all the same.
         ledger = recordLostRun(ledger, finished.runId, new Date().toISOString());
       }
+      // Released only once the ledger has the run: a run enqueued meanwhile waits, and does not
+      // start with the ledger from before.
+      active = undefined;
       continue;
     }
     if (!active && queue.length) {
@@ -272,6 +292,6 @@ export async function environment(state: EnvironmentState): Promise<void> {
       continue;
     }
     forgetOldKeys();
-    await continueAsNew<typeof environment>({ ...state, ledger, idempotency });
+    await continueAsNew<typeof environment>({ ...state, ledger, idempotency, ...(grantsAtStart() ? { grantsAtStart: true as const } : {}) });
   }
 }

@@ -5,7 +5,7 @@ import type { RunNotifications } from '../config/notifications.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { withoutSecrets } from '../redact.js';
 import { apiSteps, summary } from './activity-options.js';
-import { grantSignal, lockGrantedSignal, rotationAbortUpdate, rotationQuery, rotationRetryUpdate } from './definitions.js';
+import { grantSignal, lockGrantedSignal, rotationAbortUpdate, rotationQuery, rotationRetryUpdate, type RunStart } from './definitions.js';
 import { describeFailure } from './failure-details.js';
 import { runNotices } from './notifier.js';
 import { recipeRotation } from './rotation/recipe.js';
@@ -20,6 +20,9 @@ export interface RotationInput {
   heartbeatTimeoutMs?: number | undefined;
   /** The configured hooks that hear how the rotation ends. */
   notifications?: RunNotifications | undefined;
+  /** Set by the environment's workflow: see `DeployInput`. */
+  startedAs?: RunStart['startedAs'] | undefined;
+  granted?: Ledger | undefined;
 }
 
 
@@ -43,7 +46,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   const { plan } = input;
   const now = () => new Date().toISOString();
   const view = queuedRotation(workflowInfo().workflowId, plan, input.createdAt);
-  let ledger: Ledger | undefined;
+  let ledger: Ledger | undefined = input.granted;
   let retryRequested = false;
   let abortRequested = false;
   const hidden = new Set<string>();

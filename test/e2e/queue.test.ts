@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { Worker } from '@temporalio/worker';
 import { Runs } from '../../src/api/runs.js';
+import { emptyLedger } from '../../src/domain/ledger.js';
 import type { DeployPlan } from '../../src/domain/plan.js';
+import { environmentQuery, environmentWorkflowId } from '../../src/workflows/definitions.js';
 import { fakeActivities } from '../support/fake-activities.js';
 import { testTemporal, type TestTemporal } from '../support/temporal.js';
 
@@ -75,6 +77,91 @@ describe('the queue: a POST that waits on no worker', function () {
       assert.deepEqual(finished.map((r) => r.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded']);
       const ends = finished.map((r) => Date.parse(r.finishedAt!));
       assert.deepEqual([...ends].sort((a, b) => a - b), ends, 'run in the order their POSTs were answered');
+    } finally {
+      worker.shutdown();
+      await running;
+    }
+  });
+
+  it('starts a run with the lock when nothing is ahead of it; a run queued behind it is granted once the first is in the ledger', async () => {
+    const taskQueue = `granted-${Date.now().toString(36)}`;
+    const environment = `env-${Date.now().toString(36)}`;
+    const runs = new Runs(temporal.client, {
+      taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233', environments: [{ service: 'queue', environment }],
+    });
+    let open = () => undefined as void;
+    const gate = new Promise<void>((resolve) => { open = resolve; });
+    const worker = await Worker.create({
+      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
+      activities: fakeActivities(10, { before: () => gate }), shutdownGraceTime: '1s',
+    });
+    const running = worker.run();
+    const settle = async (id: string) => {
+      for (let run = await runs.get(id); ; run = await runs.get(id)) {
+        if (run?.finishedAt) return run;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const grants = async (id: string) => {
+      const { events } = await temporal.client.workflow.getHandle(id).fetchHistory();
+      return (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'grant').length;
+    };
+    try {
+      const first = (await runs.enqueue('deploy', plan(environment, sha(1)))).run.id;
+      for (let i = 0; (await runs.get(first))?.status !== 'running'; i++) {
+        if (i > 100) assert.fail('the first run never started');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const second = (await runs.enqueue('deploy', plan(environment, sha(2)))).run.id;
+      assert.equal((await runs.get(second))?.queuePosition, 1);
+      open();
+      const [one, two] = [await settle(first), await settle(second)];
+      assert.deepEqual([one.status, two.status], ['succeeded', 'succeeded']);
+      assert.equal(one.previous, null, 'the first deploy of the environment');
+      assert.equal(two.previous?.sha, sha(1), 'the queued run starts from the ledger with the first run in it');
+      assert.deepEqual([await grants(first), await grants(second)], [0, 1], 'the first run started with the lock; the second waited for it');
+
+      // Idle again (once the environment has taken in that the second ended): the next run
+      // starts with the lock and the ledger as the second left it.
+      const env = temporal.client.workflow.getHandle(environmentWorkflowId('queue', environment));
+      for (let i = 0; (await env.query(environmentQuery)).active !== null; i++) {
+        if (i > 100) assert.fail('the environment never let the second run go');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const third = await settle((await runs.enqueue('deploy', plan(environment, sha(3)))).run.id);
+      assert.equal(third.previous?.sha, sha(2));
+      assert.equal(await grants(third.id), 0);
+    } finally {
+      worker.shutdown();
+      await running;
+    }
+  });
+
+  it('an environment whose workflow started before this takes it up: its next run starts with the lock', async () => {
+    const taskQueue = `upgraded-${Date.now().toString(36)}`;
+    const environment = `env-${Date.now().toString(36)}`;
+    const runs = new Runs(temporal.client, {
+      taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233', environments: [{ service: 'queue', environment }],
+    });
+    // As the API started environments before: no `grantsAtStart` in its state.
+    const env = await temporal.client.workflow.start('environment', {
+      workflowId: environmentWorkflowId('queue', environment), taskQueue, args: [{ service: 'queue', environment, ledger: emptyLedger() }],
+    });
+    const worker = await Worker.create({
+      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
+      activities: fakeActivities(10), shutdownGraceTime: '1s',
+    });
+    const running = worker.run();
+    try {
+      const { run } = await runs.enqueue('deploy', plan(environment, sha(5)));
+      for (let i = 0; !(await runs.get(run.id))?.finishedAt; i++) {
+        if (i > 100) assert.fail('the run never ended');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const { events } = await temporal.client.workflow.getHandle(run.id).fetchHistory();
+      assert.equal((events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'grant').length, 0);
+      const envEvents = (await env.fetchHistory()).events ?? [];
+      assert.ok(envEvents.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'), 'the environment recorded the patch it took up');
     } finally {
       worker.shutdown();
       await running;

@@ -30,6 +30,8 @@ export class RunState {
   private inFlight: CancellationScope | undefined;
   private readonly notices;
   private startedNotice = false;
+  /** The search attributes as last written: the same again is not written (runs that say how they started). */
+  private written: { status: RunStatus; version: string } | undefined;
 
   constructor(private readonly input: DeployInput) {
     const { plan } = input;
@@ -48,6 +50,9 @@ export class RunState {
       createdAt: input.createdAt,
       updatedAt: now(),
     };
+    // The environment started it with these, and with the lock when `granted` is given.
+    if (input.startedAs) this.written = { status: 'queued', version: 'sha' in plan.ref ? plan.ref.sha : plan.ref.tag };
+    this.ledger = input.granted;
     setHandler(runQuery, () => this.run);
     setHandler(grantSignal, (granted) => { this.ledger ??= granted; });
     this.acceptOperatorActions();
@@ -66,10 +71,12 @@ export class RunState {
     run.status = status;
     run.updatedAt = now();
     const { ref } = this.input.plan;
-    upsertSearchAttributes([
-      { key: SEARCH_ATTRIBUTES.status, value: status },
-      { key: SEARCH_ATTRIBUTES.version, value: run.version.sha ?? ('tag' in ref ? ref.tag : '') },
-    ]);
+    const version = run.version.sha ?? ('tag' in ref ? ref.tag : '');
+    // Each write is a visibility update on the server: runs of before wrote every one.
+    if (!this.written || this.written.status !== status || this.written.version !== version) {
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }, { key: SEARCH_ATTRIBUTES.version, value: version }]);
+      if (this.input.startedAs) this.written = { status, version };
+    }
     const event = noticeOf(status, !!run.awaitingOperator, !!run.finishedAt, this.startedNotice);
     if (event === 'started') this.startedNotice = true;
     if (event) this.notices.send(event, run);
