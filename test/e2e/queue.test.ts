@@ -25,12 +25,41 @@ describe('the queue: a POST that waits on no worker', function () {
   let temporal: TestTemporal;
   before(async () => { temporal = await testTemporal(); });
 
-  it('queues runs while no worker is up, shows each queued with its place, and runs them in the order they were answered', async () => {
-    const taskQueue = `queue-${Date.now().toString(36)}`;
+  /** An environment of its own, on a task queue of its own: no worker polls it until `startWorker`. */
+  const freshEnvironment = (prefix: string) => {
+    const taskQueue = `${prefix}-${Date.now().toString(36)}`;
     const environment = `env-${Date.now().toString(36)}`;
     const runs = new Runs(temporal.client, {
       taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233', environments: [{ service: 'queue', environment }],
     });
+    return { taskQueue, environment, runs };
+  };
+  /** A worker with fake host steps, each held until `gate` settles (when given). */
+  const startWorker = async (taskQueue: string, gate?: Promise<void>) => {
+    const worker = await Worker.create({
+      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
+      activities: fakeActivities(10, gate ? { before: () => gate } : {}), shutdownGraceTime: '1s',
+    });
+    const running = worker.run();
+    return { stop: async () => { worker.shutdown(); await running; } };
+  };
+  const until = async (what: string, done: () => Promise<boolean>) => {
+    for (let i = 0; !(await done()); i++) {
+      if (i > 100) assert.fail(`${what} never happened`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const settled = async (runs: Runs, id: string) => {
+    await until(`the end of ${id}`, async () => !!(await runs.get(id))?.finishedAt);
+    return (await runs.get(id))!;
+  };
+  const grantSignals = async (id: string) => {
+    const { events } = await temporal.client.workflow.getHandle(id).fetchHistory();
+    return (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'grant').length;
+  };
+
+  it('queues runs while no worker is up, shows each queued with its place, and runs them in the order they were answered', async () => {
+    const { taskQueue, environment, runs } = freshEnvironment('queue');
     // No worker polls this task queue: every answer below comes from Temporal alone.
     const ids: string[] = [];
     for (let i = 1; i <= 3; i++) {
@@ -53,118 +82,65 @@ describe('the queue: a POST that waits on no worker', function () {
 
     // A worker comes up; the first run holds the environment (its update waits at the gate).
     let open = () => undefined as void;
-    const gate = new Promise<void>((resolve) => { open = resolve; });
-    const worker = await Worker.create({
-      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
-      activities: fakeActivities(10, { before: () => gate }), shutdownGraceTime: '1s',
-    });
-    const running = worker.run();
+    const worker = await startWorker(taskQueue, new Promise<void>((resolve) => { open = resolve; }));
     try {
-      for (let i = 0; (await runs.get(ids[0]!))?.status !== 'running'; i++) {
-        if (i > 100) assert.fail('the first run never started');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await until('the start of the first run', async () => (await runs.get(ids[0]!))?.status === 'running');
       const waiting = await Promise.all(ids.slice(1).map((id) => runs.get(id)));
       assert.deepEqual(waiting.map((r) => [r?.status, r?.queuePosition]), [['queued', 1], ['queued', 2], ['queued', 3]]);
       open();
       const finished = [];
-      for (const id of ids) {
-        for (let run = await runs.get(id); ; run = await runs.get(id)) {
-          if (run?.finishedAt) { finished.push(run); break; }
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
+      for (const id of ids) finished.push(await settled(runs, id));
       assert.deepEqual(finished.map((r) => r.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded']);
       const ends = finished.map((r) => Date.parse(r.finishedAt!));
       assert.deepEqual([...ends].sort((a, b) => a - b), ends, 'run in the order their POSTs were answered');
     } finally {
-      worker.shutdown();
-      await running;
+      await worker.stop();
     }
   });
 
   it('starts a run with the lock when nothing is ahead of it; a run queued behind it is granted once the first is in the ledger', async () => {
-    const taskQueue = `granted-${Date.now().toString(36)}`;
-    const environment = `env-${Date.now().toString(36)}`;
-    const runs = new Runs(temporal.client, {
-      taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233', environments: [{ service: 'queue', environment }],
-    });
+    const { taskQueue, environment, runs } = freshEnvironment('granted');
     let open = () => undefined as void;
-    const gate = new Promise<void>((resolve) => { open = resolve; });
-    const worker = await Worker.create({
-      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
-      activities: fakeActivities(10, { before: () => gate }), shutdownGraceTime: '1s',
-    });
-    const running = worker.run();
-    const settle = async (id: string) => {
-      for (let run = await runs.get(id); ; run = await runs.get(id)) {
-        if (run?.finishedAt) return run;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    const grants = async (id: string) => {
-      const { events } = await temporal.client.workflow.getHandle(id).fetchHistory();
-      return (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'grant').length;
-    };
+    const worker = await startWorker(taskQueue, new Promise<void>((resolve) => { open = resolve; }));
     try {
       const first = (await runs.enqueue('deploy', plan(environment, sha(1)))).run.id;
-      for (let i = 0; (await runs.get(first))?.status !== 'running'; i++) {
-        if (i > 100) assert.fail('the first run never started');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await until('the start of the first run', async () => (await runs.get(first))?.status === 'running');
       const second = (await runs.enqueue('deploy', plan(environment, sha(2)))).run.id;
       assert.equal((await runs.get(second))?.queuePosition, 1);
       open();
-      const [one, two] = [await settle(first), await settle(second)];
+      const [one, two] = [await settled(runs, first), await settled(runs, second)];
       assert.deepEqual([one.status, two.status], ['succeeded', 'succeeded']);
       assert.equal(one.previous, null, 'the first deploy of the environment');
       assert.equal(two.previous?.sha, sha(1), 'the queued run starts from the ledger with the first run in it');
-      assert.deepEqual([await grants(first), await grants(second)], [0, 1], 'the first run started with the lock; the second waited for it');
+      assert.deepEqual([await grantSignals(first), await grantSignals(second)], [0, 1], 'the first run started with the lock; the second waited for it');
 
       // Idle again (once the environment has taken in that the second ended): the next run
       // starts with the lock and the ledger as the second left it.
       const env = temporal.client.workflow.getHandle(environmentWorkflowId('queue', environment));
-      for (let i = 0; (await env.query(environmentQuery)).active !== null; i++) {
-        if (i > 100) assert.fail('the environment never let the second run go');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const third = await settle((await runs.enqueue('deploy', plan(environment, sha(3)))).run.id);
+      await until('the release of the lock', async () => (await env.query(environmentQuery)).active === null);
+      const third = await settled(runs, (await runs.enqueue('deploy', plan(environment, sha(3)))).run.id);
       assert.equal(third.previous?.sha, sha(2));
-      assert.equal(await grants(third.id), 0);
+      assert.equal(await grantSignals(third.id), 0);
     } finally {
-      worker.shutdown();
-      await running;
+      await worker.stop();
     }
   });
 
   it('an environment whose workflow started before this takes it up: its next run starts with the lock', async () => {
-    const taskQueue = `upgraded-${Date.now().toString(36)}`;
-    const environment = `env-${Date.now().toString(36)}`;
-    const runs = new Runs(temporal.client, {
-      taskQueue, namespace: temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://localhost:8233', environments: [{ service: 'queue', environment }],
-    });
+    const { taskQueue, environment, runs } = freshEnvironment('upgraded');
     // As the API started environments before: no `grantsAtStart` in its state.
     const env = await temporal.client.workflow.start('environment', {
       workflowId: environmentWorkflowId('queue', environment), taskQueue, args: [{ service: 'queue', environment, ledger: emptyLedger() }],
     });
-    const worker = await Worker.create({
-      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: temporal.workflowBundle,
-      activities: fakeActivities(10), shutdownGraceTime: '1s',
-    });
-    const running = worker.run();
+    const worker = await startWorker(taskQueue);
     try {
       const { run } = await runs.enqueue('deploy', plan(environment, sha(5)));
-      for (let i = 0; !(await runs.get(run.id))?.finishedAt; i++) {
-        if (i > 100) assert.fail('the run never ended');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const { events } = await temporal.client.workflow.getHandle(run.id).fetchHistory();
-      assert.equal((events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'grant').length, 0);
+      assert.equal((await settled(runs, run.id)).status, 'succeeded');
+      assert.equal(await grantSignals(run.id), 0);
       const envEvents = (await env.fetchHistory()).events ?? [];
       assert.ok(envEvents.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'), 'the environment recorded the patch it took up');
     } finally {
-      worker.shutdown();
-      await running;
+      await worker.stop();
     }
   });
 });
