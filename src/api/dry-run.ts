@@ -2,7 +2,7 @@ import { targetRunbook } from '../commands/runbook.js';
 import { toShell } from '../commands/shell.js';
 import { renderHealth } from '../domain/health.js';
 import { rollbackRelease } from '../domain/ledger.js';
-import type { DeployPlan, HealthCheck, PinnedImages } from '../domain/plan.js';
+import { refName, type DeployPlan, type HealthCheck, type PinnedImages } from '../domain/plan.js';
 import { planBatches } from '../domain/rollout.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
 import { GithubError, type GithubClient } from '../github/client.js';
@@ -54,7 +54,7 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
     pinned = release.images;
     images = Object.entries(release.images).map(([name, reference]) => ({ name, repository: reference.split('@')[0]!.replace(/:[^:/]+$/, ''), tag: '(pinned)', pinned: reference }));
   } else {
-    const ref = 'sha' in plan.ref ? plan.ref.sha : plan.ref.tag;
+    const ref = refName(plan.ref);
     let sha = 'sha' in plan.ref ? plan.ref.sha : null;
     if (plan.repo && deps.github) {
       try {

@@ -71,3 +71,6 @@ export interface DeployPlan {
 
 /** An image pinned to its digest: what a deploy writes and what a rollback returns to. */
 export type PinnedImages = Record<string, string>;
+
+/** The SHA or tag a run was asked for, as it is shown and searched (`SlipwayVersion`). */
+export const refName = (ref: DeployPlan['ref']): string => ('sha' in ref ? ref.sha : ref.tag);

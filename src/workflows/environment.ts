@@ -3,6 +3,7 @@ import {
 } from '@temporalio/workflow';
 import { recordLostRun, recordRotation, recordRun, type Ledger } from '../domain/ledger.js';
 import { describeRotation, queuedRotation, type RotationView } from '../domain/rotation.js';
+import { refName } from '../domain/plan.js';
 import { queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import type { DeployInput } from './deploy.js';
@@ -179,7 +180,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.service, value: state.service },
           { key: SEARCH_ATTRIBUTES.environment, value: state.environment },
-          { key: SEARCH_ATTRIBUTES.version, value: 'sha' in input.plan.ref ? input.plan.ref.sha : input.plan.ref.tag },
+          { key: SEARCH_ATTRIBUTES.version, value: refName(input.plan.ref) },
           { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
         ],
         memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] }, ...hash },

@@ -1,4 +1,4 @@
-import type { DeployPlan, ImageSpec, PinnedImages } from '../../domain/plan.js';
+import { refName, type DeployPlan, type ImageSpec, type PinnedImages } from '../../domain/plan.js';
 import { rollbackRelease } from '../../domain/ledger.js';
 import type { RunError } from '../../domain/run.js';
 import { renderTemplate, type TemplateValues } from '../../domain/templates.js';
@@ -75,7 +75,7 @@ export async function preflight(input: DeployInput, state: RunState): Promise<Re
     let sha = 'sha' in plan.ref ? plan.ref.sha : undefined;
     if (!plan.repo) return sha;
     const { repo } = plan;
-    const ref = 'sha' in plan.ref ? plan.ref.sha : plan.ref.tag;
+    const ref = refName(plan.ref);
     sha = await state.cancellable(() => apiSteps.verifyCommit.executeWithOptions(summary(`verify commit ${ref} in ${repo}`), [repo, ref]));
     state.run.version.sha = sha;
     if (plan.requireChecks) {

@@ -1,6 +1,7 @@
 import { CancellationScope, condition, isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { NotificationEvent } from '../../config/notifications.js';
 import type { Ledger } from '../../domain/ledger.js';
+import { refName } from '../../domain/plan.js';
 import { FINISHED_STATUSES, type Run, type RunError, type RunStatus } from '../../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes.js';
 import { actionUpdates, grantSignal, runQuery, type OperatorAction } from '../definitions.js';
@@ -51,7 +52,7 @@ export class RunState {
       updatedAt: now(),
     };
     // The environment started it with these, and with the lock when `granted` is given.
-    if (input.startedAs) this.written = { status: 'queued', version: 'sha' in plan.ref ? plan.ref.sha : plan.ref.tag };
+    if (input.startedAs) this.written = { status: 'queued', version: refName(plan.ref) };
     this.ledger = input.granted;
     setHandler(runQuery, () => this.run);
     setHandler(grantSignal, (granted) => { this.ledger ??= granted; });
