@@ -40,6 +40,24 @@ export function waitForPort(host: string, port: number, timeoutMs: number): Prom
   });
 }
 
+/**
+ * The dev server keeps everything in one SQLite file behind one connection, and Go hands that
+ * connection to a random one of the requests waiting for it. What it is tuned for here is that a
+ * request (a POST's signal-with-start) is not stuck behind background work (docs/benchmarks.md,
+ * "One SQLite connection").
+ */
+const DYNAMIC_CONFIG: Record<string, boolean | number> = {
+  // The CLI makes the server read its cluster metadata again on every search-attribute read, so
+  // that attributes added while it runs show at once: under load that was nearly half of its
+  // queries. Slipway's are registered at start (below); one added by hand shows within a minute.
+  'system.forceSearchAttributesCacheRefreshOnRead': false,
+  // Each queue's tasks (dispatching steps, starting children and signals; writing the rows the
+  // UI lists) are run by 512 workers at once by default: on one connection they only queue, and
+  // a request waited behind them. Four each keep up with a 1,000-target rollout.
+  'history.transferProcessorSchedulerWorkerCount': 4,
+  'history.visibilityProcessorSchedulerWorkerCount': 4,
+};
+
 /** `temporal server start-dev` with Slipway's search attributes registered up front. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   mkdirSync(dirname(options.dbFile), { recursive: true });
@@ -47,13 +65,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // SQLite in WAL mode, synced at checkpoints: each commit no longer waits on fsync, which
   // under load was most of a POST's time (docs/benchmarks.md). A crash of the machine may lose
   // the last commits; the dev server is for one machine's sandbox and tests.
-  // The CLI makes the server read its cluster metadata again on every search-attribute read,
-  // so that attributes added while it runs show at once: under load that was nearly half of its
-  // queries, all through SQLite's one connection. Slipway's are registered at start (below).
   const args = ['server', 'start-dev', '--db-filename', options.dbFile, '--ip', ip, '--port', String(options.port), '--log-level', 'error',
     '--namespace', options.namespace ?? 'default',
     ...Object.values(SEARCH_ATTRIBUTES).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]), '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
-    '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false'];
+    ...Object.entries(DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`])];
   if (options.headless) args.push('--headless');
   else {
     if (options.uiPort) args.push('--ui-port', String(options.uiPort));
