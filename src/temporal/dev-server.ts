@@ -42,9 +42,9 @@ export function waitForPort(host: string, port: number, timeoutMs: number): Prom
 
 /**
  * The dev server keeps everything in one SQLite file behind one connection, and Go hands that
- * connection to a random one of the requests waiting for it. What it is tuned for here is that a
- * request (a POST's signal-with-start) is not stuck behind background work (docs/benchmarks.md,
- * "One SQLite connection").
+ * connection to a random one of the requests waiting for it. These settings keep a request (a
+ * POST's signal-with-start) from waiting behind background work (docs/benchmarks.md, "One SQLite
+ * connection").
  */
 const DYNAMIC_CONFIG: Record<string, boolean | number> = {
   // The CLI makes the server read its cluster metadata again on every search-attribute read, so
