@@ -1,5 +1,5 @@
 /**
- * 100 concurrent deployments on one worker (SPEC §6): 100 environments of two targets each,
+ * 100 concurrent deployments on one worker (docs/benchmarks.md): 100 environments of two targets each,
  * deployed at once through the HTTP API, with a fast fake runtime (1 s host steps). Reports
  * the latency of `POST /v1/deployments`, for the first 100 and for another 100 sent while
  * those run (queued behind them), and how long until all 200 have finished. The last line,

@@ -1,5 +1,5 @@
 /**
- * The same rolling update on the same fleet of real OpenSSH hosts, three ways (SPEC §6):
+ * The same rolling update on the same fleet of real OpenSSH hosts, three ways (docs/benchmarks.md):
  *
  *   - the physical limit: each batch's host-side work (`docker compose pull && up -d`) run on
  *     all its hosts at once over plain `ssh`, batch after batch;

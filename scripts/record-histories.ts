@@ -1,28 +1,26 @@
 /**
  * Records workflow histories for the replay test (test/unit/replay.test.ts): runs each kind
  * of workflow through its main paths against the test harness and writes the histories to
- * test/histories/. Run it when a workflow changes on purpose (with `patched()` for runs in
- * flight), never to make a failing replay pass.
+ * test/histories/, each named after the version that recorded it (`0.1.0-deploy-succeeded.json`).
  *
- *   npx tsx scripts/record-histories.ts [deploys] [engine] [granted] [hardening] [rotations] [credentials] [recipes] [notifications]
+ *   npm run record-histories [-- deploys queue rollback-retried rotations credentials recipes notifications]
  *
- * With group names, only those are recorded again; the others stay as they are. `deploys`
- * holds runs of the engine before `patched('batch-engine')` (child workflow per target), and
- * `engine` runs of the batch engine before `patched('grant-at-start')`: keep those files, they
- * stand for runs still in flight on an upgrade. `granted` records runs the environment starts
- * with the lock, or queued behind another.
+ * With group names, only those are recorded again; without, every file below. Before the first
+ * tagged release there is one engine: a change to workflow code re-records these. From then on
+ * the histories of a release stay, and a change that would replay them differently goes behind
+ * `patched()` (docs/architecture.md, "Changing workflow code").
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { emptyLedger } from '../src/domain/ledger.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
-import { environmentWorkflowId } from '../src/workflows/definitions.js';
 import { stopAllFixtures } from '../test/support/fixtures.js';
 import { startHarness, TOKENS } from '../test/support/harness.js';
 import { startReceiver } from '../test/support/receiver.js';
 import { HISTORY_KEY, startSealedStack } from '../test/support/sealed.js';
 
+const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+const GROUPS = ['deploys', 'queue', 'rollback-retried', 'rotations', 'credentials', 'recipes', 'notifications'];
 const OUT = join(import.meta.dirname, '..', 'test', 'histories');
 const h = await startHarness();
 try {
@@ -36,11 +34,12 @@ try {
   const save = async (name: string, workflowId: string) => {
     // The CLI's JSON export is the format `temporal workflow show` users know, and replay reads it.
     const json = execFileSync(ensureTemporalCli(), ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', h.temporal.address], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    writeFileSync(join(OUT, `${name}.json`), json);
+    const file = `${version}-${name}`;
+    writeFileSync(join(OUT, `${file}.json`), json);
     // Replay needs the original workflow id: child workflow ids are derived from it.
-    ids[name] = workflowId;
+    ids[file] = workflowId;
     writeFileSync(idsFile, `${JSON.stringify(ids, null, 2)}\n`);
-    console.log(`recorded ${name} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
+    console.log(`recorded ${file} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
   };
   const waitFor = async (id: string, status: string) => {
     for (let i = 0; i < 300; i++) {
@@ -53,13 +52,14 @@ try {
   const idsFile = join(OUT, 'workflow-ids.json');
   const ids: Record<string, string> = existsSync(idsFile) ? JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string> : {};
   const groups = process.argv.slice(2);
+  const unknown = groups.filter((g) => !GROUPS.includes(g));
+  if (unknown.length) throw new Error(`no such group: ${unknown.join(', ')} (groups: ${GROUPS.join(', ')})`);
   const wanted = (group: string) => !groups.length || groups.includes(group);
 
   if (wanted('deploys')) {
     const succeeded = await deploy('fleet', await release(1));
     await h.waitForRun(succeeded);
     await save('deploy-succeeded', succeeded);
-    await save('update-target', `${succeeded}/web-1`);
 
     const bad = await release(2);
     writeFileSync(join(h.host('web-2').stateDir, 'bad-versions'), `sha-${bad.slice(0, 7)}`);
@@ -82,50 +82,16 @@ try {
     await save('environment', 'slipway-env/web/fleet');
   }
 
-  if (wanted('engine')) {
-    // The batch engine: targets as activities of the run, a prune child, the queue by signal.
-    const succeeded = await deploy('fleet', await release(11));
-    await h.waitForRun(succeeded);
-    await save('engine-deploy-succeeded', succeeded);
-
-    const bad = await release(12);
-    writeFileSync(join(h.host('web-2').stateDir, 'bad-versions'), `sha-${bad.slice(0, 7)}`);
-    const rolledBack = await deploy('fleet', bad);
-    await h.waitForRun(rolledBack);
-    await save('engine-deploy-rolled-back', rolledBack);
-
-    await h.waitForRun(await deploy('manual', await release(13)));
-    const manual = await deploy('manual', bad);
-    await waitFor(manual, 'awaiting_operator');
-    rmSync(join(h.host('web-2').stateDir, 'bad-versions'));
-    await h.request('POST', `/v1/deployments/${manual}/retry`);
-    await h.waitForRun(manual);
-    await save('engine-deploy-operator-retry', manual);
-
-    await h.waitForRun(await deploy('fleet', await release(14)));
-    const rollback = (await h.request('POST', '/v1/rollbacks', { service: 'web', environment: 'fleet' })).body.id as string;
-    await h.waitForRun(rollback);
-    await save('engine-rollback', rollback);
-    await save('engine-environment', 'slipway-env/web/fleet');
-  }
-
-  if (wanted('granted')) {
+  if (wanted('queue')) {
     // The first starts with the lock; the second, sent while it runs, waits for the grant.
-    const first = await deploy('fleet', await release(21));
+    await deploy('fleet', await release(21));
     const queued = await deploy('fleet', await release(22));
     await h.waitForRun(queued);
-    await save('granted-deploy', first);
-    await save('granted-deploy-queued', queued);
-    await save('granted-environment', 'slipway-env/web/fleet');
-    // An environment whose workflow ran before `grant-at-start` takes it up by its patch.
-    await h.temporal.client.workflow.start('environment', {
-      workflowId: environmentWorkflowId('web', 'manual'), taskQueue: h.taskQueue, args: [{ service: 'web', environment: 'manual', ledger: emptyLedger() }],
-    });
-    await h.waitForRun(await deploy('manual', await release(23)));
-    await save('granted-environment-upgraded', 'slipway-env/web/manual');
+    await save('deploy-queued', queued);
+    await save('environment-queue', 'slipway-env/web/fleet');
   }
 
-  if (wanted('hardening')) {
+  if (wanted('rollback-retried')) {
     // A rollback in parallel batches that leaves web-3 behind, then finishes on the operator's retry.
     await h.waitForRun(await deploy('stuck', await release(6)));
     const bad = await release(7);
@@ -165,16 +131,9 @@ try {
 
     if (wanted('rotations')) {
       const envSecret = (variables: Record<string, unknown>) => ({ kind: 'env-secret', service: 'vault', environment: 'production', variables, githubSecrets: { API_KEY: 'VAULT_API_KEY' } });
-      await save('rotation-succeeded', await rotate(envSecret({ API_KEY: { generate: { bytes: 32, encoding: 'hex' } }, API_KEY_ID: { value: 'k-recorded' } })));
-      await save('rotation-compensated', await rotate(envSecret({ API_KEY: { value: 'reject-recorded' } })));
+      await save('rotation-env-secret', await rotate(envSecret({ API_KEY: { generate: { bytes: 32, encoding: 'hex' } }, API_KEY_ID: { value: 'k-recorded' } })));
+      await save('rotation-env-secret-compensated', await rotate(envSecret({ API_KEY: { value: 'reject-recorded' } })));
       await save('environment-rotations', 'slipway-env/vault/production');
-    }
-
-    if (wanted('granted')) {
-      await save('granted-rotation', await rotate({ kind: 'env-secret', service: 'vault', environment: 'production', variables: { API_KEY: { generate: { bytes: 32, encoding: 'hex' } } } }));
-    }
-
-    if (wanted('hardening')) {
       // One host of four down: its write never reached it, so only the other three are undone.
       await save('rotation-partial', await rotate({ kind: 'env-secret', service: 'vault', environment: 'partial', variables: { API_KEY: { value: 'partial-recorded' } } }));
     }

@@ -68,7 +68,7 @@ export function githubActivities({ github, runner, credentials, checksPollMs }: 
 
     async createGithubDeployment(repo: string, sha: string, environment: string, description: string): Promise<number> {
       try {
-        // Retries of this step find the deployment their run already made (SPEC §4: a step runs once).
+        // Retries of this step find the deployment their run already made.
         return await client().createDeployment(repo, sha, environment, description, callingWorkflowId());
       } catch (error) {
         throw classify(error, () => permanentFailure(FailureType.CommitNotFound, `GitHub does not know ${repo} or ${sha}`));

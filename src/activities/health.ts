@@ -6,7 +6,8 @@ import type { SshSession } from '../ssh/session.js';
 import { lastLines } from '../ssh/tail.js';
 import { permanentFailure } from './failure.js';
 import type { HostRunner } from './ssh.js';
-import type { StepLogRef, StepLogWriter } from '../step-logs/store.js';
+import type { StepLogRef } from '../domain/run.js';
+import type { StepLogWriter } from '../step-logs/store.js';
 import { heartbeat, pause } from './context.js';
 
 export interface HealthDeps {

@@ -10,7 +10,8 @@ import { registryActivities } from './registry.js';
 import { httpActivities } from './http.js';
 import { notificationActivities } from './notifications.js';
 import { secretActivities } from './secrets.js';
-import { temporalActivities } from './temporal.js';
+import { temporalActivities, type RunQueue } from './temporal.js';
+import { DEFAULT_UI_URL } from '../domain/links.js';
 import { HostRunner, sshActivities } from './ssh.js';
 import { runbookActivities } from './runbook.js';
 import { stepLogStore } from '../step-logs/store.js';
@@ -21,10 +22,17 @@ export interface ActivityOptions {
   checksPollMs?: number;
   /** True once the worker is shutting down: multi-step activities stop between steps. */
   stopping?: () => boolean;
+  /** The Temporal UI that links of runs started by the worker (scheduled rotations) open. */
+  uiUrl?: string | undefined;
+}
+
+/** What the activities are given rather than import: how they queue runs. */
+export interface ActivityDeps {
+  queue: RunQueue;
 }
 
 /** Every activity the worker registers, bound to the worker's config (which holds the secrets). */
-export function createActivities(config: SlipwayConfig, options: ActivityOptions = {}) {
+export function createActivities(config: SlipwayConfig, deps: ActivityDeps, options: ActivityOptions = {}) {
   const store = openCredentialStore(config);
   const runner = new HostRunner(config.ssh, store, stepLogStore(config));
   const registry = new RegistryClient(async (host) => ({ ...own(config.registries, host), ...await store?.registryCredential(host) }));
@@ -42,7 +50,7 @@ export function createActivities(config: SlipwayConfig, options: ActivityOptions
     ...secretActivities(),
     ...httpActivities(),
     ...notificationActivities({ config }),
-    ...temporalActivities({ config }),
+    ...temporalActivities({ config, queue: deps.queue, uiUrl: options.uiUrl ?? DEFAULT_UI_URL }),
   };
 }
 

@@ -5,13 +5,13 @@ import { PlanError } from '../domain/failures.js';
 import type { DeployPlan, HealthPlan, HostRef, PinnedImages, Target } from '../domain/plan.js';
 import type { TemplateValues } from '../domain/templates.js';
 import type { SshSession } from '../ssh/session.js';
-import type { StepLogRef } from '../step-logs/store.js';
+import type { StepLogRef } from '../domain/run.js';
 import { heartbeatDetails, noteProgress } from './context.js';
 import { permanentFailure, transientFailure } from './failure.js';
 import { needsSsh, waitUntilHealthy } from './health.js';
 import { pinEnvFile, type HostRunner } from './ssh.js';
 
-/** One target's update (SPEC §3), or the part of it one activity runs. */
+/** One target's update, or the part of it one activity runs. */
 export interface HostUpdate {
   target: Target;
   runtime: DeployPlan['runtime'];

@@ -12,7 +12,8 @@ import { fillPlaceholders, parseProvisioned, ProvisionedOutputError, type Recipe
 import { redact, registerSecret } from '../redact.js';
 import { lastLines } from '../ssh/tail.js';
 import { describeHost, SshError, SshSession, type CommandResult } from '../ssh/session.js';
-import type { StepLogRef, StepLogStore, StepLogWriter } from '../step-logs/store.js';
+import type { StepLogRef } from '../domain/run.js';
+import type { StepLogStore, StepLogWriter } from '../step-logs/store.js';
 import { activityAttempt, cancellationSignal, firstScheduledMs, heartbeat, hostReached, noteHostReached } from './context.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
 
@@ -179,15 +180,6 @@ export function sshActivities({ runner }: { runner: HostRunner }) {
         const result = await runner.run(session, command, signal, undefined, step);
         return { durationMs: result.durationMs };
       }));
-    },
-
-    /**
-     * Sets `values` in a dotenv file on the host, keeping every other line. Rewrites (and so
-     * moves the previous file to `.slipway-prev`) only when something changes, which keeps a
-     * retried step from overwriting the backup with its own result.
-     */
-    async updateEnvFile(host: HostRef, dir: string, file: string, values: Record<string, string>, log?: StepLogRef): Promise<{ changed: boolean }> {
-      return runner.logged(log, `pin images in ${file}`, (step) => runner.withSession(host, (session, signal) => pinEnvFile(runner, session, dir, file, values, signal, step)));
     },
 
     /**

@@ -5,13 +5,22 @@ import { own, type SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../domain/failures.js';
 import type { EnvironmentRef, RotationView } from '../domain/rotation.js';
 import type { Run } from '../domain/run.js';
-import { enqueueRotation, enqueueWithEnvironment } from '../temporal/enqueue.js';
-import type { ScheduledRotationInput } from '../workflows/scheduled-rotation.js';
+import type { enqueueRotation, enqueueWithEnvironment } from '../temporal/enqueue.js';
+import type { ScheduledRotationInput } from '../workflows/contract.js';
 import { cancellationSignal, heartbeat, temporalClient, workerTaskQueue } from './context.js';
 import { permanentFailure } from './failure.js';
 
-/** Activities that talk to Temporal itself: a Schedule's run queues its rotation like the API would. */
-export function temporalActivities({ config }: { config: SlipwayConfig }) {
+/** How runs are queued (`src/temporal/enqueue.ts`): the worker hands them in. */
+export interface RunQueue {
+  enqueueRotation: typeof enqueueRotation;
+  enqueueWithEnvironment: typeof enqueueWithEnvironment;
+}
+
+/**
+ * Activities that talk to Temporal itself: a Schedule's run queues its rotation like the API
+ * would. `uiUrl` is the Temporal UI that a scheduled rotation's links open.
+ */
+export function temporalActivities({ config, queue, uiUrl }: { config: SlipwayConfig; queue: RunQueue; uiUrl: string }) {
   return {
     async enqueueScheduledRotation({ service, environment, request }: ScheduledRotationInput): Promise<string> {
       const svc = own(config.services, service);
@@ -21,9 +30,8 @@ export function temporalActivities({ config }: { config: SlipwayConfig }) {
         throw permanentFailure(FailureType.InvalidInput, `the schedule names recipe "${request.recipe}" of ${service}, which the config no longer has; delete the schedule`);
       }
       const plan = buildRotationPlan(config, service, environment, request);
-      // The worker knows the Temporal UI's address the way the API does.
-      const ui = { uiUrl: process.env.SLIPWAY_TEMPORAL_UI_URL ?? 'http://localhost:8233', namespace: temporalClient().options.namespace };
-      return (await enqueueRotation(temporalClient(), workerTaskQueue(), plan, {
+      const ui = { uiUrl, namespace: temporalClient().options.namespace };
+      return (await queue.enqueueRotation(temporalClient(), workerTaskQueue(), plan, {
         stepTimeoutMs: config.ssh.commandTimeout,
         notifications: (id) => notificationsFor(config.notifications, service, 'rotation', runLinks('rotation', id, ui)),
       })).runId;
@@ -31,7 +39,7 @@ export function temporalActivities({ config }: { config: SlipwayConfig }) {
 
     /** A recipe asks another environment for its lock: it queues there, and is signalled `lockGranted` in its turn. */
     async requestLock(lock: EnvironmentRef, holder: string): Promise<void> {
-      await enqueueWithEnvironment(temporalClient(), workerTaskQueue(), lock.service, lock.environment, { runId: holder, lockFor: holder });
+      await queue.enqueueWithEnvironment(temporalClient(), workerTaskQueue(), lock.service, lock.environment, { runId: holder, lockFor: holder });
     },
 
     /**

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseExposition, parseSelector, selectSum } from './exposition.js';
 
 /**
- * Metric gates evaluated through the bake (SPEC §2 `analysis`): a `scrape` of a Prometheus
+ * Metric gates evaluated through the bake (`analysis` in docs/configuration.md): a `scrape` of a Prometheus
  * text endpoint on the canary, or a PromQL query against a Prometheus server.
  */
 export interface AnalysisGate {

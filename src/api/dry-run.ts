@@ -7,11 +7,11 @@ import { planBatches } from '../domain/rollout.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
 import { GithubError, type GithubClient } from '../github/client.js';
 import { pinnedReference, type RegistryClient } from '../registry/client.js';
-import type { EnvironmentView } from '../workflows/environment.js';
+import type { EnvironmentView } from '../workflows/contract.js';
 import { HttpProblem } from './problem.js';
 
 /**
- * `dryRun: true` (README, "Dry run"): what a deploy or rollback would do, worked out from
+ * `dryRun: true` (docs/runs.md, "Dry run"): what a deploy or rollback would do, worked out from
  * GitHub, the registry and the environment's ledger as they are now. It reads and touches
  * nothing: no host, no lock, no GitHub Deployment. Commands are shown as the host's shell
  * would get them; they hold image references and the operator's own commands, never a secret.

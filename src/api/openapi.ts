@@ -3,7 +3,7 @@ import { stepRecordSchema } from '../step-logs/store.js';
 import { deployRequestSchema, rollbackRequestSchema, rotationRequestSchema } from './schemas.js';
 
 /**
- * `GET /openapi.json`: the API as SPEC §5 describes it. Request schemas come from the zod
+ * `GET /openapi.json`: the API, every route. Request schemas come from the zod
  * schemas that validate them; answers are described here, closed (no property the API does
  * not send), and every answer of the test suite is validated against them
  * (test/support/contract.ts).

@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import type { DeployPlan } from '../domain/plan.js';
 import { queuedRun, type Run, type RunStatus } from '../domain/run.js';
-import type { DeployInput } from '../workflows/deploy.js';
-import type { EnvironmentView, QueuedRun } from '../workflows/environment.js';
 import { queuedRotation, type EnvironmentRef } from '../domain/rotation.js';
-import { actionUpdates, environmentQuery, environmentWorkflowId, queuedRunQuery, type OperatorAction } from '../workflows/definitions.js';
+import {
+  actionUpdates, environmentQuery, environmentWorkflowId, queuedRunQuery, type DeployInput, type EnvironmentView, type OperatorAction, type QueuedRun, type Unstarted,
+} from '../workflows/contract.js';
 import { enqueueWithEnvironment, pendingEnqueues, runIdFor } from '../temporal/enqueue.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { HttpProblem } from './problem.js';
@@ -52,7 +52,7 @@ export class Runs {
       if (earlier) return { run: earlier, created: false };
     }
     const createdAt = new Date().toISOString();
-    const input: DeployInput = {
+    const input: Unstarted<DeployInput> = {
       plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, createdAt, uiUrl: runLinks('run', runId, this.options).ui,
       notifications: notificationsFor(this.options.notifications ?? [], plan.service, 'run', runLinks('run', runId, this.options)),
     };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { rolloutOverrideSchema } from '../config/schema.js';
 
-/** Request bodies of the API (SPEC §5). SHAs and tags are validated before they get near a shell. */
+/** Request bodies of the API. SHAs and tags are validated before they get near a shell. */
 export const SHA = /^[0-9a-fA-F]{7,40}$/;
 /** The OCI tag grammar. */
 export const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

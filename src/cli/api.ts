@@ -1,5 +1,5 @@
 /**
- * The CLI's view of Slipway's HTTP API (SPEC §5): JSON in and out, problem+json turned into
+ * The CLI's view of Slipway's HTTP API: JSON in and out, problem+json turned into
  * an error the CLI prints whole (`detail` and every field error) before exiting with 2.
  */
 export class ApiRefused extends Error {

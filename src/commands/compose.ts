@@ -2,7 +2,7 @@ import type { HostCommand } from './shell.js';
 import { quote } from './shell.js';
 import { FailureType, PlanError } from '../domain/failures.js';
 
-/** The `compose` runtime of SPEC §3, one builder per runbook step. */
+/** The `compose` runtime, one builder per runbook step. */
 export interface ComposeRuntime {
   kind: 'compose';
   dir: string;

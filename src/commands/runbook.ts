@@ -6,7 +6,7 @@ import type { DeployPlan, HealthPlan, PinnedImages } from '../domain/plan.js';
 import { renderTemplate, type TemplateValues } from '../domain/templates.js';
 
 /**
- * One target's runbook (SPEC §3) as data, in order: what a target's update carries out step by
+ * One target's runbook as data, in order: what a target's update carries out step by
  * step, and what a dry run shows. Health checks follow it.
  */
 export type RunbookStep =

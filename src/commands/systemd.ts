@@ -1,6 +1,6 @@
 import type { HostCommand } from './shell.js';
 
-/** The `systemd` runtime of SPEC §3: build once per host, restart each instance's unit. */
+/** The `systemd` runtime: build once per host, restart each instance's unit. */
 export interface SystemdRuntime {
   kind: 'systemd';
   dir: string;

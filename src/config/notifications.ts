@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * `notifications`: who hears about runs (README, "Notifications"). Each entry gets the events
+ * `notifications`: who hears about runs (docs/runs.md, "Notifications"). Each entry gets the events
  * it lists, for the services it lists (all when none), as Slack text or the run as JSON.
  */
 export const RUN_EVENTS = ['started', 'succeeded', 'failed', 'rolled_back', 'aborted', 'awaiting_approval', 'awaiting_operator'] as const;

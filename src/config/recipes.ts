@@ -3,7 +3,7 @@ import { parseDuration } from '../domain/duration.js';
 import { placeholders, stringsIn } from '../domain/recipe.js';
 
 /**
- * `services.<svc>.rotations.<name>`: a rotation recipe (README, "Rotation recipes"). The shape
+ * `services.<svc>.rotations.<name>`: a rotation recipe (docs/rotations.md, "Rotation recipes"). The shape
  * is checked here; what it names elsewhere in the config (services, environments, values) is
  * checked by `recipeIssues` once the whole config is parsed.
  */

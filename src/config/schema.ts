@@ -5,7 +5,7 @@ import { unknownTemplateVariables } from '../domain/templates.js';
 import { notificationSchema } from './notifications.js';
 import { recipeIssues, recipeSchema } from './recipes.js';
 
-/** `slipway.yaml`, as SPEC §2 describes it. Every object is strict: a typo is an error, not a no-op. */
+/** `slipway.yaml`, every key documented in docs/configuration.md. Every object is strict: a typo is an error, not a no-op. */
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);

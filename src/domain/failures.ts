@@ -59,3 +59,18 @@ export class PlanError extends Error {
     this.name = type;
   }
 }
+
+/** What a workflow learns of a failed step: its type and message, and where it failed. */
+export interface FailureDetails {
+  type: string;
+  message: string;
+  step?: string | undefined;
+  /** The target the failure names (health checks, bake gates). */
+  target?: string | undefined;
+  /** false when the step never reached its host (no command was sent): nothing to undo there. */
+  hostReached?: boolean | undefined;
+  /** A target's update that failed before any of its steps reached the host: the target is as it was. */
+  untouched?: boolean | undefined;
+  /** A target's update: the step (index into its steps) it failed at, where a retry starts. */
+  stepIndex?: number | undefined;
+}

@@ -8,6 +8,9 @@ export interface TemporalUi {
   namespace: string;
 }
 
+/** Where `npm start`'s dev server serves the Temporal UI, and where links point unless told otherwise. */
+export const DEFAULT_UI_URL = 'http://localhost:8233';
+
 export function temporalUiLink(ui: TemporalUi, path: string): string {
   return `${ui.uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(ui.namespace)}/${path}`;
 }

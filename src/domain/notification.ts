@@ -1,7 +1,7 @@
 import type { NotificationEvent } from '../config/notifications.js';
 
 /**
- * What a notification says (README, "Notifications"). Pure: the activity only sends it. The run
+ * What a notification says (docs/runs.md, "Notifications"). Pure: the activity only sends it. The run
  * is as the API answers it, with no secret value in it (rotations answer names, never values).
  */
 interface RunLike {

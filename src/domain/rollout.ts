@@ -17,3 +17,11 @@ export function planBatches<T>(targets: T[], canary: number | string, batchSize:
   for (let i = canaryCount; i < targets.length; i += size) batches.push(targets.slice(i, i + size));
   return batches;
 }
+
+/**
+ * Past this many targets, each batch runs in a child workflow of its own: the run's history
+ * then grows with the number of batches, not of targets (Temporal warns at 10,240 events).
+ * Below it, a batch's activities run in the run's own history, which saves a child's start
+ * and end per batch.
+ */
+export const CHILD_BATCH_THRESHOLD = 500;

@@ -5,7 +5,7 @@ import type { HttpStepCall } from './recipe.js';
 import type { RunError } from './run.js';
 
 /**
- * A rotation (SPEC §4, §5): a saga whose compensations undo its finished steps in reverse
+ * A rotation (docs/rotations.md): a saga whose compensations undo its finished steps in reverse
  * order when a later step fails. The view below is what the API answers; it never holds a
  * secret value, only the names of the variables and secrets.
  */
@@ -114,7 +114,7 @@ export type RecipeValue =
   | { generate: { name: string; bytes: number; encoding: 'hex' | 'base64' | 'base64url' } }
   | { supplied: { name: string; value: string } };
 
-/** The saga a recipe runs (README, "Rotation recipes"); `env-secret` runs as one too. */
+/** The saga a recipe runs (docs/rotations.md, "Rotation recipes"); `env-secret` runs as one too. */
 export interface RecipeSpec extends EnvironmentRef {
   repo?: string | undefined;
   values: RecipeValue[];

@@ -1,6 +1,6 @@
 import type { DeployPlan } from './plan.js';
 
-/** A run as the API shows it (SPEC §5), kept by the workflow and answered by its `run` query. */
+/** A run as the API shows it (docs/runs.md), kept by the workflow and answered by its `run` query. */
 export type RunStatus = 'queued' | 'running' | 'awaiting_approval' | 'paused' | 'awaiting_operator' | 'succeeded' | 'failed' | 'rolled_back' | 'aborted';
 export type RunPhase = 'preflight' | 'canary' | 'bake' | 'fleet' | 'rollback' | 'done';
 export type TargetStatus = 'pending' | 'updating' | 'healthy' | 'failed' | 'rolled_back';
@@ -73,4 +73,11 @@ export function queuedRun(id: string, kind: Run['kind'], plan: DeployPlan, creat
     targets: plan.targets.map((t) => ({ id: t.id, name: t.name, status: 'pending' })),
     reason: plan.reason, createdAt, updatedAt: createdAt,
   };
+}
+
+/** Where a target's steps are logged: its run, its id, and whether it is the deploy or the rollback. */
+export interface StepLogRef {
+  run: string;
+  target: string;
+  phase: 'deploy' | 'rollback';
 }

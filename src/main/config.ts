@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import type { SlipwayConfig } from '../config/schema.js';
+import { DEFAULT_UI_URL } from '../domain/links.js';
 
 /** `SLIPWAY_CONFIG`, else `./slipway.yaml`; undefined when neither exists. */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -29,4 +30,9 @@ export function loadConfigOrExit(path: string | undefined): SlipwayConfig {
     }
     throw error;
   }
+}
+
+/** The Temporal UI that runs' `links.ui` open: `SLIPWAY_TEMPORAL_UI_URL`, else the dev server's. */
+export function temporalUiUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SLIPWAY_TEMPORAL_UI_URL ?? DEFAULT_UI_URL;
 }

@@ -19,7 +19,7 @@ function sweepStepLogs(config: SlipwayConfig): void {
 }
 
 /** Registers the search attributes the workflows need, then starts a worker. */
-export async function startWorker(config: SlipwayConfig, settings: TemporalSettings): Promise<Worker> {
+export async function startWorker(config: SlipwayConfig, settings: TemporalSettings, uiUrl: string): Promise<Worker> {
   // The SDK's own lines (bundling, state changes) only from warnings up, unless asked for.
   Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_SDK_LOG_LEVEL ?? 'WARN') as LogLevel) });
   const connection = await Connection.connect(settings.connectionOptions as Parameters<typeof Connection.connect>[0]);
@@ -29,7 +29,7 @@ export async function startWorker(config: SlipwayConfig, settings: TemporalSetti
   } finally {
     await connection.close();
   }
-  const worker = await createWorker({ connection: await connectWorker(settings), namespace: settings.namespace, config });
+  const worker = await createWorker({ connection: await connectWorker(settings), namespace: settings.namespace, config, activityOptions: { uiUrl } });
   sweepStepLogs(config);
   logger.info({ address: settings.connectionOptions.address, namespace: settings.namespace, taskQueue: worker.options.taskQueue }, 'worker started');
   return worker;

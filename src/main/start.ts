@@ -7,7 +7,7 @@ import { startDemo, type Demo } from '../sandbox/demo.js';
 import { ensureTemporalCli } from '../temporal/cli.js';
 import { temporalSettings } from '../temporal/connection.js';
 import { startDevServer, waitForPort, type DevServer } from '../temporal/dev-server.js';
-import { configPath, loadConfigOrExit } from './config.js';
+import { configPath, loadConfigOrExit, temporalUiUrl } from './config.js';
 import { localEncryption } from './local-key.js';
 import { logger } from './logger.js';
 import { onStopSignal } from './signals.js';
@@ -42,7 +42,7 @@ const settings = temporalSettings(env);
 const path = configPath();
 let demo: Demo | undefined;
 const config = path ? loadConfigOrExit(path) : (demo = await startDemo(home)).config;
-const uiUrl = devServer?.uiUrl ?? process.env.SLIPWAY_TEMPORAL_UI_URL ?? 'http://localhost:8233';
+const uiUrl = devServer?.uiUrl ?? temporalUiUrl();
 // The UI at the same port, whichever name the browser uses for this machine.
 const uiOrigins = [uiUrl, uiUrl.replace('//127.0.0.1:', '//localhost:')].filter((o, i, all) => all.indexOf(o) === i);
 let localUiOrigins: string[] = [];
@@ -58,7 +58,7 @@ if (!config.encryption) {
 // One machine runs everything here, so a local directory is a store every worker shares.
 config.credentialStore ??= `${home}/credentials`;
 
-const worker = await startWorker(config, settings);
+const worker = await startWorker(config, settings, uiUrl);
 const running = worker.run();
 const server = await startApi(config, settings, { port, host: demo ? '127.0.0.1' : '0.0.0.0', uiUrl, localUiOrigins });
 

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { SlipwayConfig } from '../config/schema.js';
 import { z } from 'zod';
 import { redact } from '../redact.js';
+import type { StepLogRef } from '../domain/run.js';
 
 /**
  * What each runbook step on a target did, for `GET /v1/deployments/:id/targets/:target`: its
@@ -22,11 +23,6 @@ export const OUTPUT_LINES = 64;
 const KEEP_CHARS = 64 * 1024;
 
 /** Which target's log a step belongs to; deploy steps and the rollback's are told apart. */
-export interface StepLogRef {
-  run: string;
-  target: string;
-  phase: 'deploy' | 'rollback';
-}
 
 export const stepRecordSchema = z.strictObject({
   phase: z.enum(['deploy', 'rollback']),

@@ -5,8 +5,7 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import proto from '@temporalio/proto';
 import { emptyLedger } from '../domain/ledger.js';
 import { homeOf, queuedRotation, type RotationPlan, type RotationView } from '../domain/rotation.js';
-import type { EnqueueLockRequest, EnqueueRequest, EnqueueRotationRequest, EnvironmentState } from '../workflows/environment.js';
-import { enqueueSignal, environmentWorkflowId } from '../workflows/definitions.js';
+import { enqueueSignal, environmentWorkflowId, type AnyEnqueueRequest, type EnqueueRequest, type EnvironmentState } from '../workflows/contract.js';
 
 /**
  * A run's id. Without an idempotency key, one never used before; with one, the same for every
@@ -22,8 +21,8 @@ export function runIdFor(prefix: string, idempotencyKey?: string): string {
  * be: one signal-with-start, which no worker has to answer. Runs start in the order these
  * calls returned; a run id (or idempotency key) queued before is ignored.
  */
-export async function enqueueWithEnvironment(client: Client, taskQueue: string, service: string, environment: string, request: EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest): Promise<void> {
-  const state: EnvironmentState = { service, environment, ledger: emptyLedger(), grantsAtStart: true };
+export async function enqueueWithEnvironment(client: Client, taskQueue: string, service: string, environment: string, request: AnyEnqueueRequest): Promise<void> {
+  const state: EnvironmentState = { service, environment, ledger: emptyLedger() };
   await client.workflow.signalWithStart('environment', {
     workflowId: environmentWorkflowId(service, environment),
     taskQueue,
@@ -64,7 +63,7 @@ const GRPC_NOT_FOUND = 5;
  * from the state of its last completed workflow task), oldest first: read from the end of its
  * history, down to that task. Empty when the environment has no workflow.
  */
-export async function pendingEnqueues(client: Client, namespace: string, service: string, environment: string): Promise<Array<EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest>> {
+export async function pendingEnqueues(client: Client, namespace: string, service: string, environment: string): Promise<Array<AnyEnqueueRequest>> {
   let events: proto.temporal.api.history.v1.IHistoryEvent[];
   try {
     const answer = await client.workflowService.getWorkflowExecutionHistoryReverse({
@@ -75,7 +74,7 @@ export async function pendingEnqueues(client: Client, namespace: string, service
     if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return [];
     throw error;
   }
-  const pending: Array<EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest> = [];
+  const pending: Array<AnyEnqueueRequest> = [];
   for (const event of events) {
     if (event.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) break;
     const signal = event.workflowExecutionSignaledEventAttributes;

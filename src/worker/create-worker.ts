@@ -5,6 +5,7 @@ import { createActivities, type ActivityOptions } from '../activities/index.js';
 import { dataConverterFor, FAILURE_CONVERTER_PATH } from '../codec/data-converter.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { TASK_QUEUE } from '../temporal/connection.js';
+import { enqueueRotation, enqueueWithEnvironment } from '../temporal/enqueue.js';
 
 /** The workflows' entry point: the `.ts` source under tsx, the compiled `.js` in the image. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL(`../workflows/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -40,7 +41,7 @@ export async function createWorker(options: SlipwayWorkerOptions): Promise<Worke
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(options.config, { ...options.activityOptions, stopping }),
+    activities: createActivities(options.config, { queue: { enqueueRotation, enqueueWithEnvironment } }, { ...options.activityOptions, stopping }),
     ...(options.config.encryption ? { dataConverter: dataConverterFor(options.config.encryption) } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     // Cancellation reaches an activity with the answer to a heartbeat: an abort stops the step

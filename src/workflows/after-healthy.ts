@@ -1,7 +1,7 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { describeFailure } from './failure-details.js';
-import type { AfterHealthyInput } from './rollout/targets.js';
+import type { AfterHealthyInput } from './contract.js';
 import { summary } from './activity-options.js';
 
 /**

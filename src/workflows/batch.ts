@@ -1,10 +1,6 @@
 import { setWorkflowOptions } from '@temporalio/workflow';
-import { updateTargets, type EngineSettings, type TargetJob, type TargetOutcome } from './rollout/targets.js';
-
-export interface BatchInput {
-  settings: EngineSettings;
-  jobs: TargetJob[];
-}
+import type { BatchInput, TargetOutcome } from './contract.js';
+import { updateTargets } from './rollout/targets.js';
 
 /**
  * One batch of a large run (more than a few hundred targets): its targets updated at once, in

@@ -1,40 +1,15 @@
-import { condition, isCancellation, patched, setWorkflowOptions } from '@temporalio/workflow';
-import type { RunNotifications } from '../config/notifications.js';
-import type { Ledger } from '../domain/ledger.js';
-import type { DeployPlan, Target } from '../domain/plan.js';
+import { condition, isCancellation, setWorkflowOptions } from '@temporalio/workflow';
+import type { Target } from '../domain/plan.js';
 import { planBatches } from '../domain/rollout.js';
 import type { Run } from '../domain/run.js';
 import { describeFailure } from './failure-details.js';
-import type { RunStart } from './definitions.js';
-import { deployV1 } from './legacy/deploy-v1.js';
+import type { DeployInput } from './contract.js';
 import { bake } from './rollout/bake.js';
 import { Batches, TargetsFailed } from './rollout/batches.js';
 import { reportToGithub } from './rollout/github.js';
 import { preflight, PreflightFailed, type Release } from './rollout/preflight.js';
 import { rollBackAll } from './rollout/rollback.js';
 import { RunState, StopRollout } from './rollout/run-state.js';
-
-export interface DeployInput {
-  plan: DeployPlan;
-  kind?: 'deploy' | 'rollback';
-  /** Rollbacks: the known-good SHA (or its prefix) to return to; default the one before current. */
-  rollbackTo?: string | undefined;
-  /** The longest one host command may run (from the worker's `ssh.commandTimeout`). */
-  stepTimeoutMs: number;
-  /** How soon a step whose worker died is retried elsewhere (default 30 s). */
-  heartbeatTimeoutMs?: number | undefined;
-  createdAt: string;
-  /** Where the run opens in the Temporal UI, for the GitHub Deployment's log link. */
-  uiUrl?: string | undefined;
-  /** The configured hooks that hear about this run, and which of its events. */
-  notifications?: RunNotifications | undefined;
-  /**
-   * Set by the environment's workflow (unset in runs it started before `grant-at-start`): the
-   * run starts with the lock and this ledger, or queued, to wait for the `grant` signal.
-   */
-  startedAs?: RunStart['startedAs'] | undefined;
-  granted?: Ledger | undefined;
-}
 
 /**
  * A deploy or rollback, as the runbook goes: wait for the environment's lock, preflight, the
@@ -43,9 +18,6 @@ export interface DeployInput {
  * version (or, with `autoRollback: false`, waits for an operator's retry, rollback or abort).
  */
 export async function deploy(input: DeployInput): Promise<Run> {
-  // Runs started before the batch engine replay the way they were written. A run that says how
-  // it was started came after it, and needs no marker to know.
-  if (!input.startedAs && !patched('batch-engine')) return deployV1(input);
   const { plan } = input;
   const state = new RunState(input);
   const { run } = state;

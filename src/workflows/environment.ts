@@ -1,15 +1,21 @@
 import {
-  condition, continueAsNew, getExternalWorkflowHandle, log, ParentClosePolicy, patched, setHandler, startChild, workflowInfo,
+  condition, continueAsNew, getExternalWorkflowHandle, log, ParentClosePolicy, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { recordLostRun, recordRotation, recordRun, type Ledger } from '../domain/ledger.js';
 import { describeRotation, queuedRotation, type RotationView } from '../domain/rotation.js';
 import { refName } from '../domain/plan.js';
 import { queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
-import type { DeployInput } from './deploy.js';
-import { enqueueSignal, enqueueUpdate, environmentQuery, grantSignal, lockGrantedSignal, queuedRunQuery, type RunStart } from './definitions.js';
+import {
+  enqueueSignal, environmentQuery, grantSignal, IDEMPOTENCY_WINDOW_MS, lockGrantedSignal, queuedRunQuery,
+  type DeployInput, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState, type IdempotencyEntry, type RotationInput, type RunStart,
+} from './contract.js';
 import { waitingForRuns } from './activity-options.js';
-import type { RotationInput } from './rotation.js';
+
+const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
+
+/** A queued run that did not start here (it existed already): it held nothing, and is not recorded. */
+const NOT_STARTED = Symbol('not started');
 
 /**
  * One long-lived workflow per service and environment (`slipway-env/<service>/<environment>`):
@@ -18,87 +24,6 @@ import type { RotationInput } from './rotation.js';
  * be looked up as `queued`) and let go one at a time; a run that ends in any way, even
  * terminated, hands the lock on, so a crash never leaves it stale.
  */
-export interface EnvironmentState {
-  service: string;
-  environment: string;
-  ledger: Ledger;
-  /** Past this many history events the workflow continues as new once idle (default 5,000). */
-  continueAfterEvents?: number | undefined;
-  /** Idempotency keys seen in the last day, carried across continue-as-new. */
-  idempotency?: Record<string, IdempotencyEntry> | undefined;
-  /**
-   * Starts a run with the lock when nothing is ahead of it. Set for environments started (or
-   * continued as new) since; one that was running before takes it up by `patched`.
-   */
-  grantsAtStart?: true | undefined;
-}
-
-export interface IdempotencyEntry {
-  runId: string;
-  /** SHA-256 of the request that used the key first: the same key with another body is refused. */
-  requestHash: string;
-  /** When it was first used (ms since the epoch, workflow time). */
-  at: number;
-}
-
-export interface EnvironmentView {
-  current: Ledger['current'];
-  knownGood: Ledger['knownGood'];
-  history: Ledger['history'];
-  retired?: Ledger['retired'];
-  active: string | null;
-  queue: string[];
-}
-
-interface EnqueueCommon {
-  /** A new, unique id: used unless `idempotency` names a run enqueued before. */
-  runId: string;
-  /** The caller's key, hashed with who sent it and what kind of run it asks for. */
-  idempotency?: { key: string; requestHash: string } | undefined;
-}
-
-export interface EnqueueRequest extends EnqueueCommon {
-  input: DeployInput;
-}
-
-/** A rotation waits for the lock like a deploy (runs queued before it have no `rotation` field). */
-export interface EnqueueRotationRequest extends EnqueueCommon {
-  rotation: RotationInput;
-}
-
-/**
- * A run queued in another environment that must hold this one's lock too (a recipe that
- * writes here). It waits in this queue like any run; granted, it holds the lock until it ends.
- */
-export interface EnqueueLockRequest extends EnqueueCommon {
-  /** The workflow id of the run that waits: it is signalled `lockGranted`. */
-  lockFor: string;
-}
-
-export interface QueuedRun {
-  /** 1: the next to get the lock. */
-  position: number;
-  /** What it shows while it waits (none for a run queued here from another environment). */
-  run?: Run | undefined;
-  rotation?: RotationView | undefined;
-}
-
-export interface EnqueueAnswer {
-  runId: string;
-  created: boolean;
-  /** With `created: false` for an idempotency key: the hash of the request that first used it. */
-  requestHash?: string | undefined;
-}
-
-/** How long an idempotency key returns the run it first started (SPEC §5: at least 24 hours). */
-export const IDEMPOTENCY_WINDOW_MS = 25 * 3_600_000;
-
-
-const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
-
-/** A queued run that did not start here (it existed already): it held nothing, and is not recorded. */
-const NOT_STARTED = Symbol('not started');
-
 export async function environment(state: EnvironmentState): Promise<void> {
   let ledger = state.ledger;
   type RunOrRotation = (input: DeployInput | RotationInput) => Promise<Run | RotationView>;
@@ -127,12 +52,9 @@ export async function environment(state: EnvironmentState): Promise<void> {
   });
   const known = new Set<string>();
   const idempotency: Record<string, IdempotencyEntry> = { ...state.idempotency };
-  const starting = new Set<string>();
   let active: { runId: string; ended: Promise<Ended>; waiting: Waiting } | undefined;
   let activeDone = false;
   let enqueuing = 0;
-  // Asked only when it matters, so that a new environment records no patch marker at all.
-  const grantsAtStart = () => state.grantsAtStart ?? patched('grant-at-start');
   const forgetOldKeys = () => {
     for (const [key, entry] of Object.entries(idempotency)) if (Date.now() - entry.at > IDEMPOTENCY_WINDOW_MS) delete idempotency[key];
   };
@@ -150,10 +72,10 @@ export async function environment(state: EnvironmentState): Promise<void> {
    * Starts a queued run as this workflow's child (queued until granted, or with the lock when
    * `start` says so); undefined when it exists already.
    */
-  const startRun = async (request: EnqueueRequest | EnqueueRotationRequest, start?: RunStart): Promise<Waiting | undefined> => {
+  const startRun = async (request: EnqueueRequest | EnqueueRotationRequest, start: RunStart): Promise<Waiting | undefined> => {
     const { runId } = request;
     const hash = request.idempotency ? { requestHash: request.idempotency.requestHash } : {};
-    const grantedAtStart = start?.startedAs === 'granted';
+    const grantedAtStart = start.startedAs === 'granted';
     try {
       if ('rotation' in request) {
         const { plan, createdAt } = request.rotation;
@@ -213,9 +135,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
     // Queued now, in the order signals came; started as a child meanwhile. It is granted the
     // lock once it has started. When nothing holds the lock or waits for it, it is next, with
     // the ledger as it is now: it starts with the lock, which saves the grant's round trip.
-    const start: RunStart | undefined = grantsAtStart()
-      ? (!active && !queue.length && !enqueuing ? { startedAs: 'granted', granted: ledger } : { startedAs: 'queued' })
-      : undefined;
+    const start: RunStart = !active && !queue.length && !enqueuing ? { startedAs: 'granted', granted: ledger } : { startedAs: 'queued' };
     enqueuing++;
     let hasStarted = false;
     const started = startRun(request, start).finally(() => { enqueuing--; hasStarted = true; });
@@ -231,37 +151,6 @@ export async function environment(state: EnvironmentState): Promise<void> {
       },
     });
   });
-
-  setHandler(enqueueUpdate, async (request) => {
-    if (request.idempotency) {
-      forgetOldKeys();
-      const seen = idempotency[request.idempotency.key];
-      if (seen) {
-        // A repeat while the first is still starting answers once that run exists.
-        await condition(() => !starting.has(seen.runId));
-        return { runId: seen.runId, created: false, requestHash: seen.requestHash };
-      }
-      idempotency[request.idempotency.key] = { runId: request.runId, requestHash: request.idempotency.requestHash, at: Date.now() };
-    }
-    const { runId } = request;
-    if (known.has(runId)) return { runId, created: false };
-    known.add(runId);
-    if ('lockFor' in request) {
-      queue.push(external(request.lockFor));
-      return { runId, created: true };
-    }
-    starting.add(runId);
-    enqueuing++;
-    try {
-      const waiting = await startRun(request);
-      if (!waiting) return { runId, created: false };
-      queue.push(waiting);
-      return { runId, created: true };
-    } finally {
-      enqueuing--;
-      starting.delete(runId);
-    }
-  }, { validator: ({ runId }) => { if (!runId) throw new Error('a run id is required'); } });
 
   for (;;) {
     await condition(() => (!active && queue.length > 0) || activeDone
@@ -293,6 +182,6 @@ export async function environment(state: EnvironmentState): Promise<void> {
       continue;
     }
     forgetOldKeys();
-    await continueAsNew<typeof environment>({ ...state, ledger, idempotency, ...(grantsAtStart() ? { grantsAtStart: true as const } : {}) });
+    await continueAsNew<typeof environment>({ ...state, ledger, idempotency });
   }
 }

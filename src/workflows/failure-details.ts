@@ -1,19 +1,5 @@
 import { ApplicationFailure, TemporalFailure, TimeoutFailure } from '@temporalio/workflow';
-import { FailureType, PlanError } from '../domain/failures.js';
-
-export interface FailureDetails {
-  type: string;
-  message: string;
-  step?: string | undefined;
-  /** The target the failure names (health checks, bake gates). */
-  target?: string | undefined;
-  /** false when the step never reached its host (no command was sent): nothing to undo there. */
-  hostReached?: boolean | undefined;
-  /** A target's update that failed before any of its steps reached the host: the target is as it was. */
-  untouched?: boolean | undefined;
-  /** A target's update: the step (index into its steps) it failed at, where a retry starts. */
-  stepIndex?: number | undefined;
-}
+import { FailureType, PlanError, type FailureDetails } from '../domain/failures.js';
 
 /**
  * The innermost failure of a chain (child workflow -> activity -> application failure): the

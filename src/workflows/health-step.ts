@@ -1,7 +1,7 @@
 import { renderHealth } from '../domain/health.js';
 import type { HealthPlan, Target } from '../domain/plan.js';
 import type { TemplateValues } from '../domain/templates.js';
-import type { StepLogRef } from '../step-logs/store.js';
+import type { StepLogRef } from '../domain/run.js';
 import { hostSteps, summary } from './activity-options.js';
 
 /** Waits until the target passes every health check (a step of its own; none when there are no checks). */

@@ -6,5 +6,3 @@ export { environment } from './environment.js';
 export { notifier } from './notifier.js';
 export { rotation } from './rotation.js';
 export { scheduledRotation } from './scheduled-rotation.js';
-// Runs started before the batch engine still update their targets with it.
-export { updateTarget } from './legacy/update-target.js';

@@ -3,14 +3,7 @@ import type { Activities } from '../activities/index.js';
 import type { NotificationEvent, RunNotifications } from '../config/notifications.js';
 import { NON_RETRYABLE_FAILURES } from '../domain/failures.js';
 import { summary } from './activity-options.js';
-import { noticeSignal, notifierWorkflowId } from './definitions.js';
-
-/** An event of a run, with the run as the API answers it at that moment. */
-export interface Notice {
-  event: NotificationEvent;
-  run: { id: string; kind: string; service: string; environment: string; status: string; finishedAt?: string | undefined };
-}
-
+import { noticeSignal, notifierWorkflowId, type Notice, type NotifierInput } from './contract.js';
 
 /** Each hook is tried for up to 10 minutes, backing off; then the event is given up on. */
 const delivery = proxyActivities<Activities>({
@@ -24,7 +17,7 @@ const delivery = proxyActivities<Activities>({
  * down never holds the run up: it delivers the run's events in the order they happened, and
  * ends after the run's last one.
  */
-export async function notifier(input: Pick<RunNotifications, 'hooks'>): Promise<void> {
+export async function notifier(input: NotifierInput): Promise<void> {
   const queue: Notice[] = [];
   setHandler(noticeSignal, (notice) => { queue.push(notice); });
   for (;;) {

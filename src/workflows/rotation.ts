@@ -1,30 +1,16 @@
 import { condition, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { emptyLedger, type Ledger } from '../domain/ledger.js';
 import { envSecretAsRecipe, queuedRotation, type EnvironmentRef, type RotationPlan, type RotationStatus, type RotationStep, type RotationView } from '../domain/rotation.js';
-import type { RunNotifications } from '../config/notifications.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { withoutSecrets } from '../redact.js';
 import { apiSteps, summary } from './activity-options.js';
-import { grantSignal, lockGrantedSignal, rotationAbortUpdate, rotationQuery, rotationRetryUpdate, type RunStart } from './definitions.js';
+import { grantSignal, lockGrantedSignal, rotationAbortUpdate, rotationQuery, rotationRetryUpdate, type RotationInput } from './contract.js';
 import { describeFailure } from './failure-details.js';
 import { runNotices } from './notifier.js';
 import { recipeRotation } from './rotation/recipe.js';
 import { registryTokenRotation } from './rotation/registry-token.js';
 import type { Compensation, RotationSaga, Saga } from './rotation/saga.js';
 import { sshKeyRotation } from './rotation/ssh-key.js';
-
-export interface RotationInput {
-  plan: RotationPlan;
-  createdAt: string;
-  stepTimeoutMs: number;
-  heartbeatTimeoutMs?: number | undefined;
-  /** The configured hooks that hear how the rotation ends. */
-  notifications?: RunNotifications | undefined;
-  /** Set by the environment's workflow: see `DeployInput`. */
-  startedAs?: RunStart['startedAs'] | undefined;
-  granted?: Ledger | undefined;
-}
-
 
 function sagaFor(plan: RotationPlan, saga: Saga): RotationSaga {
   switch (plan.kind) {
@@ -38,7 +24,7 @@ function sagaFor(plan: RotationPlan, saga: Saga): RotationSaga {
 const lockKey = (ref: EnvironmentRef) => `${ref.service}/${ref.environment}`;
 
 /**
- * A rotation (SPEC §4): the kind's steps in order, queued behind the environment's other runs;
+ * A rotation (docs/rotations.md): the kind's steps in order, queued behind the environment's other runs;
  * when one fails, the compensations of the steps that ran undo them. A compensation that
  * fails leaves the rotation `failed`, saying what is left to fix by hand, until `retry`.
  */

@@ -1,23 +1,5 @@
-import type { SecretSource } from '../domain/rotation.js';
+import type { ScheduledRotationInput } from './contract.js';
 import { apiSteps, summary } from './activity-options.js';
-
-/** What a Temporal Schedule starts: the rotation as requested, re-planned from config each time. */
-export interface ScheduledRotationInput {
-  service: string;
-  environment: string;
-  request: {
-    kind: 'env-secret';
-    /** Generated values only: a supplied value would be the same at every run. */
-    variables: Record<string, Extract<SecretSource, { generate: unknown }>>;
-    githubSecrets?: Record<string, string> | undefined;
-  } | {
-    kind: 'ssh-key';
-    githubSecret?: string | undefined;
-  } | {
-    kind: 'recipe';
-    recipe: string;
-  };
-}
 
 /**
  * Started by a Schedule (`schedule: { every }`): queues a rotation in its environment, behind

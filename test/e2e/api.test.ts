@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { sharedFixture } from '../support/fixtures.js';
 import { startHarness, TOKENS, type Harness } from '../support/harness.js';
 
-/** The HTTP contract of SPEC §5: auth, scopes, problem+json, validation, listing, ops routes. */
+/** The HTTP contract: auth, scopes, problem+json, validation, listing, ops routes. */
 describe('HTTP API', function () {
   this.timeout(120_000);
   let h: Harness;

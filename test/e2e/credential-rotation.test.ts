@@ -16,7 +16,7 @@ const KEY_HOSTS = ['keys-1', 'keys-2'];
 type Step = { name: string; target?: string; status: string };
 
 /**
- * `ssh-key` and `registry-token` rotations (SPEC §4) on the `keyed` service, whose hosts
+ * `ssh-key` and `registry-token` rotations (docs/rotations.md) on the `keyed` service, whose hosts
  * (keys-1, keys-2) no other test logs in to: a rotation changes how Slipway reaches them.
  */
 describe('credential rotations', function () {

@@ -10,7 +10,7 @@ import { REGISTRY_PASSWORD } from '../support/registry.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** `dryRun: true` (README, "Dry run"): the plan, from GitHub, the registry and the ledger, with nothing touched. */
+/** `dryRun: true` (docs/runs.md, "Dry run"): the plan, from GitHub, the registry and the ledger, with nothing touched. */
 describe('dry runs', function () {
   this.timeout(120_000);
   let h: Harness;

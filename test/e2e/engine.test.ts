@@ -3,7 +3,7 @@ import { Worker } from '@temporalio/worker';
 import { Runs } from '../../src/api/runs.js';
 import type { DeployPlan, Target } from '../../src/domain/plan.js';
 import type { Run } from '../../src/domain/run.js';
-import { CHILD_BATCH_THRESHOLD } from '../../src/workflows/rollout/batches.js';
+import { CHILD_BATCH_THRESHOLD } from '../../src/domain/rollout.js';
 import { fakeActivities } from '../support/fake-activities.js';
 import { testTemporal, type TestTemporal } from '../support/temporal.js';
 

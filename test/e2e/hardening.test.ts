@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emptyLedger } from '../../src/domain/ledger.js';
 import { hostCalls } from '../../src/sandbox/fleet.js';
-import { environmentWorkflowId } from '../../src/workflows/definitions.js';
+import { environmentWorkflowId } from '../../src/workflows/contract.js';
 import { sharedFixture } from '../support/fixtures.js';
 import { newRelease, startHarness, TOKENS, type Harness } from '../support/harness.js';
 import { callStack, rawHistoryText, startSealedStack, waitForRotation, type SealedStack } from '../support/sealed.js';

@@ -9,7 +9,7 @@ import { callStack, startSealedStack, waitForRotation, type SealedStack } from '
 
 const SECRET = 'notify-signing-secret-5f4e3d2c';
 
-/** Notifications (README, "Notifications") to real HTTP receivers, from a stack whose config has hooks. */
+/** Notifications (docs/runs.md, "Notifications") to real HTTP receivers, from a stack whose config has hooks. */
 describe('notifications', function () {
   this.timeout(120_000);
   let h: Harness;

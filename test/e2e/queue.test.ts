@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { Worker } from '@temporalio/worker';
 import { Runs } from '../../src/api/runs.js';
-import { emptyLedger } from '../../src/domain/ledger.js';
 import type { DeployPlan } from '../../src/domain/plan.js';
-import { environmentQuery, environmentWorkflowId } from '../../src/workflows/definitions.js';
+import { environmentQuery, environmentWorkflowId } from '../../src/workflows/contract.js';
 import { fakeActivities } from '../support/fake-activities.js';
 import { testTemporal, type TestTemporal } from '../support/temporal.js';
 
@@ -126,21 +125,4 @@ describe('the queue: a POST that waits on no worker', function () {
     }
   });
 
-  it('an environment whose workflow started before this takes it up: its next run starts with the lock', async () => {
-    const { taskQueue, environment, runs } = freshEnvironment('upgraded');
-    // As the API started environments before: no `grantsAtStart` in its state.
-    const env = await temporal.client.workflow.start('environment', {
-      workflowId: environmentWorkflowId('queue', environment), taskQueue, args: [{ service: 'queue', environment, ledger: emptyLedger() }],
-    });
-    const worker = await startWorker(taskQueue);
-    try {
-      const { run } = await runs.enqueue('deploy', plan(environment, sha(5)));
-      assert.equal((await settled(runs, run.id)).status, 'succeeded');
-      assert.equal(await grantSignals(run.id), 0);
-      const envEvents = (await env.fetchHistory()).events ?? [];
-      assert.ok(envEvents.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'), 'the environment recorded the patch it took up');
-    } finally {
-      await worker.stop();
-    }
-  });
 });

@@ -9,7 +9,7 @@ import { GITEA_TOKEN } from '../support/receiver.js';
 import { callStack, rawHistoryText, startSealedStack, waitForRotation, type SealedStack } from '../support/sealed.js';
 
 /**
- * Rotation recipes (README, "Rotation recipes") on the test fleet. The keeper (web-1) makes
+ * Rotation recipes (docs/rotations.md, "Rotation recipes") on the test fleet. The keeper (web-1) makes
  * bot keys with a provisioning script and keeps them in a small file database; the bots
  * (two systemd instances on bot-1) are healthy only with a key the keeper holds as active.
  */

@@ -3,11 +3,11 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emptyLedger } from '../../src/domain/ledger.js';
 import { hostCalls } from '../../src/sandbox/fleet.js';
-import { environmentWorkflowId } from '../../src/workflows/definitions.js';
+import { environmentWorkflowId } from '../../src/workflows/contract.js';
 import { sharedFixture } from '../support/fixtures.js';
 import { newRelease, startHarness, TOKENS, type Harness } from '../support/harness.js';
 
-/** Progressive delivery (SPEC §4): canary, bake, batches, rollback, operator controls, the queue. */
+/** Progressive delivery (docs/runs.md): canary, bake, batches, rollback, operator controls, the queue. */
 describe('progressive delivery', function () {
   this.timeout(120_000);
   let h: Harness;

@@ -8,7 +8,7 @@ import { callStack, rawHistoryText, startSealedStack, waitForRotation, type Seal
 
 const HOSTS = ['web-1', 'web-2', 'web-3'];
 
-/** Rotations (SPEC §4, §5): env-secret sagas on real hosts, compensation, secrets kept out of history. */
+/** Rotations (docs/rotations.md): env-secret sagas on real hosts, compensation, secrets kept out of history. */
 describe('rotations', function () {
   this.timeout(120_000);
   let h: Harness;

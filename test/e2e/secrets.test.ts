@@ -17,7 +17,7 @@ import { rawHistoryText } from '../support/sealed.js';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /**
- * SPEC §4 "Secrets stay secret", end to end with `npm run worker` and `npm run api` as
+ * "Secrets stay secret", end to end with `npm run worker` and `npm run api` as
  * processes at debug log level: every kind of rotation, one failing, then every secret value
  * involved is looked for in their logs, the workflow histories and the API's answers.
  */

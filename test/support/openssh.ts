@@ -23,7 +23,7 @@ export interface OpenSshFleet extends FleetLayout {
 
 const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd'].find(existsSync);
 
-/** Installs OpenSSH from Debian when missing and we are root (SPEC §1); otherwise says why not. */
+/** Installs OpenSSH from Debian when missing and we are root; otherwise says why not. */
 export function ensureOpenSsh(): string | undefined {
   if (SSHD) return undefined;
   if (process.getuid?.() !== 0) return 'OpenSSH server is not installed and we are not root to install it';

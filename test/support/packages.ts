@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 
 /**
  * A program from Debian's packages that a test needs: installed when missing and we are root
- * (SPEC §1: CI is root, so nothing is skipped there); otherwise undefined, with the reason printed.
+ * (CI is root, so nothing is skipped there); otherwise undefined, with the reason printed.
  */
 export function ensureDebianPackage(pkg: string, binary: string): string | undefined {
   if (existsSync(binary)) return binary;

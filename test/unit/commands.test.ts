@@ -61,7 +61,7 @@ describe('host commands', () => {
     assert.throws(() => quote('a\0b'), /NUL/);
   });
 
-  it('builds the compose steps of SPEC §3 with the pinned images in the environment', () => {
+  it('builds the compose steps with the pinned images in the environment', () => {
     const env = imageEnvironment(runtime, pinned);
     assert.deepEqual(env, { BACKEND_IMAGE: pinned.backend, WORKER_IMAGE: pinned.backend });
     assert.equal(toShell(composePull(runtime, '/opt/shop', env)),

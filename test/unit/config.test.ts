@@ -96,7 +96,7 @@ describe('config', () => {
   });
 });
 
-describe('the config example of SPEC §2', () => {
+describe('the config example of the product contract', () => {
   it('parses as written', () => {
     const dir = mkdtempSync(join(tmpdir(), 'slipway-spec-'));
     const text = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'spec-example.yaml'), 'utf8')

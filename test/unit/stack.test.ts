@@ -25,7 +25,7 @@ const mountFor = (service: ComposeService, path: string) =>
   mounts(service).filter((m) => path === m.target || path.startsWith(`${m.target}/`)).sort((a, b) => b.target.length - a.target.length)[0];
 
 /**
- * The production-shaped stack of SPEC §1. No Docker engine runs here: the file is checked
+ * The production-shaped stack (docs/operations.md). No Docker engine runs here: the file is checked
  * against the Compose Specification and against the repository it builds from.
  */
 describe('docker-compose.temporal.yml', () => {

@@ -10,13 +10,13 @@ import { enforceRolloutPolicy } from '../policy.js';
 import { HttpProblem, invalidBody, notFound } from '../problem.js';
 import type { Runs } from '../runs.js';
 import { deployRequestSchema, listQuerySchema } from '../schemas.js';
-import { OPERATOR_ACTIONS, type OperatorAction } from '../../workflows/definitions.js';
+import { OPERATOR_ACTIONS, type OperatorAction } from '../../workflows/contract.js';
 import type { DeployPlan } from '../../domain/plan.js';
 import { unfillableTemplates, whyMissing } from '../../domain/plan-check.js';
 import { formatDuration } from '../../domain/duration.js';
 import type { StepLogStore } from '../../step-logs/store.js';
 
-/** `400` before anything runs when a template of the plan has no value for this run (SPEC §3). */
+/** `400` before anything runs when a template of the plan has no value for this run. */
 function refuseUnfillableTemplates(plan: DeployPlan): void {
   const unfillable = unfillableTemplates(plan);
   if (!unfillable.length) return;

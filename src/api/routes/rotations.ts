@@ -8,7 +8,7 @@ import { HttpProblem, notFound } from '../problem.js';
 import type { Rotations } from '../rotations.js';
 import { rotationRequestSchema } from '../schemas.js';
 import { idempotencyOf } from '../idempotency.js';
-import type { ScheduledRotationInput } from '../../workflows/scheduled-rotation.js';
+import type { ScheduledRotationInput } from '../../workflows/contract.js';
 import { environmentRequest } from './services.js';
 
 /** The shortest period a schedule may have: a rotation restarts every host. */

@@ -1,21 +1,16 @@
 import { executeChild, isCancellation, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import type { Target } from '../../domain/plan.js';
+import { CHILD_BATCH_THRESHOLD } from '../../domain/rollout.js';
 import { targetTemplateValues } from '../../domain/templates.js';
-import type { FailureDetails } from '../failure-details.js';
-import { afterHealthyWorkflowId, batchWorkflowId, rollbackWorkflowId, targetWorkflowId } from '../definitions.js';
-import type { DeployInput } from '../deploy.js';
+import type { FailureDetails } from '../../domain/failures.js';
+import { afterHealthyWorkflowId, batchWorkflowId, type DeployInput, type EngineSettings, type TargetJob, type TargetOutcome } from '../contract.js';
 import type { Release } from './preflight.js';
 import type { RunState } from './run-state.js';
-import { afterHealthyWork, hostKey, updateTargets, type EngineSettings, type TargetJob, type TargetOutcome } from './targets.js';
+import { afterHealthyWork, hostKey, updateTargets } from './targets.js';
 import { StopRollout } from './run-state.js';
 
-/**
- * Past this many targets, each batch runs in a child workflow of its own: the run's history
- * then grows with the number of batches, not of targets (Temporal warns at 10,240 events).
- * Below it, a batch's activities run in the run's own history, which saves a child's start
- * and end per batch.
- */
-export const CHILD_BATCH_THRESHOLD = 500;
+/** What keys a target's run-once steps (its migration, its build) in a run: the same for every retry. */
+const onceKey = (runId: string, phase: TargetJob['phase'], targetId: string) => `${runId}/${phase === 'rollback' ? 'rollback/' : ''}${targetId}`;
 
 /** One or more targets of a batch failed: the first one's failure, for the run's error. */
 export class TargetsFailed extends Error {
@@ -62,7 +57,7 @@ export class Batches {
       target.error = undefined;
       return {
         target: t, phase: 'deploy', pinned: release.pinned, values: targetTemplateValues(t, release.values), migrate: t === migrateOn, build,
-        onceKey: targetWorkflowId(state.run.id, t.id), resumeAt: this.resumeAt.get(`deploy/${t.id}`) ?? 0,
+        onceKey: onceKey(state.run.id, 'deploy', t.id), resumeAt: this.resumeAt.get(`deploy/${t.id}`) ?? 0,
       };
     });
     const version = state.run.version.sha ?? Object.values(release.pinned)[0];
@@ -107,7 +102,7 @@ export class Batches {
   async rollBack(index: number, batch: Target[], release: Release): Promise<TargetOutcome[]> {
     const jobs = batch.map((t): TargetJob => ({
       target: t, phase: 'rollback', pinned: release.pinned, values: targetTemplateValues(t, release.values), migrate: false, build: true,
-      onceKey: rollbackWorkflowId(this.state.run.id, t.id), resumeAt: this.resumeAt.get(`rollback/${t.id}`) ?? 0,
+      onceKey: onceKey(this.state.run.id, 'rollback', t.id), resumeAt: this.resumeAt.get(`rollback/${t.id}`) ?? 0,
     }));
     const outcomes = await this.update('rollback', index, jobs);
     outcomes.forEach((outcome, i) => {

@@ -4,7 +4,7 @@ import type { RunError } from '../../domain/run.js';
 import { renderTemplate, type TemplateValues } from '../../domain/templates.js';
 import { apiSteps, summary, waitingSteps } from '../activity-options.js';
 import { describeFailure } from '../failure-details.js';
-import type { DeployInput } from '../deploy.js';
+import type { DeployInput } from '../contract.js';
 import { StopRollout, type RunState } from './run-state.js';
 
 /** What the rollout deploys, once preflight has pinned it. */
@@ -21,7 +21,7 @@ export class PreflightFailed extends Error {
 }
 
 /**
- * SPEC §3's checks before any host is touched: the commit exists (and its CI is green), every
+ * The checks before any host is touched: the commit exists (and its CI is green), every
  * image resolves to a digest, and the GitHub deployment is open. A rollback instead finds the
  * known-good release it returns to.
  */

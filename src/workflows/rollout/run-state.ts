@@ -4,9 +4,8 @@ import type { Ledger } from '../../domain/ledger.js';
 import { refName } from '../../domain/plan.js';
 import { FINISHED_STATUSES, type Run, type RunError, type RunStatus } from '../../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes.js';
-import { actionUpdates, grantSignal, runQuery, type OperatorAction } from '../definitions.js';
+import { actionUpdates, grantSignal, runQuery, type DeployInput, type OperatorAction } from '../contract.js';
 import { runNotices } from '../notifier.js';
-import type { DeployInput } from '../deploy.js';
 
 /** Raised inside the rollout when it must stop and put back what it touched. */
 export class StopRollout extends Error {
@@ -31,8 +30,8 @@ export class RunState {
   private inFlight: CancellationScope | undefined;
   private readonly notices;
   private startedNotice = false;
-  /** The search attributes as last written: the same again is not written (runs that say how they started). */
-  private written: { status: RunStatus; version: string } | undefined;
+  /** The search attributes as last written (the environment started the run with them): the same again is not written. */
+  private written: { status: RunStatus; version: string };
 
   constructor(private readonly input: DeployInput) {
     const { plan } = input;
@@ -51,8 +50,7 @@ export class RunState {
       createdAt: input.createdAt,
       updatedAt: now(),
     };
-    // The environment started it with these, and with the lock when `granted` is given.
-    if (input.startedAs) this.written = { status: 'queued', version: refName(plan.ref) };
+    this.written = { status: 'queued', version: refName(plan.ref) };
     this.ledger = input.granted;
     setHandler(runQuery, () => this.run);
     setHandler(grantSignal, (granted) => { this.ledger ??= granted; });
@@ -73,10 +71,10 @@ export class RunState {
     run.updatedAt = now();
     const { ref } = this.input.plan;
     const version = run.version.sha ?? ('tag' in ref ? ref.tag : '');
-    // Each write is a visibility update on the server: runs of before wrote every one.
-    if (!this.written || this.written.status !== status || this.written.version !== version) {
+    // Each write is a visibility update on the server.
+    if (this.written.status !== status || this.written.version !== version) {
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }, { key: SEARCH_ATTRIBUTES.version, value: version }]);
-      if (this.input.startedAs) this.written = { status, version };
+      this.written = { status, version };
     }
     const event = noticeOf(status, !!run.awaitingOperator, !!run.finishedAt, this.startedNotice);
     if (event === 'started') this.startedNotice = true;
@@ -151,7 +149,7 @@ export class RunState {
 
 export const now = () => new Date().toISOString();
 
-/** The notification a status change makes (README, "Notifications"), if any. */
+/** The notification a status change makes (docs/runs.md, "Notifications"), if any. */
 export function noticeOf(status: RunStatus, awaitingOperator: boolean, finished: boolean, started: boolean): NotificationEvent | undefined {
   if (status === 'running') return started ? undefined : 'started';
   if (status === 'failed' && awaitingOperator) return 'awaiting_operator';

@@ -1,51 +1,16 @@
 import { afterHealthySteps, stepLabel, targetRunbook, targetUpdate, updateSegments } from '../../commands/runbook.js';
-import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../../domain/plan.js';
-import { renderTemplate, type TemplateValues } from '../../domain/templates.js';
+import type { Target } from '../../domain/plan.js';
+import { renderTemplate } from '../../domain/templates.js';
 import { isCancellation } from '@temporalio/workflow';
 import { hostSteps, summary } from '../activity-options.js';
-import { describeFailure, type FailureDetails } from '../failure-details.js';
-import type { StepLogRef } from '../../step-logs/store.js';
+import type { AfterHealthyInput, EngineSettings, TargetJob, TargetOutcome } from '../contract.js';
+import { describeFailure } from '../failure-details.js';
 
 /**
  * The rollout engine: a batch's targets updated at once, each by one activity per stretch of
  * idempotent steps (usually one for the whole update, over one SSH connection). It runs inside
  * the deploy workflow, or inside a batch's child workflow for runs too large for one history.
  */
-
-/** What every target of a run shares. */
-export interface EngineSettings {
-  runId: string;
-  runtime: DeployPlan['runtime'];
-  health: HealthPlan;
-  stepTimeoutMs: number;
-  heartbeatTimeoutMs?: number | undefined;
-}
-
-export interface TargetJob {
-  target: Target;
-  phase: StepLogRef['phase'];
-  pinned: PinnedImages;
-  values: TemplateValues;
-  migrate: boolean;
-  build: boolean;
-  /** Steps that run once per run and target are keyed by this, the same for every retry. */
-  onceKey: string;
-  /** The step to start at: 0, or the one an earlier attempt failed at. */
-  resumeAt: number;
-}
-
-export type TargetOutcome =
-  | { id: string; status: 'healthy' }
-  | {
-    id: string; status: 'failed'; failure: FailureDetails;
-    /** The step a retry starts at. */
-    resumeAt: number;
-    /** This attempt sent no command to the host (it could not connect): nothing to undo there for it. */
-    untouched: boolean;
-  }
-  /** Not started: its host's build (by another instance in the batch) failed. */
-  | { id: string; status: 'skipped' }
-  | { id: string; status: 'cancelled' };
 
 /** A host's login: systemd instances of one host share it, and its build. */
 export const hostKey = (t: Target) => `${t.host.user}@${t.host.address}:${t.host.port}`;
@@ -104,9 +69,4 @@ export function afterHealthyWork(settings: EngineSettings, jobs: TargetJob[]): A
     const commands = afterHealthySteps(targetRunbook({ runtime: settings.runtime, pinned: job.pinned, values: job.values, dir, migrate: false, build: false }));
     return commands.length ? [{ target: job.target, commands, log: { run: settings.runId, target: job.target.id, phase: job.phase } }] : [];
   });
-}
-
-export interface AfterHealthyInput {
-  hosts: Array<{ target: Target; commands: ReturnType<typeof afterHealthySteps>; log: StepLogRef }>;
-  stepTimeoutMs: number;
 }

@@ -1,4 +1,3 @@
-import { patched } from '@temporalio/workflow';
 import { composeRecreate } from '../../commands/compose.js';
 import { restartUnit } from '../../commands/systemd.js';
 import type { Target } from '../../domain/plan.js';
@@ -13,7 +12,7 @@ import type { Compensation, RotationSaga, Saga } from './saga.js';
 type Generate = Extract<RecipeValue, { generate: unknown }>['generate'];
 
 /**
- * A recipe (README, "Rotation recipes"), and `env-secret` as the simplest one. In order:
+ * A recipe (docs/rotations.md, "Rotation recipes"), and `env-secret` as the simplest one. In order:
  * the values (the old ones read first where `{old:X}` needs them, then generated, then
  * provisioned by commands); the env files of every write, each environment's targets
  * restarted canary first and health-gated; GitHub secrets; HTTP steps; then `finally`, whose
@@ -166,8 +165,6 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
       }));
       const files = [...undos.file].reverse();
       const github = [...undos.github].reverse();
-      // Rotations that began compensating before recipes existed keep the order they started with.
-      if (!patched('recipe-undo-order')) return [...github, ...files, ...restarts];
       // {new:X} of a value that was never made cannot be filled: an undo runs once all exist.
       const retire = valuesMade ? spec.undo.map((c, i): Compensation => ({
         step: saga.addStep(`undo: ${c.command}`, label(c, c.target.hostName)),

@@ -4,7 +4,7 @@ import { apiSteps, hostSteps, summary } from '../activity-options.js';
 import { checkCredentialStore, distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
 
 /**
- * `registry-token` (SPEC §4): the supplied token verified at the registry's token endpoint,
+ * `registry-token` (docs/rotations.md): the supplied token verified at the registry's token endpoint,
  * `docker login` with it on every host, a pull of the current release's images verified on
  * the canary, the GitHub secret updated, and Slipway's own credential for the registry
  * switched. A failure logs the hosts back in with the credential Slipway had before.

@@ -1,4 +1,3 @@
-import { patched } from '@temporalio/workflow';
 import { apiSteps, summary } from '../activity-options.js';
 import type { Ledger } from '../../domain/ledger.js';
 import type { HostRef, Target } from '../../domain/plan.js';
@@ -61,12 +60,8 @@ export function distinctLogins(targets: Target[]): { name: string; host: HostRef
   return [...seen.values()];
 }
 
-/**
- * The first step of a rotation that changes Slipway's own credentials: their store must last.
- * Rotations started before this check existed go on without it.
- */
+/** The first step of a rotation that changes Slipway's own credentials: their store must last. */
 export async function checkCredentialStore(saga: Saga): Promise<void> {
-  if (!patched('credential-store-check')) return;
   const name = 'check the credential store is on persistent storage';
   await saga.perform(saga.addStep(name), () => apiSteps.checkCredentialStore.executeWithOptions(summary(name), []));
 }

@@ -1,12 +1,11 @@
 import { authorizeKeyCommand, forgetRevokedKeysCommand, restoreRevokedKeysCommand, revokeKeyCommand } from '../../commands/authorized-keys.js';
 import type { HostRef } from '../../domain/plan.js';
 import type { SshKeyPlan } from '../../domain/rotation.js';
-import { patched } from '@temporalio/workflow';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
 import { checkCredentialStore, distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
 
 /**
- * `ssh-key` (SPEC §4): a new Ed25519 key, authorized on every host, a login with it proved on
+ * `ssh-key` (docs/rotations.md): a new Ed25519 key, authorized on every host, a login with it proved on
  * every host, then Slipway switches to it (in its credential store, per host and user), the
  * GitHub secret gets it, and only then is the old key removed from every host. Any failure
  * unwinds in reverse: old key lines back, GitHub secret and Slipway's key back, new key removed.
@@ -20,16 +19,14 @@ export function sshKeyRotation(plan: SshKeyPlan, saga: Saga): RotationSaga {
   const onHost = (name: string, host: HostRef, command: ReturnType<typeof authorizeKeyCommand>) =>
     steps.runOnHost.executeWithOptions(summary(`${name}: ${command.label}`), [host, command]);
 
+  /** Set once the lock step starts: cleanup releases only what this rotation may hold. */
   let locked = false;
 
   return {
     async run() {
       await checkCredentialStore(saga);
-      // Runs started before login locks existed go on without them.
-      if (patched('ssh-key-login-lock')) {
-        locked = true;
-        await saga.perform(saga.addStep('lock the logins for this rotation'), () => apiSteps.lockSshLogins.executeWithOptions(summary('lock the logins for this rotation'), [hosts, saga.id]));
-      }
+      locked = true;
+      await saga.perform(saga.addStep('lock the logins for this rotation'), () => apiSteps.lockSshLogins.executeWithOptions(summary('lock the logins for this rotation'), [hosts, saga.id]));
       let newKey = '';
       await saga.perform(saga.addStep('generate a new Ed25519 key'), async () => {
         newKey = (await apiSteps.stageSshKey.executeWithOptions(summary('generate a new Ed25519 key'), [saga.id])).publicKey;
