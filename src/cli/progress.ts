@@ -81,10 +81,17 @@ export function verdict(w: Watched, untilDecision: boolean): Verdict | undefined
     if (w.error) lines.push(`  failed step: ${w.error.step}${w.error.target ? ` on ${w.error.target}` : ''} (${w.error.type})`, ...w.error.message.split('\n').map((l) => `  ${l}`));
     const left = w.leftToFix ?? [];
     if (left.length) lines.push('  left to fix:', ...left.map((l) => `    ${typeof l === 'string' ? l : `${l.target} (on ${l.version}): ${l.error}`}`));
-    if (!ended) lines.push(`  decide with: slipway ${w.status === 'awaiting_approval' ? 'approve' : 'retry'} ${w.id}, or slipway abort ${w.id}`);
+    if (!ended) lines.push(`  decide with: ${decisions(w).map((d) => `slipway ${d} ${w.id}`).join(', ').replace(/, ([^,]*)$/, ', or $1')}`);
     return { code: ended ? EXIT.endedOtherwise : EXIT.awaitingDecision, lines };
   }
   return undefined;
+}
+
+/** What an operator may answer a run waiting for one: a failed gate may also be rolled back. */
+function decisions(w: Watched): string[] {
+  if (w.status === 'awaiting_approval') return ['approve', 'abort'];
+  if (w.status === 'awaiting_operator') return ['retry', 'rollback', 'abort'];
+  return ['retry', 'abort'];
 }
 
 /** A dry run as a person reads it: the release, then batch by batch, each host's commands and checks. */

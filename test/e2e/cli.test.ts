@@ -90,6 +90,25 @@ describe('the slipway CLI', function () {
     assert.ok(events.every((e) => !Number.isNaN(Date.parse(e.at))));
   });
 
+  it("rolls back a run that waits for an operator, by its id: the operator's rollback action", async () => {
+    const good = await newRelease(h);
+    assert.equal((await slipway(['deploy', 'web', 'manual', '--sha', good, '--wait'])).code, 0);
+    const bad = await newRelease(h);
+    writeFileSync(join(h.host('web-2').stateDir, 'bad-versions'), `sha-${bad.slice(0, 7)}`);
+    const waiting = await slipway(['deploy', 'web', 'manual', '--sha', bad, '--wait', '--until-decision']);
+    assert.equal(waiting.code, 3, waiting.stdout);
+    const id = idIn(waiting.stdout)!;
+    assert.match(waiting.stdout, new RegExp(`decide with: slipway retry ${id}, slipway rollback ${id}, or slipway abort ${id}`));
+    const misuse = await slipway(['rollback', id, '--sha', good]);
+    assert.equal(misuse.code, 2);
+    assert.match(misuse.stderr, /a run id alone rolls that run back/);
+    const rolledBack = await slipway(['rollback', id, '--wait']);
+    assert.equal(rolledBack.code, 1, rolledBack.stdout);
+    assert.match(rolledBack.stdout, /: rolled_back\n/);
+    const ledger = await slipway(['ledger', 'web', 'manual', '--json'], { token: TOKENS.reader });
+    assert.equal((JSON.parse(ledger.stdout) as { current: { sha: string } }).current.sha, good, 'the environment is back on the good release');
+  });
+
   it('Ctrl-C stops waiting, not the run, and says how to abort it', async () => {
     const sha = await newRelease(h);
     let signalled = false;
