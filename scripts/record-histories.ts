@@ -1,5 +1,5 @@
 /**
- * Records workflow histories for the replay test (test/unit/replay.test.ts): runs each kind
+ * Records workflow histories for the replay test (test/unit/workflows/replay.test.ts): runs each kind
  * of workflow through its main paths against the test harness and writes the histories to
  * test/histories/, each named after the version that recorded it (`0.1.0-deploy-succeeded.json`).
  *

@@ -3,7 +3,7 @@ import { FailureType } from '../domain/failures.js';
 import type { HealthPlan, Target } from '../domain/plan.js';
 import { permanentFailure } from './failure.js';
 import { needsSsh, probeOnce } from './health.js';
-import type { HostRunner } from './ssh.js';
+import type { HostRunner } from '../ssh/runner.js';
 import { heartbeat, heartbeatDetails, pause } from './context.js';
 
 /** A canary target with its checks and gates rendered for it. */
@@ -39,7 +39,7 @@ export function bakeActivities({ runner }: { runner: HostRunner }) {
             try {
               baselines[key] = await takeBaseline(gate, Date.now());
             } catch (error) {
-              throw permanentFailure(FailureType.AnalysisFailed, `analysis gate ${gate.name} on ${target.name}: ${(error as Error).message}`, { target: target.name, gate: gate.name, evidence: (error as Error).message });
+              throw permanentFailure(FailureType.AnalysisFailed, `analysis gate ${gate.name} on ${target.name}: ${(error as Error).message}`, { target: target.name, evidence: { gate: gate.name, observed: (error as Error).message } });
             }
           }
         }
@@ -51,13 +51,13 @@ export function bakeActivities({ runner }: { runner: HostRunner }) {
           const unhealthy = needsSsh(health.checks) ? await runner.withSession(target.host, (s) => probe(s)) : await probe();
           if (unhealthy) {
             throw permanentFailure(FailureType.HealthCheckFailed, `${target.name} became unhealthy during the bake: ${unhealthy.check} ${unhealthy.evidence}`,
-              { target: target.name, check: unhealthy.check, evidence: unhealthy.evidence, step: 'bake' });
+              { target: target.name, step: 'bake', evidence: { check: unhealthy.check, observed: unhealthy.evidence } });
           }
           for (const gate of gates) {
             const verdict = await evaluateGate(gate, baselines[`${target.id}/${gate.name}`], Date.now());
             if (!verdict.ok) {
               throw permanentFailure(FailureType.AnalysisFailed, `analysis gate ${gate.name} failed on ${target.name}: ${verdict.evidence}`,
-                { target: target.name, gate: gate.name, evidence: verdict.evidence, step: 'bake' });
+                { target: target.name, step: 'bake', evidence: { gate: gate.name, observed: verdict.evidence } });
             }
           }
         }

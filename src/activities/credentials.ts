@@ -7,7 +7,7 @@ import { FailureType } from '../domain/failures.js';
 import type { HostRef } from '../domain/plan.js';
 import { generateEd25519KeyPair } from '../ssh/keygen.js';
 import { hidingSecrets, permanentFailure } from './failure.js';
-import type { HostRunner } from './ssh.js';
+import type { HostRunner } from '../ssh/runner.js';
 
 /** A secret a GitHub step sets without it passing through history: named, then read on the worker. */
 export type StoredSecret =

@@ -1,15 +1,25 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { FailureType } from '../domain/failures.js';
+import type { FailureContext, FailureType, TransientFailureType } from '../domain/failures.js';
 import { redact, registerSecret, withoutSecrets } from '../redact.js';
 
 /** A fault that retrying cannot heal: it goes straight to the workflow's gate logic. */
-export function permanentFailure(type: FailureType, message: string, details?: Record<string, unknown>): ApplicationFailure {
-  return ApplicationFailure.create({ type, message: redact(message), nonRetryable: true, details: details ? [details] : undefined });
+export function permanentFailure(type: FailureType, message: string, context?: FailureContext): ApplicationFailure {
+  return failure(type, message, true, context);
 }
 
 /** A fault worth another attempt under the activity's retry policy (backoff is the policy's). */
-export function transientFailure(type: string, message: string, details?: Record<string, unknown>): ApplicationFailure {
-  return ApplicationFailure.create({ type, message: redact(message), nonRetryable: false, details: details ? [details] : undefined });
+export function transientFailure(type: TransientFailureType, message: string, context?: FailureContext): ApplicationFailure {
+  return failure(type, message, false, context);
+}
+
+/** The same failure, saying more about where it happened (the context given wins). */
+export function withContext(error: ApplicationFailure, context: FailureContext): ApplicationFailure {
+  const had = error.details?.[0] as FailureContext | undefined;
+  return ApplicationFailure.create({ type: error.type ?? undefined, message: error.message, nonRetryable: error.nonRetryable ?? false, details: [{ ...had, ...context }] });
+}
+
+function failure(type: string, message: string, nonRetryable: boolean, context: FailureContext | undefined): ApplicationFailure {
+  return ApplicationFailure.create({ type, message: redact(message), nonRetryable, details: context ? [context] : undefined });
 }
 
 /**

@@ -1,10 +1,10 @@
-import { FailureType } from '../domain/failures.js';
+import { FailureType, TransientFailureType } from '../domain/failures.js';
 import { GithubClient, GithubError, type DeploymentState } from '../github/client.js';
 import { readEnvValues } from '../commands/envfile.js';
 import type { HostRef } from '../domain/plan.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
 import type { RotatedCredentials, StoredSecret } from './credentials.js';
-import type { HostRunner } from './ssh.js';
+import type { HostRunner } from '../ssh/runner.js';
 import { callingWorkflowId, firstScheduledMs, heartbeat, pause } from './context.js';
 
 export interface GithubDeps {
@@ -23,7 +23,7 @@ function classify(error: unknown, notFound: () => Error): Error {
     case 'not-found': return notFound();
     case 'invalid': return permanentFailure(FailureType.GithubAnswerInvalid, error.message);
     case 'rejected': return permanentFailure(FailureType.GithubRejected, error.message);
-    default: return transientFailure('GithubUnavailable', error.message);
+    default: return transientFailure(TransientFailureType.GithubUnavailable, error.message);
   }
 }
 

@@ -5,7 +5,7 @@ import { describeCheck, probeHttp, type ProbeResult } from '../health/checks.js'
 import type { SshSession } from '../ssh/session.js';
 import { lastLines } from '../ssh/tail.js';
 import { permanentFailure } from './failure.js';
-import type { HostRunner } from './ssh.js';
+import type { HostRunner } from '../ssh/runner.js';
 import type { StepLogRef } from '../domain/run.js';
 import type { StepLogWriter } from '../step-logs/store.js';
 import { heartbeat, pause } from './context.js';
@@ -52,7 +52,7 @@ export async function waitUntilHealthy(runner: HostRunner, target: Target, dir: 
     if (Date.now() - started + health.intervalMs > health.timeoutMs) {
       throw permanentFailure(FailureType.HealthCheckFailed,
         `${target.name} did not become healthy within ${health.timeoutMs} ms: ${failing.check} ${failing.evidence}`,
-        { target: target.name, check: failing.check, evidence: failing.evidence, attempts: attempt });
+        { target: target.name, evidence: { check: failing.check, observed: failing.evidence, attempts: attempt } });
     }
     await pause(health.intervalMs);
   }

@@ -1,4 +1,4 @@
-import { FailureType } from '../domain/failures.js';
+import { FailureType, TransientFailureType } from '../domain/failures.js';
 import { fillBody, fillPlaceholders, type HttpStepCall, type RecipeValues } from '../domain/recipe.js';
 import { cancellationSignal, firstScheduledMs } from './context.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
@@ -41,7 +41,7 @@ export function httpActivities({ env = process.env }: { env?: NodeJS.ProcessEnv 
           const waited = () => Date.now() - firstAttemptMs;
           const retryOrGiveUp = (problem: string) => {
             if (waited() >= step.retryFor) throw permanentFailure(FailureType.HttpStepFailed, `${where}: ${problem} (gave up after ${Math.round(waited() / 1000)} s)`);
-            return transientFailure('HttpStepTransient', `${where}: ${problem}`);
+            return transientFailure(TransientFailureType.HttpStepTransient, `${where}: ${problem}`);
           };
           let response: Response;
           try {
@@ -57,7 +57,7 @@ export function httpActivities({ env = process.env }: { env?: NodeJS.ProcessEnv 
           await response.body?.cancel();
           if (step.expect.includes(response.status)) return { status: response.status };
           if (response.status >= 500) throw retryOrGiveUp(`answered ${response.status}`);
-          throw permanentFailure(FailureType.HttpStepFailed, `${where}: answered ${response.status}, expected ${step.expect.join(' or ')}`, { status: response.status });
+          throw permanentFailure(FailureType.HttpStepFailed, `${where}: answered ${response.status}, expected ${step.expect.join(' or ')}`, { evidence: { status: response.status } });
         });
       });
     },

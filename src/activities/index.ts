@@ -12,7 +12,8 @@ import { notificationActivities } from './notifications.js';
 import { secretActivities } from './secrets.js';
 import { temporalActivities, type RunQueue } from './temporal.js';
 import { DEFAULT_UI_URL } from '../domain/links.js';
-import { HostRunner, sshActivities } from './ssh.js';
+import { HostRunner } from '../ssh/runner.js';
+import { sshActivities } from './ssh.js';
 import { runbookActivities } from './runbook.js';
 import { stepLogStore } from '../step-logs/store.js';
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { NotificationEvent } from '../config/notifications.js';
 import type { SlipwayConfig } from '../config/schema.js';
-import { FailureType } from '../domain/failures.js';
+import { FailureType, TransientFailureType } from '../domain/failures.js';
 import { slackMessage } from '../domain/notification.js';
 import { cancellationSignal } from './context.js';
 import { permanentFailure, transientFailure } from './failure.js';
@@ -28,11 +28,11 @@ export function notificationActivities({ config }: { config: SlipwayConfig }) {
         response = await fetch(target.url, { method: 'POST', headers, body, signal: AbortSignal.any(signals), redirect: 'manual' });
       } catch (error) {
         if (cancellationSignal()?.aborted) throw error;
-        throw transientFailure('NotificationTransient', `${where}: no answer (${(error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name})`);
+        throw transientFailure(TransientFailureType.NotificationTransient, `${where}: no answer (${(error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name})`);
       }
       await response.body?.cancel();
       if (response.ok) return { status: response.status };
-      if (response.status >= 500 || response.status === 408 || response.status === 429) throw transientFailure('NotificationTransient', `${where}: answered ${response.status}`);
+      if (response.status >= 500 || response.status === 408 || response.status === 429) throw transientFailure(TransientFailureType.NotificationTransient, `${where}: answered ${response.status}`);
       throw permanentFailure(FailureType.InvalidInput, `${where}: answered ${response.status}; not retried`);
     },
   };

@@ -1,4 +1,4 @@
-import { FailureType } from '../domain/failures.js';
+import { FailureType, TransientFailureType } from '../domain/failures.js';
 import type { ImageSpec, PinnedImages } from '../domain/plan.js';
 import { pinnedReference, RegistryClient, RegistryError, type RegistryAuth } from '../registry/client.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
@@ -16,7 +16,7 @@ function classify(error: unknown): Error {
   if (!(error instanceof RegistryError)) return error as Error;
   if (error.kind === 'auth') return permanentFailure(FailureType.RegistryAuthFailed, error.message);
   if (error.kind === 'invalid') return permanentFailure(FailureType.RegistryAnswerInvalid, error.message);
-  return transientFailure('RegistryUnavailable', error.message);
+  return transientFailure(TransientFailureType.RegistryUnavailable, error.message);
 }
 
 export function registryActivities({ registry, clientWith, imagePollMs }: RegistryDeps) {
@@ -48,7 +48,7 @@ export function registryActivities({ registry, clientWith, imagePollMs }: Regist
               break;
             }
             if (Date.now() + imagePollMs > deadline) {
-              throw permanentFailure(FailureType.ImageTimeout, `image ${image.repository}:${image.tag} did not appear within ${Math.round(imageTimeoutMs / 1000)} s`, { image: `${image.repository}:${image.tag}` });
+              throw permanentFailure(FailureType.ImageTimeout, `image ${image.repository}:${image.tag} did not appear within ${Math.round(imageTimeoutMs / 1000)} s`, { evidence: { image: `${image.repository}:${image.tag}` } });
             }
             heartbeat({ waitingFor: `${image.repository}:${image.tag}` });
             await pause(imagePollMs);

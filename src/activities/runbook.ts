@@ -1,41 +1,36 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { stepLabel, targetUpdate, type UpdateStep } from '../commands/runbook.js';
+import { readEnvValues, rewriteEnvFile } from '../commands/envfile.js';
+import { replaceFileCommand } from '../commands/files.js';
+import { stepLabel, type UpdateStep } from '../commands/runbook.js';
 import type { HostCommand } from '../commands/shell.js';
-import { PlanError } from '../domain/failures.js';
-import type { DeployPlan, HealthPlan, HostRef, PinnedImages, Target } from '../domain/plan.js';
-import type { TemplateValues } from '../domain/templates.js';
-import type { SshSession } from '../ssh/session.js';
+import { TransientFailureType } from '../domain/failures.js';
+import type { HealthPlan, HostRef, Target } from '../domain/plan.js';
 import type { StepLogRef } from '../domain/run.js';
+import type { HostRunner } from '../ssh/runner.js';
+import type { SshSession } from '../ssh/session.js';
+import type { StepLogWriter } from '../step-logs/store.js';
 import { heartbeatDetails, noteProgress } from './context.js';
-import { permanentFailure, transientFailure } from './failure.js';
+import { transientFailure, withContext } from './failure.js';
 import { needsSsh, waitUntilHealthy } from './health.js';
-import { pinEnvFile, type HostRunner } from './ssh.js';
 
-/** One target's update, or the part of it one activity runs. */
+
+/**
+ * The part of one target's update that one activity runs: steps `[from, from + steps.length)`
+ * of the update the workflow rendered (`targetUpdate`), run as given.
+ */
 export interface HostUpdate {
   target: Target;
-  runtime: DeployPlan['runtime'];
+  /** The target's directory, rendered. */
+  dir: string;
+  steps: UpdateStep[];
+  /** Where `steps` start in the whole update: heartbeats and failures count from its first step. */
+  from: number;
+  /** Its health checks, rendered (for a `health` step). */
   health: HealthPlan;
-  pinned: PinnedImages;
-  values: TemplateValues;
-  /** Migrations run on the first target of a deploy only. */
-  migrate: boolean;
-  /** systemd: the build runs once per host, with its first instance. */
-  build: boolean;
   /** Steps that must run once per run and target are keyed by this, the same for every retry. */
   onceKey: string;
   /** The target's step log. */
   log: StepLogRef;
-  /** The steps (indices into `updateSteps`) this activity runs: `from` up to, not including, `to`. */
-  from: number;
-  to: number;
-}
-
-/** Where an update stopped: the step that failed, for a retry to start at. */
-export interface UpdateFailureDetails {
-  stepIndex: number;
-  step: string;
-  target: string;
 }
 
 export function runbookActivities({ runner, stopping }: { runner: HostRunner; stopping: () => boolean }) {
@@ -48,17 +43,18 @@ export function runbookActivities({ runner, stopping }: { runner: HostRunner; st
      */
     async updateHost(update: HostUpdate): Promise<{ durationMs: number }> {
       const started = Date.now();
-      const { target } = update;
-      const { dir, steps, health } = planned(update);
+      const { target, dir, health, from } = update;
+      const to = from + update.steps.length;
+      const stepAt = (index: number) => update.steps[index - from];
       const resumeAt = heartbeatDetails<{ next?: unknown }>()?.next;
-      let index = typeof resumeAt === 'number' ? Math.min(Math.max(resumeAt, update.from), update.to) : update.from;
+      let index = typeof resumeAt === 'number' ? Math.min(Math.max(resumeAt, from), to) : from;
       const first = index;
       const runSteps = async (session?: SshSession, signal?: AbortSignal) => {
-        for (; index < update.to; index++) {
-          const step = steps[index]!;
+        for (; index < to; index++) {
+          const step = stepAt(index)!;
           noteProgress({ step: stepLabel(step), next: index });
           // The worker is stopping: the step in flight has finished; the next worker starts here.
-          if (index > first && stopping()) throw transientFailure('WorkerStopping', `the worker stopped before "${stepLabel(step)}" on ${target.name}; another worker goes on from there`);
+          if (index > first && stopping()) throw transientFailure(TransientFailureType.WorkerStopping, `the worker stopped before "${stepLabel(step)}" on ${target.name}; another worker goes on from there`);
           await runner.logged(update.log, stepLabel(step), async (log) => {
             if (step.kind === 'pin') await pinEnvFile(runner, session!, dir, step.file, step.values, signal, log);
             else if (step.kind === 'run') await runner.run(session!, step.onceStep ? { ...step.command, once: `${update.onceKey}/${step.onceStep}` } : step.command, signal, undefined, log);
@@ -68,12 +64,12 @@ export function runbookActivities({ runner, stopping }: { runner: HostRunner; st
         noteProgress({ step: 'done', next: index });
       };
       // Only HTTP health checks left (a retry of them): they need no connection to the host.
-      const needsSession = steps.slice(index, update.to).some((s) => s.kind !== 'health' || needsSsh(health.checks));
+      const needsSession = update.steps.slice(index - from).some((s) => s.kind !== 'health' || needsSsh(health.checks));
       try {
         if (needsSession) await runner.withSession(target.host, runSteps);
         else await runSteps();
       } catch (error) {
-        throw atStep(error, index, steps[index], target);
+        throw atStep(error, index, stepAt(index), target);
       }
       return { durationMs: Date.now() - started };
     },
@@ -87,20 +83,28 @@ export function runbookActivities({ runner, stopping }: { runner: HostRunner; st
   };
 }
 
-/** The update's steps, rendered; a plan that cannot be rendered fails for good, naming its type. */
-function planned(update: HostUpdate): { dir: string; steps: UpdateStep[]; health: HealthPlan } {
-  try {
-    return targetUpdate(update);
-  } catch (error) {
-    if (error instanceof PlanError) throw permanentFailure(error.type, error.message);
-    throw error;
-  }
-}
-
 /** The failure, naming the step it happened at; a cancellation stays a cancellation. */
 function atStep(error: unknown, index: number, step: UpdateStep | undefined, target: Target): unknown {
   if (!(error instanceof ApplicationFailure)) return error;
-  const at: UpdateFailureDetails = { stepIndex: index, step: step ? stepLabel(step) : 'connect', target: target.name };
-  const details = { ...(error.details?.[0] as Record<string, unknown> | undefined), ...at };
-  return ApplicationFailure.create({ type: error.type ?? undefined, message: error.message, nonRetryable: error.nonRetryable ?? false, details: [details] });
+  return withContext(error, { stepIndex: index, step: step ? stepLabel(step) : 'connect', target: target.name });
+}
+
+/**
+ * Sets `values` in a dotenv file on the host, keeping every other line. Rewrites (and so moves
+ * the previous file to `.slipway-prev`) only when something changes, which keeps a retried
+ * step from overwriting the backup with its own result.
+ */
+export async function pinEnvFile(runner: HostRunner, session: SshSession, dir: string, file: string, values: Record<string, string>, signal?: AbortSignal, step?: StepLogWriter): Promise<{ changed: boolean }> {
+  const current = await runner.readText(session, dir, file, signal, step);
+  const next = rewriteEnvFile(current, values);
+  const existing = readEnvValues(current);
+  const lines = Object.entries(values).map(([name, value]) => `${name}=${value}`);
+  if (next === current && Object.entries(values).every(([k, v]) => existing[k] === v)) {
+    lines.forEach((line) => step?.note(`${line} (already set)`));
+    return { changed: false };
+  }
+  await runner.run(session, replaceFileCommand(dir, file, next), signal, undefined, step);
+  lines.forEach((line) => step?.note(line));
+  step?.note(`${dir}/${file} rewritten; the previous one is ${file}.slipway-prev`);
+  return { changed: true };
 }

@@ -2,9 +2,10 @@ import { targetRunbook } from '../commands/runbook.js';
 import { toShell } from '../commands/shell.js';
 import { renderHealth } from '../domain/health.js';
 import { rollbackRelease } from '../domain/ledger.js';
-import { refName, type DeployPlan, type HealthCheck, type PinnedImages } from '../domain/plan.js';
+import { hostKey, refName, refSha, type DeployPlan, type HealthCheck, type PinnedImages } from '../domain/plan.js';
+import { imagesToPin, releaseValues } from '../domain/release.js';
 import { planBatches } from '../domain/rollout.js';
-import { renderTemplate, targetTemplateValues, type TemplateValues } from '../domain/templates.js';
+import { renderTemplate, targetTemplateValues } from '../domain/templates.js';
 import { GithubError, type GithubClient } from '../github/client.js';
 import { pinnedReference, type RegistryClient } from '../registry/client.js';
 import type { EnvironmentView } from '../workflows/contract.js';
@@ -41,7 +42,6 @@ export interface DryRunDeps {
 
 export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps: DryRunDeps, rollbackTo?: string): Promise<DryRunPlan> {
   const env = await deps.environment(plan.service, plan.environment);
-  let values: TemplateValues = { service: plan.service, environment: plan.environment };
   let commit: DryRunPlan['commit'];
   let checks: DryRunPlan['checks'] = { state: 'not required', summary: plan.requireChecks ? 'a rollback returns to a release that passed them' : 'requireChecks is off' };
   let images: DryRunPlan['images'];
@@ -55,12 +55,12 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
     images = Object.entries(release.images).map(([name, reference]) => ({ name, repository: reference.split('@')[0]!.replace(/:[^:/]+$/, ''), tag: '(pinned)', pinned: reference }));
   } else {
     const ref = refName(plan.ref);
-    let sha = 'sha' in plan.ref ? plan.ref.sha : null;
+    let sha = refSha(plan.ref);
     if (plan.repo && deps.github) {
       try {
         sha = await deps.github.resolveCommit(plan.repo, ref);
       } catch (error) {
-        if (error instanceof GithubError && error.kind === 'not-found') throw new HttpProblem(400, 'Invalid request', `${plan.repo} has no commit ${ref}`, [{ field: 'sha' in plan.ref ? 'sha' : 'tag', message: 'not found on GitHub' }]);
+        if (error instanceof GithubError && error.kind === 'not-found') throw new HttpProblem(400, 'Invalid request', `${plan.repo} has no commit ${ref}`, [{ field: sha ? 'sha' : 'tag', message: 'not found on GitHub' }]);
         throw error;
       }
       if (plan.requireChecks) {
@@ -69,24 +69,22 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
       }
     }
     commit = { sha, ref };
-    if (sha) values = { ...values, sha, sha7: sha.slice(0, 7) };
-    images = await Promise.all(plan.images.map(async (image) => {
-      const tag = 'tag' in plan.ref ? plan.ref.tag : renderTemplate(plan.tagTemplate, values);
-      const digest = await deps.registry.resolveDigest(image.repository, tag).catch(() => undefined);
-      const reference = digest ? pinnedReference(image.repository, tag, digest) : 'missing';
-      pinned[image.name] = digest ? reference : `${image.repository}:${tag}`;
-      return { name: image.name, repository: image.repository, tag, pinned: reference };
+    images = await Promise.all(imagesToPin(plan, releaseValues(plan, sha)).map(async ({ name, repository, tag }) => {
+      const digest = await deps.registry.resolveDigest(repository, tag).catch(() => undefined);
+      const reference = digest ? pinnedReference(repository, tag, digest) : 'missing';
+      pinned[name] = digest ? reference : `${repository}:${tag}`;
+      return { name, repository, tag, pinned: reference };
     }));
   }
-  if (commit.sha) values = { ...values, sha: commit.sha, sha7: commit.sha.slice(0, 7) };
+  const values = releaseValues(plan, commit.sha);
 
   const batches = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize);
   const builtOn = new Set<string>();
   const targets = batches.flatMap((batch, index) => batch.map((t) => {
     const targetValues = targetTemplateValues(t, values);
     const dir = renderTemplate(plan.runtime.dir, targetValues);
-    const build = plan.runtime.kind === 'systemd' && !builtOn.has(t.hostName);
-    builtOn.add(t.hostName);
+    const build = plan.runtime.kind === 'systemd' && !builtOn.has(hostKey(t));
+    builtOn.add(hostKey(t));
     const runbook = targetRunbook({ runtime: plan.runtime, pinned, values: targetValues, dir, migrate: kind === 'deploy' && t === plan.targets[0], build });
     return {
       name: t.name, batch: index + 1,

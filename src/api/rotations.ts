@@ -7,7 +7,8 @@ import { enqueueRotation, rotationIdFor } from '../temporal/enqueue.js';
 import { rotationAbortUpdate, rotationQuery, rotationRetryUpdate, type ScheduledRotationInput } from '../workflows/contract.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { runLinks, temporalUiLink } from '../domain/links.js';
-import { describeOfType, environmentsOfId, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict, type RunsOptions } from './runs.js';
+import type { RunsOptions } from './runs.js';
+import { describeOfType, environmentsOfId, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict } from './temporal-lookups.js';
 
 export type RotationAnswer = RotationView & { links: { self: string; ui: string } };
 

@@ -1,16 +1,18 @@
 import { notificationsFor, type NotificationConfig } from '../config/notifications.js';
 import { runLinks } from '../domain/links.js';
 import { createHash } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { OperatorAction } from '../domain/operator-actions.js';
 import type { DeployPlan } from '../domain/plan.js';
 import { queuedRun, type Run, type RunStatus } from '../domain/run.js';
-import { queuedRotation, type EnvironmentRef } from '../domain/rotation.js';
+import type { EnvironmentRef } from '../domain/rotation.js';
 import {
-  actionUpdates, environmentQuery, environmentWorkflowId, queuedRunQuery, type DeployInput, type EnvironmentView, type OperatorAction, type QueuedRun, type Unstarted,
+  actionUpdates, environmentQuery, environmentWorkflowId, type DeployInput, type EnvironmentView, type QueuedRun, type Unstarted,
 } from '../workflows/contract.js';
-import { enqueueWithEnvironment, pendingEnqueues, runIdFor } from '../temporal/enqueue.js';
+import { enqueueWithEnvironment, runIdFor } from '../temporal/enqueue.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { HttpProblem } from './problem.js';
+import { describeOfType, environmentsOfId, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict } from './temporal-lookups.js';
 
 export interface RunsOptions {
   taskQueue: string;
@@ -27,9 +29,6 @@ export interface RunsOptions {
 }
 
 export type RunView = Run & { links: { self: string; ui: string } };
-
-/** How long a GET waits for a worker to answer a query before showing what Temporal stored. */
-export const QUERY_TIMEOUT_MS = 3_000;
 
 /** Runs are Temporal workflows: this starts them and reads them back for the API. */
 export class Runs {
@@ -191,34 +190,6 @@ export class Runs {
   }
 }
 
-/** The environments a run id can belong to, by its prefix (`<kind>-<service>-<environment>-…`). */
-export function environmentsOfId(id: string, kinds: string[], environments: EnvironmentRef[] = []): EnvironmentRef[] {
-  return environments.filter((e) => kinds.some((kind) => id.startsWith(`${kind}-${e.service}-${e.environment}-`)));
-}
-
-/**
- * Where run `id` waits, asked of each candidate environment's workflow; a run signalled so
- * recently that the workflow has not taken it in yet is found at the end of its history.
- */
-export async function queuedIn(client: Client, namespace: string, candidates: EnvironmentRef[], id: string): Promise<QueuedRun | undefined> {
-  for (const candidate of candidates) {
-    const handle = client.workflow.getHandle(environmentWorkflowId(candidate.service, candidate.environment));
-    const queued = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(queuedRunQuery, id)).catch(() => undefined);
-    if (queued) return queued;
-    const pending = await pendingEnqueues(client, namespace, candidate.service, candidate.environment);
-    const index = pending.findIndex((p) => p.runId === id);
-    const request = pending[index];
-    if (!request || 'lockFor' in request) continue;
-    // Runs it did take in wait ahead of it (unknown when no worker answers: then counted from the signals alone).
-    const waiting = queued === null ? await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery)).catch(() => undefined) : undefined;
-    const position = (waiting?.queue.length ?? 0) + index + 1;
-    return 'rotation' in request
-      ? { position, rotation: queuedRotation(id, request.rotation.plan, request.rotation.createdAt) }
-      : { position, run: queuedRun(id, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) };
-  }
-  return undefined;
-}
-
 /**
  * `next` of a list: Temporal's page token with a checksum, so that a token this API never gave
  * is refused at once (400) instead of failing inside Temporal after its retries.
@@ -237,30 +208,6 @@ function decodePageToken(text: string): Buffer {
 }
 
 const pageTokenChecksum = (token: Buffer) => createHash('sha256').update('slipway-page\0').update(token).digest('base64url').slice(0, 12);
-
-/** Where a workflow or schedule (`path` under the namespace) opens in the Temporal UI. */
-
-/** An operator's update that the workflow's state refused, or that came after it ended: `409` with the reason. */
-export function refusedUpdateAsConflict(error: unknown, action: string, what: string): unknown {
-  if (error instanceof WorkflowUpdateFailedError) {
-    return new HttpProblem(409, 'Conflict', `cannot ${action}: ${(error.cause as Error | undefined)?.message ?? error.message}`);
-  }
-  if (error instanceof WorkflowNotFoundError || /already completed|not found/i.test((error as Error).message)) {
-    return new HttpProblem(409, 'Conflict', `cannot ${action}: the ${what} has finished`);
-  }
-  return error;
-}
-
-/** The workflow's description, or undefined when there is none, or it is another kind of workflow. */
-export async function describeOfType(handle: WorkflowHandle, type: string): Promise<WorkflowExecutionDescription | undefined> {
-  try {
-    const description = await handle.describe();
-    return description.type === type ? description : undefined;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return undefined;
-    throw error;
-  }
-}
 
 function quoteValue(value: string): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(value)) throw new HttpProblem(400, 'Invalid request', `invalid filter value ${JSON.stringify(value)}`, [{ field: 'query', message: 'letters, digits, "_", "." and "-" only' }]);

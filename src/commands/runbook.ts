@@ -59,15 +59,25 @@ export function updateSteps(runbook: RunbookStep[], healthChecks: number): Updat
   return steps;
 }
 
+/** One target's update, rendered: what the workflow cuts into activities, and each activity runs as given. */
+export interface TargetUpdate {
+  dir: string;
+  steps: UpdateStep[];
+  health: HealthPlan;
+  /** What runs once the target is healthy, nothing waiting for it (an image prune). */
+  afterHealthy: HostCommand[];
+}
+
 /**
- * One target's update, rendered for its values: its directory, its steps and its health
- * checks. The workflow cuts the steps into activities; the activity runs them. Throws a
- * `PlanError` when a template has no value.
+ * One target's update, rendered for its values, once, by the workflow: its directory, its
+ * steps, its health checks and what follows them. Throws a `PlanError` when a template has no
+ * value.
  */
-export function targetUpdate(input: Omit<RunbookInput, 'dir'> & { health: HealthPlan }): { dir: string; steps: UpdateStep[]; health: HealthPlan } {
+export function targetUpdate(input: Omit<RunbookInput, 'dir'> & { health: HealthPlan }): TargetUpdate {
   const dir = renderTemplate(input.runtime.dir, input.values);
   const health = renderHealth(input.health, input.values);
-  return { dir, steps: updateSteps(targetRunbook({ ...input, dir }), health.checks.length), health };
+  const runbook = targetRunbook({ ...input, dir });
+  return { dir, steps: updateSteps(runbook, health.checks.length), health, afterHealthy: afterHealthySteps(runbook) };
 }
 
 /** How a step reads in the UI, the step log and a failure. */

@@ -32,7 +32,7 @@ export function buildDeployPlan(serviceName: string, service: ServiceConfig, env
     ref: request.sha ? { sha: request.sha.toLowerCase() } : { tag: request.tag! },
     repo: service.repo,
     requireChecks: env.requireChecks,
-    images: Object.entries(service.images).map(([name, repository]) => ({ name, repository, tag: '' })),
+    images: Object.entries(service.images).map(([name, repository]) => ({ name, repository })),
     tagTemplate: service.tag,
     runtime: service.runtime,
     health: healthPlan(service),

@@ -1,7 +1,7 @@
 /**
- * The failure types workflows branch on. Activities raise them as `ApplicationFailure`s of
- * this `type`; the permanent ones are also listed in every retry policy as non-retryable, so
- * a fault that cannot heal by retrying goes straight to the gate logic.
+ * The failure types workflows branch on: faults that retrying cannot heal. Activities raise
+ * them as non-retryable `ApplicationFailure`s of this `type` (`permanentFailure`), and every
+ * retry policy lists them as non-retryable, so they go straight to the gate logic.
  */
 export const FailureType = {
   /** The host presented a key that differs from the pinned one in known_hosts. */
@@ -43,7 +43,30 @@ export const FailureType = {
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
-/** Every type except the transient ones that activities throw as plain (retryable) errors. */
+/**
+ * Faults worth another attempt: activities raise them as retryable (`transientFailure`), and
+ * the retry policy backs off between attempts.
+ */
+export const TransientFailureType = {
+  /** A connection refused, reset or dropped, within `ssh.retryFor`. */
+  SshTransient: 'SshTransient',
+  HostUnreachableTransient: 'HostUnreachableTransient',
+  /** The registry answered 5xx or 429, or not at all. */
+  RegistryUnavailable: 'RegistryUnavailable',
+  /** GitHub answered 5xx or 429, or not at all. */
+  GithubUnavailable: 'GithubUnavailable',
+  HttpStepTransient: 'HttpStepTransient',
+  NotificationTransient: 'NotificationTransient',
+  /** The worker is shutting down between two steps of a target's update: another worker goes on. */
+  WorkerStopping: 'WorkerStopping',
+} as const;
+export type TransientFailureType = (typeof TransientFailureType)[keyof typeof TransientFailureType];
+
+/**
+ * Every retry policy's `nonRetryableErrorTypes`: all the permanent types. A transient type has
+ * a list of its own, and the two builders of failures (`src/activities/failure.ts`) take one
+ * list each, so no type can be both.
+ */
 export const NON_RETRYABLE_FAILURES: FailureType[] = Object.values(FailureType);
 
 /** Failures of the plan itself: retrying the same step cannot help, so no run waits for a retry of them. */
@@ -60,17 +83,34 @@ export class PlanError extends Error {
   }
 }
 
-/** What a workflow learns of a failed step: its type and message, and where it failed. */
-export interface FailureDetails {
-  type: string;
-  message: string;
+/**
+ * What a failed step says besides its type and message. An activity attaches it to its
+ * failure (`src/activities/failure.ts`); a workflow reads it back (`describeFailure`).
+ */
+export interface FailureContext {
+  /** The step that failed, as its label reads. */
   step?: string | undefined;
   /** The target the failure names (health checks, bake gates). */
   target?: string | undefined;
   /** false when the step never reached its host (no command was sent): nothing to undo there. */
   hostReached?: boolean | undefined;
-  /** A target's update that failed before any of its steps reached the host: the target is as it was. */
-  untouched?: boolean | undefined;
   /** A target's update: the step (index into its steps) it failed at, where a retry starts. */
   stepIndex?: number | undefined;
+  /** Evidence for whoever reads the failure in the Temporal UI; the workflows do not branch on it. */
+  evidence?: {
+    host?: string | undefined;
+    exitCode?: number | null | undefined;
+    check?: string | undefined;
+    gate?: string | undefined;
+    observed?: string | undefined;
+    attempts?: number | undefined;
+    status?: number | undefined;
+    image?: string | undefined;
+  } | undefined;
+}
+
+/** What a workflow learns of a failed step: its type and message, and where it failed. */
+export interface FailureDetails extends Omit<FailureContext, 'evidence'> {
+  type: string;
+  message: string;
 }

@@ -1,4 +1,4 @@
-import type { DeployPlan } from './plan.js';
+import { refSha, type DeployPlan } from './plan.js';
 import { missingTemplateVariables, targetTemplateValues, type TemplateValues } from './templates.js';
 
 /** A template of the plan that some target of the run cannot fill. */
@@ -37,10 +37,10 @@ function templatesOf(plan: DeployPlan): { field: string; template: string }[] {
  * through a rollout would have to stop there.
  */
 export function unfillableTemplates(plan: DeployPlan): UnfillableTemplate[] {
-  const shaKnown = 'sha' in plan.ref || !!plan.repo;
+  const shaKnown = refSha(plan.ref) !== null || !!plan.repo;
   const base: TemplateValues = { service: plan.service, environment: plan.environment, ...(shaKnown ? { sha: 'x', sha7: 'x' } : {}) };
   const found: UnfillableTemplate[] = [];
-  if ('sha' in plan.ref && plan.images.length) {
+  if (refSha(plan.ref) !== null && plan.images.length) {
     const variables = missingTemplateVariables(plan.tagTemplate, base);
     if (variables.length) found.push({ field: 'tag', template: plan.tagTemplate, variables });
   }

@@ -12,6 +12,9 @@ export interface HostRef {
   user: string;
 }
 
+/** A host's login: systemd instances of one host share it, and its build. */
+export const hostKey = (t: Target): string => `${t.host.user}@${t.host.address}:${t.host.port}`;
+
 /** A host, or one instance on a host for systemd. */
 export interface Target {
   id: string;
@@ -23,10 +26,15 @@ export interface Target {
   instance?: string | undefined;
 }
 
-export interface ImageSpec {
+/** An image of a service, as the config names it. */
+export interface PlanImage {
   /** Logical name from config (`backend`). */
   name: string;
   repository: string;
+}
+
+/** An image at the tag a release resolves it at (`src/domain/release.ts`). */
+export interface ImageSpec extends PlanImage {
   tag: string;
 }
 
@@ -57,7 +65,7 @@ export interface DeployPlan {
   ref: { sha: string } | { tag: string };
   repo?: string | undefined;
   requireChecks: boolean;
-  images: ImageSpec[];
+  images: PlanImage[];
   /** The image tag template (`sha-{sha7}`) for SHA deploys; resolved once the SHA is known. */
   tagTemplate: string;
   runtime: ComposeRuntime | SystemdRuntime;
@@ -74,3 +82,9 @@ export type PinnedImages = Record<string, string>;
 
 /** The SHA or tag a run was asked for, as it is shown and searched (`SlipwayVersion`). */
 export const refName = (ref: DeployPlan['ref']): string => ('sha' in ref ? ref.sha : ref.tag);
+
+/** The commit a run was asked for; null when it was asked for by tag. */
+export const refSha = (ref: DeployPlan['ref']): string | null => ('sha' in ref ? ref.sha : null);
+
+/** How a run names its release in a summary: the short SHA, or the tag. */
+export const refLabel = (ref: DeployPlan['ref']): string => ('sha' in ref ? ref.sha.slice(0, 7) : ref.tag);

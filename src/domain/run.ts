@@ -1,4 +1,4 @@
-import type { DeployPlan } from './plan.js';
+import { refSha, type DeployPlan } from './plan.js';
 
 /** A run as the API shows it (docs/runs.md), kept by the workflow and answered by its `run` query. */
 export type RunStatus = 'queued' | 'running' | 'awaiting_approval' | 'paused' | 'awaiting_operator' | 'succeeded' | 'failed' | 'rolled_back' | 'aborted';
@@ -68,7 +68,7 @@ export interface Run {
 export function queuedRun(id: string, kind: Run['kind'], plan: DeployPlan, createdAt: string): Run {
   return {
     id, kind, service: plan.service, environment: plan.environment,
-    version: { sha: 'sha' in plan.ref ? plan.ref.sha : null, images: {} }, previous: null,
+    version: { sha: refSha(plan.ref), images: {} }, previous: null,
     status: 'queued', phase: 'preflight',
     targets: plan.targets.map((t) => ({ id: t.id, name: t.name, status: 'pending' })),
     reason: plan.reason, createdAt, updatedAt: createdAt,

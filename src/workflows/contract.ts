@@ -4,6 +4,7 @@ import type { NotificationEvent, RunNotifications } from '../config/notification
 import type { FailureDetails } from '../domain/failures.js';
 import type { Ledger } from '../domain/ledger.js';
 import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
+import { OPERATOR_ACTIONS, type OperatorAction } from '../domain/operator-actions.js';
 import type { EnvironmentRef, RotationPlan, RotationView, SecretSource } from '../domain/rotation.js';
 import type { Run, StepLogRef } from '../domain/run.js';
 import type { TemplateValues } from '../domain/templates.js';
@@ -61,8 +62,6 @@ export interface DeployInput {
   granted?: Ledger | undefined;
 }
 
-export const OPERATOR_ACTIONS = ['approve', 'pause', 'resume', 'abort', 'retry', 'rollback'] as const;
-export type OperatorAction = typeof OPERATOR_ACTIONS[number];
 
 export const runQuery = defineQuery<Run>('run');
 /** How the environment starts a run: with the lock, its ledger given, or queued, to wait for `grantSignal`. */

@@ -3,7 +3,7 @@ import {
 } from '@temporalio/workflow';
 import { recordLostRun, recordRotation, recordRun, type Ledger } from '../domain/ledger.js';
 import { describeRotation, queuedRotation, type RotationView } from '../domain/rotation.js';
-import { refName } from '../domain/plan.js';
+import { refLabel, refName } from '../domain/plan.js';
 import { queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import {
@@ -98,7 +98,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
         workflowId: runId,
         args: [{ ...input, ...start }],
         parentClosePolicy: ParentClosePolicy.TERMINATE,
-        staticSummary: `${input.kind ?? 'deploy'} ${state.service} ${'sha' in input.plan.ref ? input.plan.ref.sha.slice(0, 7) : input.plan.ref.tag} to ${state.environment}`,
+        staticSummary: `${input.kind ?? 'deploy'} ${state.service} ${refLabel(input.plan.ref)} to ${state.environment}`,
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.service, value: state.service },
           { key: SEARCH_ATTRIBUTES.environment, value: state.environment },

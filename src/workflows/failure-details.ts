@@ -1,5 +1,5 @@
 import { ApplicationFailure, TemporalFailure, TimeoutFailure } from '@temporalio/workflow';
-import { FailureType, PlanError, type FailureDetails } from '../domain/failures.js';
+import { FailureType, PlanError, type FailureContext, type FailureDetails } from '../domain/failures.js';
 
 /**
  * The innermost failure of a chain (child workflow -> activity -> application failure): the
@@ -9,11 +9,11 @@ export function describeFailure(error: unknown): FailureDetails {
   let current: unknown = error;
   while (current instanceof TemporalFailure && current.cause && !(current instanceof ApplicationFailure)) current = current.cause;
   if (current instanceof ApplicationFailure) {
-    const details = (current.details?.[0] ?? {}) as { step?: string; target?: string; hostReached?: boolean; untouched?: boolean; stepIndex?: number };
-    const step = details.step ?? (current.type === 'HealthCheckFailed' ? 'health checks' : undefined);
+    const context = (current.details?.[0] ?? {}) as FailureContext;
+    const step = context.step ?? (current.type === FailureType.HealthCheckFailed ? 'health checks' : undefined);
     return {
-      type: current.type ?? 'Error', message: current.message, step, target: details.target, hostReached: details.hostReached, untouched: details.untouched,
-      ...(typeof details.stepIndex === 'number' ? { stepIndex: details.stepIndex } : {}),
+      type: current.type ?? 'Error', message: current.message, step, target: context.target, hostReached: context.hostReached,
+      ...(typeof context.stepIndex === 'number' ? { stepIndex: context.stepIndex } : {}),
     };
   }
   if (current instanceof TimeoutFailure) return { type: 'Timeout', message: `timed out (${current.timeoutType})` };

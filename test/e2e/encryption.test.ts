@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { sharedFixture } from '../support/fixtures.js';
 import { startHarness, TOKENS, type Harness } from '../support/harness.js';
-import { allText, startSealedStack, type SealedStack } from '../support/sealed.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
+import { historiesWithChildren, startSealedStack, type SealedStack } from '../support/sealed.js';
 
 /** Payload encryption: no plaintext in any history; the UI's codec server decrypts for authorised users. */
 describe('payload encryption', function () {
@@ -10,14 +11,20 @@ describe('payload encryption', function () {
   let h: Harness;
   let api: string;
   let stack: SealedStack;
+  let hook: Receiver;
   const reason = `reason-${randomBytes(6).toString('hex')}`;
 
   before(async () => {
     h = await sharedFixture('harness', startHarness, (x) => x.stop());
-    stack = await startSealedStack(h, 'sealed');
+    // A hook, so that the run starts its notifier too: every child the run starts is scanned.
+    hook = await startReceiver({ token: null });
+    stack = await startSealedStack(h, 'sealed', undefined, { notifications: [{ url: `${hook.url}/hook`, format: 'json', events: ['started', 'succeeded'] }] });
     api = stack.api;
   });
-  after(() => stack.stop());
+  after(async () => {
+    await stack.stop();
+    await hook.stop();
+  });
 
   const post = (path: string, body: unknown, token: string | undefined = TOKENS.decoder, headers: Record<string, string> = {}) => fetch(`${api}${path}`, {
     method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body: JSON.stringify(body),
@@ -40,19 +47,27 @@ describe('payload encryption', function () {
     assert.equal(run!.status, 'succeeded');
     assert.equal(run!.reason, reason, 'the API decrypts');
 
-    // The raw history, as the server stores it, for the run, a target's child and the environment workflow.
+    // The raw histories, as the server stores them: the environment's, and the run's with every
+    // child it started (the after-healthy prune, the notifier; a batch's, past 500 targets).
+    for (let i = 0; hook.calls.length < 2; i++) {
+      if (i > 300) assert.fail(`the run's notifications never arrived (${hook.calls.length})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const histories = [...await historiesWithChildren(h, 'slipway-env/web/sealed')];
+    const scanned = histories.map((x) => x.type);
+    for (const kind of ['environment', 'deploy', 'afterHealthy', 'notifier']) assert.ok(scanned.includes(kind), `a ${kind} workflow was scanned: ${scanned.join(', ')}`);
     let sealedPayload: { metadata: Record<string, string>; data: string } | undefined;
-    for (const workflowId of [started.id, 'slipway-env/web/sealed']) {
-      const { history } = await h.temporal.connection.workflowService.getWorkflowExecutionHistory({ namespace: h.temporal.namespace, execution: { workflowId } });
-      const raw = allText(history).join('\n');
+    for (const { workflowId, text: raw, history } of histories) {
       assert.ok(!raw.includes(reason), `${workflowId}: no plaintext reason`);
+      assert.ok(!raw.includes('/srv/web'), `${workflowId}: no plaintext plan (the hosts' directory)`);
       if (workflowId === started.id) assert.ok(raw.includes(`"${sha}"`), 'the scan sees payload bytes: search attributes (not secret) stay readable');
-      const input = history!.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
-      assert.equal(Buffer.from(input.metadata!.encoding!).toString(), 'binary/encrypted');
+      const input = (history as { events: Array<{ workflowExecutionStartedEventAttributes: { input: { payloads: Array<{ metadata: Record<string, Uint8Array>; data: Uint8Array }> } } }> })
+        .events[0]!.workflowExecutionStartedEventAttributes.input.payloads[0]!;
+      assert.equal(Buffer.from(input.metadata.encoding!).toString(), 'binary/encrypted', `${workflowId}: its input is sealed`);
       if (workflowId === started.id) {
         sealedPayload = {
-          metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
-          data: Buffer.from(input.data!).toString('base64'),
+          metadata: Object.fromEntries(Object.entries(input.metadata).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+          data: Buffer.from(input.data).toString('base64'),
         };
       }
     }

@@ -1,7 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities/index.js';
 import type { HostUpdate } from '../../src/activities/runbook.js';
-import { targetUpdate } from '../../src/commands/runbook.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,10 +18,9 @@ export function fakeActivities(stepMs: number, options: {
     updateHost: async (update: HostUpdate) => {
       await options.before?.();
       if (options.unhealthy?.(update)) {
-        throw ApplicationFailure.create({ type: 'HealthCheckFailed', message: `${update.target.name} did not become healthy`, nonRetryable: true, details: [{ stepIndex: update.to - 1, step: 'health checks (1)', target: update.target.name }] });
+        throw ApplicationFailure.create({ type: 'HealthCheckFailed', message: `${update.target.name} did not become healthy`, nonRetryable: true, details: [{ stepIndex: update.from + update.steps.length - 1, step: 'health checks (1)', target: update.target.name }] });
       }
-      const { steps } = targetUpdate(update);
-      for (const step of steps.slice(update.from, update.to)) if (step.kind === 'run') await sleep(stepMs);
+      for (const step of update.steps) if (step.kind === 'run') await sleep(stepMs);
       return { durationMs: 0 };
     },
     runAfterHealthy: async () => undefined,

@@ -199,14 +199,14 @@ services:
       approval:
         targets: [${target(web1!)}, ${target(web2!)}]
         rollout: { approval: true, approvalTimeout: 1m, imageTimeout: 3s }
-      # Rollbacks that cannot finish, aborted or retried (test/e2e/hardening.test.ts).
+      # Rollbacks that cannot finish, aborted or retried (test/e2e/rollout/rollback.test.ts).
       stuck:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
         rollout: { canary: 1, batchSize: 2, imageTimeout: 3s }
       lacking:
         targets: [${target(web1!)}]
         rollout: { imageTimeout: 3s }
-      # hardening.test.ts: web-2 gets a new host key mid-test.
+      # test/e2e/rollout/rollback.test.ts: web-2 gets a new host key mid-test.
       rekeyed:
         targets: [${target(web1!)}, ${target(web2!)}]
         rollout: { canary: 1, imageTimeout: 3s }
@@ -230,7 +230,7 @@ services:
       partial:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}, { name: dead, address: 127.0.0.30, port: ${deadPort}, user: ${web1!.user} }]
         rollout: { canary: 1, batchSize: 2 }
-      # test/e2e/hardening.test.ts's own: an environment's workflow stays on the task queue of the stack that started it.
+      # test/e2e/rotation/compensation.test.ts's own: an environment's workflow stays on the task queue of the stack that started it.
       hardened:
         targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
         rollout: { canary: 1, batchSize: 2 }

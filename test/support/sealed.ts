@@ -62,6 +62,23 @@ export function allText(node: unknown, out: string[] = []): string[] {
   return out;
 }
 
+/**
+ * A workflow's raw history and those of every child it started, and their children, as the
+ * server stores them (no codec), with each workflow's type.
+ */
+export async function historiesWithChildren(h: Harness, workflowId: string): Promise<Array<{ workflowId: string; type: string; text: string; history: unknown }>> {
+  const found: Array<{ workflowId: string; type: string; text: string; history: unknown }> = [];
+  const pending = [workflowId];
+  while (pending.length) {
+    const id = pending.shift()!;
+    const { history } = await h.temporal.connection.workflowService.getWorkflowExecutionHistory({ namespace: h.temporal.namespace, execution: { workflowId: id } });
+    const events = history?.events ?? [];
+    found.push({ workflowId: id, type: events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?', text: allText(history).join('\n'), history });
+    pending.push(...events.flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []));
+  }
+  return found;
+}
+
 /** A workflow's history as the server stores it (no codec), as one text to search. */
 export async function rawHistoryText(h: Harness, workflowId: string): Promise<string> {
   const { history } = await h.temporal.connection.workflowService.getWorkflowExecutionHistory({ namespace: h.temporal.namespace, execution: { workflowId } });

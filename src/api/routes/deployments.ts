@@ -10,7 +10,7 @@ import { enforceRolloutPolicy } from '../policy.js';
 import { HttpProblem, invalidBody, notFound } from '../problem.js';
 import type { Runs } from '../runs.js';
 import { deployRequestSchema, listQuerySchema } from '../schemas.js';
-import { OPERATOR_ACTIONS, type OperatorAction } from '../../workflows/contract.js';
+import { OPERATOR_ACTIONS, type OperatorAction } from '../../domain/operator-actions.js';
 import type { DeployPlan } from '../../domain/plan.js';
 import { unfillableTemplates, whyMissing } from '../../domain/plan-check.js';
 import { formatDuration } from '../../domain/duration.js';

@@ -1,12 +1,12 @@
 import { executeChild, isCancellation, ParentClosePolicy, startChild } from '@temporalio/workflow';
-import type { Target } from '../../domain/plan.js';
+import { hostKey, type Target } from '../../domain/plan.js';
 import { CHILD_BATCH_THRESHOLD } from '../../domain/rollout.js';
 import { targetTemplateValues } from '../../domain/templates.js';
 import type { FailureDetails } from '../../domain/failures.js';
 import { afterHealthyWorkflowId, batchWorkflowId, type DeployInput, type EngineSettings, type TargetJob, type TargetOutcome } from '../contract.js';
 import type { Release } from './preflight.js';
 import type { RunState } from './run-state.js';
-import { afterHealthyWork, hostKey, updateTargets } from './targets.js';
+import { afterHealthyWork, updateTargets } from './targets.js';
 import { StopRollout } from './run-state.js';
 
 /** What keys a target's run-once steps (its migration, its build) in a run: the same for every retry. */

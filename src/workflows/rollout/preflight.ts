@@ -1,7 +1,8 @@
-import { refName, type DeployPlan, type ImageSpec, type PinnedImages } from '../../domain/plan.js';
+import { refName, refSha, type DeployPlan, type PinnedImages } from '../../domain/plan.js';
+import { imagesToPin, releaseValues } from '../../domain/release.js';
 import { rollbackRelease } from '../../domain/ledger.js';
 import type { RunError } from '../../domain/run.js';
-import { renderTemplate, type TemplateValues } from '../../domain/templates.js';
+import type { TemplateValues } from '../../domain/templates.js';
 import { apiSteps, summary, waitingSteps } from '../activity-options.js';
 import { describeFailure } from '../failure-details.js';
 import type { DeployInput } from '../contract.js';
@@ -29,7 +30,6 @@ export async function preflight(input: DeployInput, state: RunState): Promise<Re
   const { plan } = input;
   const { run } = state;
   let step = 'preflight: commit';
-  let values: TemplateValues = { service: plan.service, environment: plan.environment };
   let pinned: PinnedImages = {};
   try {
     if (run.kind === 'rollback') {
@@ -40,13 +40,11 @@ export async function preflight(input: DeployInput, state: RunState): Promise<Re
       }
       run.version = { sha: release.sha, images: release.images };
       pinned = release.images;
-      if (release.sha) values = { ...values, sha: release.sha, sha7: release.sha.slice(0, 7) };
       state.setStatus('running');
     } else {
       const sha = await verifiedCommit(plan, state);
       step = 'preflight: images';
-      if (sha) values = { ...values, sha, sha7: sha.slice(0, 7) };
-      const images: ImageSpec[] = plan.images.map((image) => ({ ...image, tag: 'tag' in plan.ref ? plan.ref.tag : renderTemplate(plan.tagTemplate, values) }));
+      const images = imagesToPin(plan, releaseValues(plan, sha));
       if (images.length) {
         const waits = waitingSteps(plan.rollout.imageTimeoutMs);
         pinned = await state.cancellable(() => waits.resolveImages.executeWithOptions(summary(`pin ${images.map((i) => `${i.repository}:${i.tag}`).join(', ')} to digests`), [images, plan.rollout.imageTimeoutMs]));
@@ -63,7 +61,7 @@ export async function preflight(input: DeployInput, state: RunState): Promise<Re
       run.githubDeploymentId = deploymentId;
       await state.cancellable(() => apiSteps.setGithubDeploymentStatus.executeWithOptions(summary('GitHub deployment: in_progress'), [repo, deploymentId, 'in_progress', 'rolling out', input.uiUrl]));
     }
-    return { pinned, values };
+    return { pinned, values: releaseValues(plan, run.version.sha) };
   } catch (error) {
     if (error instanceof PreflightFailed) throw error;
     if (error instanceof StopRollout) throw new PreflightFailed(undefined, true);
@@ -71,17 +69,16 @@ export async function preflight(input: DeployInput, state: RunState): Promise<Re
     throw new PreflightFailed({ type: failure.type, step, message: failure.message });
   }
 
-  async function verifiedCommit(plan: DeployPlan, state: RunState): Promise<string | undefined> {
-    let sha = 'sha' in plan.ref ? plan.ref.sha : undefined;
-    if (!plan.repo) return sha;
+  async function verifiedCommit(plan: DeployPlan, state: RunState): Promise<string | null> {
+    if (!plan.repo) return refSha(plan.ref);
     const { repo } = plan;
     const ref = refName(plan.ref);
-    sha = await state.cancellable(() => apiSteps.verifyCommit.executeWithOptions(summary(`verify commit ${ref} in ${repo}`), [repo, ref]));
+    const sha = await state.cancellable(() => apiSteps.verifyCommit.executeWithOptions(summary(`verify commit ${ref} in ${repo}`), [repo, ref]));
     state.run.version.sha = sha;
     if (plan.requireChecks) {
       step = 'preflight: checks';
       const waits = waitingSteps(plan.rollout.imageTimeoutMs);
-      await state.cancellable(() => waits.awaitGreenChecks.executeWithOptions(summary(`wait for green CI on ${sha!.slice(0, 7)}`), [repo, sha!, plan.rollout.imageTimeoutMs]));
+      await state.cancellable(() => waits.awaitGreenChecks.executeWithOptions(summary(`wait for green CI on ${sha.slice(0, 7)}`), [repo, sha, plan.rollout.imageTimeoutMs]));
     }
     return sha;
   }

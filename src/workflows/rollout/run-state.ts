@@ -2,9 +2,10 @@ import { CancellationScope, condition, isCancellation, setHandler, upsertSearchA
 import type { NotificationEvent } from '../../config/notifications.js';
 import type { Ledger } from '../../domain/ledger.js';
 import { refName } from '../../domain/plan.js';
-import { FINISHED_STATUSES, type Run, type RunError, type RunStatus } from '../../domain/run.js';
+import { FINISHED_STATUSES, queuedRun, type Run, type RunError, type RunStatus } from '../../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes.js';
-import { actionUpdates, grantSignal, runQuery, type DeployInput, type OperatorAction } from '../contract.js';
+import { refusal, type OperatorAction } from '../../domain/operator-actions.js';
+import { actionUpdates, grantSignal, runQuery, type DeployInput } from '../contract.js';
 import { runNotices } from '../notifier.js';
 
 /** Raised inside the rollout when it must stop and put back what it touched. */
@@ -36,20 +37,7 @@ export class RunState {
   constructor(private readonly input: DeployInput) {
     const { plan } = input;
     this.notices = runNotices(input.notifications, workflowInfo().workflowId);
-    this.run = {
-      id: workflowInfo().workflowId,
-      kind: input.kind ?? 'deploy',
-      service: plan.service,
-      environment: plan.environment,
-      version: { sha: 'sha' in plan.ref ? plan.ref.sha : null, images: {} },
-      previous: null,
-      status: 'queued',
-      phase: 'preflight',
-      targets: plan.targets.map((t) => ({ id: t.id, name: t.name, status: 'pending' })),
-      reason: plan.reason,
-      createdAt: input.createdAt,
-      updatedAt: now(),
-    };
+    this.run = { ...queuedRun(workflowInfo().workflowId, input.kind ?? 'deploy', plan, input.createdAt), updatedAt: now() };
     this.written = { status: 'queued', version: refName(plan.ref) };
     this.ledger = input.granted;
     setHandler(runQuery, () => this.run);
@@ -70,7 +58,7 @@ export class RunState {
     run.status = status;
     run.updatedAt = now();
     const { ref } = this.input.plan;
-    const version = run.version.sha ?? ('tag' in ref ? ref.tag : '');
+    const version = run.version.sha ?? refName(ref);
     // Each write is a visibility update on the server.
     if (this.written.status !== status || this.written.version !== version) {
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }, { key: SEARCH_ATTRIBUTES.version, value: version }]);
@@ -79,10 +67,6 @@ export class RunState {
     const event = noticeOf(status, !!run.awaitingOperator, !!run.finishedAt, this.startedNotice);
     if (event === 'started') this.startedNotice = true;
     if (event) this.notices.send(event, run);
-  }
-
-  finished(): boolean {
-    return FINISHED_STATUSES.includes(this.run.status);
   }
 
   /** Notifications still on their way, sent before the run ends. */
@@ -123,22 +107,18 @@ export class RunState {
 
   private acceptOperatorActions(): void {
     const { run } = this;
-    const action = (name: OperatorAction, allowed: () => string | undefined, apply: () => void) => setHandler(actionUpdates[name], () => {
+    // The validator refuses (409) what the run's state forbids; the handler applies the rest.
+    const action = (name: OperatorAction, apply: () => void) => setHandler(actionUpdates[name], () => {
       apply();
       run.updatedAt = now();
       return run;
-    }, { validator: () => { const reason = allowed(); if (reason) throw new Error(reason); } });
-    const state = () => `the run is ${run.status}`;
-    action('approve', () => (run.status === 'awaiting_approval' ? undefined : `${state()}, not awaiting approval`), () => { this.approved = true; });
-    action('pause', () => (run.status === 'running' && !this.pauseRequested && run.phase !== 'preflight' && run.phase !== 'rollback' ? undefined : `${state()}${this.pauseRequested ? ' and already pausing' : ''}: only a rolling-out run can pause`), () => { this.pauseRequested = true; });
-    action('resume', () => (run.status === 'paused' || this.pauseRequested ? undefined : `${state()}, not paused`), () => { this.pauseRequested = false; });
-    const waiting = () => run.status === 'awaiting_operator' || (run.status === 'failed' && !!run.awaitingOperator);
-    action('retry', () => (waiting() ? undefined : `${state()}: retry applies to a run awaiting an operator`), () => { this.operator = 'retry'; });
-    action('rollback', () => (run.status === 'awaiting_operator' ? undefined : `${state()}: rollback applies to a run awaiting an operator`), () => { this.operator = 'rollback'; });
-    // Every state that is not final can be aborted. An abort rolls back what the run touched; an
-    // abort of that rollback (or of one a failed gate started) stops it where it is.
-    action('abort', () => (this.finished() && !run.awaitingOperator ? `${state()}: nothing to abort`
-      : this.rollbackAborted || (this.abortRequested && run.phase !== 'rollback') ? `${state()}: already aborting` : undefined), () => {
+    }, { validator: () => { const reason = refusal(name, this); if (reason) throw new Error(reason); } });
+    action('approve', () => { this.approved = true; });
+    action('pause', () => { this.pauseRequested = true; });
+    action('resume', () => { this.pauseRequested = false; });
+    action('retry', () => { this.operator = 'retry'; });
+    action('rollback', () => { this.operator = 'rollback'; });
+    action('abort', () => {
       if (run.phase === 'rollback') this.rollbackAborted = true;
       this.abortRequested = true;
       this.operator = 'abort';

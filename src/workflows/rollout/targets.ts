@@ -1,6 +1,5 @@
-import { afterHealthySteps, stepLabel, targetRunbook, targetUpdate, updateSegments } from '../../commands/runbook.js';
-import type { Target } from '../../domain/plan.js';
-import { renderTemplate } from '../../domain/templates.js';
+import { stepLabel, targetUpdate, updateSegments, type TargetUpdate } from '../../commands/runbook.js';
+import { hostKey } from '../../domain/plan.js';
 import { isCancellation } from '@temporalio/workflow';
 import { hostSteps, summary } from '../activity-options.js';
 import type { AfterHealthyInput, EngineSettings, TargetJob, TargetOutcome } from '../contract.js';
@@ -11,9 +10,6 @@ import { describeFailure } from '../failure-details.js';
  * idempotent steps (usually one for the whole update, over one SSH connection). It runs inside
  * the deploy workflow, or inside a batch's child workflow for runs too large for one history.
  */
-
-/** A host's login: systemd instances of one host share it, and its build. */
-export const hostKey = (t: Target) => `${t.host.user}@${t.host.address}:${t.host.port}`;
 
 /**
  * Updates `jobs` at once and answers each one's outcome; no failure of one stops another.
@@ -36,17 +32,14 @@ async function updateOne(settings: EngineSettings, job: TargetJob): Promise<Targ
   const { target } = job;
   let at = job.resumeAt;
   try {
-    const { steps } = targetUpdate({ runtime: settings.runtime, health: settings.health, pinned: job.pinned, values: job.values, migrate: job.migrate, build: job.build });
+    const { dir, steps, health } = rendered(settings, job);
     const healthTimeoutMs = settings.health.timeoutMs;
     for (const { from, to } of updateSegments(steps, job.resumeAt)) {
       const labels = steps.slice(from, to).map(stepLabel);
       const timeoutMs = settings.stepTimeoutMs * (to - from) + (steps[to - 1]?.kind === 'health' ? healthTimeoutMs : 0);
       await hostSteps(timeoutMs, settings.heartbeatTimeoutMs).updateHost.executeWithOptions(
         summary(`${target.name}: ${job.phase === 'rollback' ? 'roll back: ' : ''}${labels.join(' → ')}`),
-        [{
-          target, runtime: settings.runtime, health: settings.health, pinned: job.pinned, values: job.values, migrate: job.migrate, build: job.build,
-          onceKey: job.onceKey, log: { run: settings.runId, target: target.id, phase: job.phase }, from, to,
-        }],
+        [{ target, dir, steps: steps.slice(from, to), from, health, onceKey: job.onceKey, log: stepLog(settings, job) }],
       );
       at = to;
     }
@@ -65,8 +58,14 @@ async function updateOne(settings: EngineSettings, job: TargetJob): Promise<Targ
 /** Each healthy target's steps that nothing waits for (an image prune), as the child that runs them gets them. */
 export function afterHealthyWork(settings: EngineSettings, jobs: TargetJob[]): AfterHealthyInput['hosts'] {
   return jobs.flatMap((job) => {
-    const dir = renderTemplate(settings.runtime.dir, job.values);
-    const commands = afterHealthySteps(targetRunbook({ runtime: settings.runtime, pinned: job.pinned, values: job.values, dir, migrate: false, build: false }));
-    return commands.length ? [{ target: job.target, commands, log: { run: settings.runId, target: job.target.id, phase: job.phase } }] : [];
+    const commands = rendered(settings, { ...job, migrate: false, build: false }).afterHealthy;
+    return commands.length ? [{ target: job.target, commands, log: stepLog(settings, job) }] : [];
   });
 }
+
+/** A target's update, rendered once for all the activities it is cut into. */
+function rendered(settings: EngineSettings, job: TargetJob): TargetUpdate {
+  return targetUpdate({ runtime: settings.runtime, health: settings.health, pinned: job.pinned, values: job.values, migrate: job.migrate, build: job.build });
+}
+
+const stepLog = (settings: EngineSettings, job: TargetJob) => ({ run: settings.runId, target: job.target.id, phase: job.phase });

@@ -1,6 +1,6 @@
 import { apiSteps, summary } from '../activity-options.js';
 import type { Ledger } from '../../domain/ledger.js';
-import type { HostRef, Target } from '../../domain/plan.js';
+import { hostKey, type HostRef, type Target } from '../../domain/plan.js';
 import type { EnvironmentRef, RotationStep } from '../../domain/rotation.js';
 
 /** One undo of the saga. It runs only when its step got past `pending`. */
@@ -54,7 +54,7 @@ export interface RotationSaga {
 export function distinctLogins(targets: Target[]): { name: string; host: HostRef }[] {
   const seen = new Map<string, { name: string; host: HostRef }>();
   for (const t of targets) {
-    const key = `${t.host.user}@${t.host.address}:${t.host.port}`;
+    const key = hostKey(t);
     if (!seen.has(key)) seen.set(key, { name: t.hostName, host: t.host });
   }
   return [...seen.values()];

@@ -1,0 +1,64 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { queuedRotation, type EnvironmentRef } from '../domain/rotation.js';
+import { queuedRun } from '../domain/run.js';
+import { pendingEnqueues } from '../temporal/enqueue.js';
+import { environmentQuery, environmentWorkflowId, queuedRunQuery, type QueuedRun } from '../workflows/contract.js';
+import { HttpProblem } from './problem.js';
+
+/**
+ * How the API finds runs and rotations in Temporal, whichever it is answering for: a queued
+ * one in its environment's queue, a workflow of the right type, an update refused as `409`.
+ */
+
+/** How long a GET waits for a worker to answer a query before showing what Temporal stored. */
+export const QUERY_TIMEOUT_MS = 3_000;
+
+/** The environments a run id can belong to, by its prefix (`<kind>-<service>-<environment>-…`). */
+export function environmentsOfId(id: string, kinds: string[], environments: EnvironmentRef[] = []): EnvironmentRef[] {
+  return environments.filter((e) => kinds.some((kind) => id.startsWith(`${kind}-${e.service}-${e.environment}-`)));
+}
+
+/**
+ * Where run `id` waits, asked of each candidate environment's workflow; a run signalled so
+ * recently that the workflow has not taken it in yet is found at the end of its history.
+ */
+export async function queuedIn(client: Client, namespace: string, candidates: EnvironmentRef[], id: string): Promise<QueuedRun | undefined> {
+  for (const candidate of candidates) {
+    const handle = client.workflow.getHandle(environmentWorkflowId(candidate.service, candidate.environment));
+    const queued = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(queuedRunQuery, id)).catch(() => undefined);
+    if (queued) return queued;
+    const pending = await pendingEnqueues(client, namespace, candidate.service, candidate.environment);
+    const index = pending.findIndex((p) => p.runId === id);
+    const request = pending[index];
+    if (!request || 'lockFor' in request) continue;
+    // Runs it did take in wait ahead of it (unknown when no worker answers: then counted from the signals alone).
+    const waiting = queued === null ? await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery)).catch(() => undefined) : undefined;
+    const position = (waiting?.queue.length ?? 0) + index + 1;
+    return 'rotation' in request
+      ? { position, rotation: queuedRotation(id, request.rotation.plan, request.rotation.createdAt) }
+      : { position, run: queuedRun(id, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) };
+  }
+  return undefined;
+}
+
+/** An operator's update that the workflow's state refused, or that came after it ended: `409` with the reason. */
+export function refusedUpdateAsConflict(error: unknown, action: string, what: string): unknown {
+  if (error instanceof WorkflowUpdateFailedError) {
+    return new HttpProblem(409, 'Conflict', `cannot ${action}: ${(error.cause as Error | undefined)?.message ?? error.message}`);
+  }
+  if (error instanceof WorkflowNotFoundError || /already completed|not found/i.test((error as Error).message)) {
+    return new HttpProblem(409, 'Conflict', `cannot ${action}: the ${what} has finished`);
+  }
+  return error;
+}
+
+/** The workflow's description, or undefined when there is none, or it is another kind of workflow. */
+export async function describeOfType(handle: WorkflowHandle, type: string): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    const description = await handle.describe();
+    return description.type === type ? description : undefined;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+}

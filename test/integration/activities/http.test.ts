@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApplicationFailure } from '@temporalio/common';
+import { httpActivities } from '../../../src/activities/http.js';
+import type { HttpStepCall } from '../../../src/domain/recipe.js';
+import { freePort } from '../../../src/sandbox/fleet.js';
+
+/** A webhook receiver as Gitea's API would be: it records each call and answers what the test says. */
+describe('recipe HTTP steps against a real receiver', () => {
+  let server: Server;
+  let base: string;
+  const calls: { method: string; url: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  const answers: number[] = [];
+  before(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('end', () => {
+        calls.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+        res.writeHead(answers.shift() ?? 204).end('{"message":"echo of what was sent would go here"}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => { server.closeAllConnections(); server.close(); });
+  beforeEach(() => { calls.length = 0; answers.length = 0; });
+
+  const { callHttp } = httpActivities({ env: { GITEA_TOKEN: 'gitea-token-1234' } });
+  const values = { new: { WEBHOOK_SECRET: 'new-webhook-secret-77' }, old: { WEBHOOK_SECRET: 'old-webhook-secret-66' } };
+  const step = (changes: Partial<HttpStepCall> = {}): HttpStepCall => ({
+    method: 'PATCH', url: `${base}/api/v1/repos/acme/app/hooks/3`, headers: { Authorization: 'token ${env:GITEA_TOKEN}' },
+    body: { config: { secret: '{new:WEBHOOK_SECRET}', was: '{old:WEBHOOK_SECRET}' }, active: true }, expect: [200, 204], retryFor: 60_000, ...changes,
+  });
+  const failure = async (call: Promise<unknown>) => {
+    const error = await call.then(() => assert.fail('expected the step to fail'), (e: unknown) => e);
+    assert.ok(error instanceof ApplicationFailure, String(error));
+    for (const secret of ['gitea-token-1234', 'new-webhook-secret-77', 'old-webhook-secret-66']) assert.ok(!error.message.includes(secret), `no secret in: ${error.message}`);
+    return error;
+  };
+
+  it('sends the filled body as JSON, with the worker\'s credential from its environment', async () => {
+    assert.deepEqual(await callHttp(step(), values), { status: 204 });
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]!.method, 'PATCH');
+    assert.equal(calls[0]!.url, '/api/v1/repos/acme/app/hooks/3');
+    assert.equal(calls[0]!.headers.authorization, 'token gitea-token-1234');
+    assert.equal(calls[0]!.headers['content-type'], 'application/json');
+    assert.deepEqual(JSON.parse(calls[0]!.body), { config: { secret: 'new-webhook-secret-77', was: 'old-webhook-secret-66' }, active: true });
+  });
+
+  it('retries a 5xx (a retryable failure) until retryFor has passed, then fails for good', async () => {
+    answers.push(500);
+    const retried = await failure(callHttp(step(), values));
+    assert.equal(retried.nonRetryable, false);
+    assert.equal(retried.type, 'HttpStepTransient');
+    assert.match(retried.message, /PATCH http:\/\/127\.0\.0\.1:\d+\/api\/v1\/repos\/acme\/app\/hooks\/3: answered 500/);
+    answers.push(503);
+    const given = await failure(callHttp(step({ retryFor: 0 }), values));
+    assert.equal(given.nonRetryable, true);
+    assert.equal(given.type, 'HttpStepFailed');
+    assert.match(given.message, /answered 503 \(gave up after 0 s\)/);
+  });
+
+  it('fails at once on a status outside expect, and treats no answer as retryable', async () => {
+    answers.push(404);
+    const refused = await failure(callHttp(step(), values));
+    assert.deepEqual([refused.type, refused.nonRetryable], ['HttpStepFailed', true]);
+    assert.match(refused.message, /answered 404, expected 200 or 204/);
+    const nobody = await failure(callHttp(step({ url: `http://127.0.0.1:${await freePort('127.0.0.1')}/hook` }), values));
+    assert.deepEqual([nobody.type, nobody.nonRetryable], ['HttpStepTransient', false]);
+    assert.match(nobody.message, /no answer \(ECONNREFUSED\)/);
+  });
+
+  it('names a credential missing from the worker\'s environment without sending anything', async () => {
+    const { callHttp: withoutToken } = httpActivities({ env: {} });
+    const missing = await failure(withoutToken(step(), values));
+    assert.match(missing.message, /environment variable GITEA_TOKEN is not set on this worker/);
+    assert.equal(calls.length, 0);
+  });
+});
