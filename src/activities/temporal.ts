@@ -1,6 +1,7 @@
 import { notificationsFor } from '../config/notifications.js';
 import { runLinks } from '../domain/links.js';
 import { buildRotationPlan } from '../config/plan.js';
+import { rotatableRefusals } from '../config/rotatable.js';
 import { own, type SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../domain/failures.js';
 import type { EnvironmentRef, RotationView } from '../domain/rotation.js';
@@ -28,6 +29,10 @@ export function temporalActivities({ config, queue, uiUrl }: { config: SlipwayCo
       if (!svc || !env) throw permanentFailure(FailureType.InvalidInput, `the schedule names ${service}/${environment}, which the config no longer has; delete the schedule`);
       if (request.kind === 'recipe' && !own(svc.rotations, request.recipe)) {
         throw permanentFailure(FailureType.InvalidInput, `the schedule names recipe "${request.recipe}" of ${service}, which the config no longer has; delete the schedule`);
+      }
+      const refused = request.kind === 'env-secret' ? rotatableRefusals(service, svc, request) : [];
+      if (refused.length) {
+        throw permanentFailure(FailureType.InvalidInput, `the schedule's rotation writes what ${service} no longer lets rotations write (${refused.map((r) => `${r.field}: ${r.message}`).join('; ')}); delete the schedule or change rotatable`);
       }
       const plan = buildRotationPlan(config, service, environment, request);
       const ui = { uiUrl, namespace: temporalClient().options.namespace };

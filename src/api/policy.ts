@@ -1,4 +1,5 @@
-import type { EnvironmentConfig, RolloutOverride } from '../config/schema.js';
+import { rotatableRefusals, type EnvSecretNames } from '../config/rotatable.js';
+import type { EnvironmentConfig, RolloutOverride, ServiceConfig } from '../config/schema.js';
 import { formatDuration } from '../domain/duration.js';
 import { resolveCount } from '../domain/rollout.js';
 import { hasScope, type Principal } from './auth.js';
@@ -32,5 +33,13 @@ export function enforceRolloutPolicy(override: RolloutOverride | undefined, env:
   }
   if (refused.length) {
     throw new HttpProblem(403, 'Forbidden', `this rollout override would make the run less safe than the environment's policy: ${refused.map((r) => `${r.field}: ${r.message}`).join('; ')}`, refused);
+  }
+}
+
+/** An `env-secret` rotation writes only what its service's `rotatable` names: `403` naming each name outside it. */
+export function enforceRotatable(serviceName: string, service: ServiceConfig, body: EnvSecretNames): void {
+  const refused = rotatableRefusals(serviceName, service, body);
+  if (refused.length) {
+    throw new HttpProblem(403, 'Forbidden', `this rotation writes what ${serviceName} does not let rotations write: ${refused.map((r) => `${r.field}: ${r.message}`).join('; ')}`, refused);
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { rolloutOverrideSchema } from '../config/schema.js';
+import { githubSecretName, variableName } from '../config/names.js';
 
 /** Request bodies of the API. SHAs and tags are validated before they get near a shell. */
 export const SHA = /^[0-9a-fA-F]{7,40}$/;
@@ -37,9 +38,6 @@ export const rollbackRequestSchema = z.strictObject({
   reason: z.string().max(500).optional(),
 });
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const GITHUB_SECRET_NAME = /^(?!GITHUB_)[A-Za-z_][A-Za-z0-9_]*$/i;
-const secretName = z.string().regex(GITHUB_SECRET_NAME, 'expected a GitHub secret name (letters, digits and "_", not starting with GITHUB_)');
 const schedule = z.strictObject({ every: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a period like 90d, 12h or 30m') }).optional();
 
 /** A new value for one variable: generated on the worker, or supplied (never echoed back). */
@@ -52,18 +50,18 @@ const rotationBase = { service: z.string().min(1), environment: z.string().min(1
 export const rotationRequestSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('env-secret'), ...rotationBase,
-    variables: z.record(z.string().regex(ENV_NAME, 'expected an environment variable name'), secretSource)
+    variables: z.record(variableName, secretSource)
       .refine((v) => Object.keys(v).length > 0, 'expected at least one variable'),
-    githubSecrets: z.record(z.string().regex(ENV_NAME, 'expected an environment variable name'), secretName).optional(),
+    githubSecrets: z.record(variableName, githubSecretName).optional(),
   }).superRefine((body, ctx) => {
     for (const variable of Object.keys(body.githubSecrets ?? {})) {
-      if (!(variable in body.variables)) ctx.addIssue({ code: 'custom', path: ['githubSecrets', variable], message: `names ${variable}, which is not among the variables rotated` });
+      if (!Object.hasOwn(body.variables, variable)) ctx.addIssue({ code: 'custom', path: ['githubSecrets', variable], message: `names ${variable}, which is not among the variables rotated` });
     }
   }),
-  z.strictObject({ kind: z.literal('ssh-key'), ...rotationBase, githubSecret: secretName.optional() }),
+  z.strictObject({ kind: z.literal('ssh-key'), ...rotationBase, githubSecret: githubSecretName.optional() }),
   z.strictObject({
     kind: z.literal('registry-token'), ...rotationBase,
-    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host'), username: z.string().min(1), token: z.string().min(1), githubSecret: secretName.optional(),
+    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host'), username: z.string().min(1), token: z.string().min(1), githubSecret: githubSecretName.optional(),
   }),
   /** A recipe of the service's config (`services.<service>.rotations.<recipe>`). */
   z.strictObject({ kind: z.literal('recipe'), ...rotationBase, recipe: z.string().min(1) }),

@@ -46,7 +46,7 @@ export function imagePrune(dir: string): HostCommand {
   return { label: 'docker image prune', argv: ['docker', 'image', 'prune', '-f'], cwd: dir };
 }
 
-/** After an env file change (a rotation): recreate the containers so they read the new values. */
-export function composeRecreate(runtime: ComposeRuntime, dir: string): HostCommand {
-  return { label: 'docker compose up -d --force-recreate', argv: compose(runtime, 'up', '-d', '--force-recreate', '--remove-orphans'), cwd: dir };
+/** After an env file change (a rotation): recreate the containers so they read the new values, on the pinned images. */
+export function composeRecreate(runtime: ComposeRuntime, dir: string, env: Record<string, string>): HostCommand {
+  return { label: 'docker compose up -d --force-recreate', argv: compose(runtime, 'up', '-d', '--force-recreate', '--remove-orphans'), cwd: dir, env };
 }

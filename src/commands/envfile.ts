@@ -30,9 +30,11 @@ export function rewriteEnvFile(content: string, updates: Record<string, string>)
 export function readEnvValues(content: string): Record<string, string> {
   const values: Record<string, string> = {};
   for (const line of content.split('\n')) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    // Matched in one pass and trimmed after: a lazy `(.*?)\s*$` backtracks over every run of
+    // blanks, and a host's 1 MB line of them would hold the worker's event loop for minutes.
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line);
     if (!match) continue;
-    let value = match[2]!;
+    let value = match[2]!.trim();
     if (/^'.*'$/.test(value)) value = value.slice(1, -1);
     else if (/^".*"$/.test(value)) value = value.slice(1, -1).replace(/\\([\\"$`])/g, '$1');
     values[match[1]!] = value;

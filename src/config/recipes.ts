@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { placeholders, stringsIn } from '../domain/recipe.js';
+import { githubSecretName, variableName } from './names.js';
 
 /**
  * `services.<svc>.rotations.<name>`: a rotation recipe (docs/rotations.md, "Rotation recipes"). The shape
  * is checked here; what it names elsewhere in the config (services, environments, values) is
  * checked by `recipeIssues` once the whole config is parsed.
  */
-const NAME = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a variable name (letters, digits and "_")');
-const GITHUB_SECRET_NAME = z.string().regex(/^(?!GITHUB_)[A-Za-z_][A-Za-z0-9_]*$/i, 'expected a GitHub secret name (letters, digits and "_", not starting with GITHUB_)');
+const NAME = variableName;
 const where = z.strictObject({ service: z.string().min(1), environment: z.string().min(1) });
 
 const retryFor = z.string().transform((text, ctx) => {
@@ -45,7 +45,7 @@ export const recipeSchema = z.strictObject({
   values: z.array(z.union([commandValues, generatedValue], { error: 'expected { command, on, names } or { generate: { name, bytes, encoding } }' })).min(1),
   write: z.array(where.extend({ variables: z.array(NAME).min(1) })).default([]),
   /** Value name -> GitHub Actions secret of the service's repo. */
-  githubSecrets: z.record(NAME, GITHUB_SECRET_NAME).default({}),
+  githubSecrets: z.record(NAME, githubSecretName).default({}),
   http: z.array(httpStep).default([]),
   finally: z.array(recipeCommand).default([]),
   undo: z.array(recipeCommand).default([]),

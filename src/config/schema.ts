@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { unknownTemplateVariables } from '../domain/templates.js';
 import { notificationSchema } from './notifications.js';
+import { githubSecretName, variableName } from './names.js';
 import { recipeIssues, recipeSchema } from './recipes.js';
 
 /** `slipway.yaml`, every key documented in docs/configuration.md. Every object is strict: a typo is an error, not a no-op. */
@@ -138,14 +139,23 @@ const serviceSchema = z.strictObject({
   health: healthSchema.prefault({}),
   analysis: z.array(analysisSchema).default([]),
   environments: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/), environmentSchema),
+  /**
+   * What `env-secret` rotations of this service may write: its env-file variables and GitHub
+   * Actions secrets. Without it they are refused; an image variable is never writable.
+   */
+  rotatable: z.strictObject({ variables: z.array(variableName).default([]), githubSecrets: z.array(githubSecretName).default([]) }).optional(),
   /** Rotation recipes, started as `{"kind": "recipe", "recipe": <name>}` (src/config/recipes.ts). */
   rotations: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected a recipe name of letters, digits, "_" or "-"'), recipeSchema).default({}),
 }).superRefine((svc, ctx) => {
   if (svc.runtime.kind === 'compose') {
-    for (const [variable, image] of Object.entries(svc.runtime.imageVars)) {
-      if (!(image in svc.images)) ctx.addIssue({ code: 'custom', path: ['runtime', 'imageVars', variable], message: `names image "${image}", which is not in images` });
+    const { imageVars } = svc.runtime;
+    for (const [variable, image] of Object.entries(imageVars)) {
+      if (!Object.hasOwn(svc.images, image)) ctx.addIssue({ code: 'custom', path: ['runtime', 'imageVars', variable], message: `names image "${image}", which is not in images` });
     }
     if (svc.runtime.migrate && !Object.keys(svc.images).length) ctx.addIssue({ code: 'custom', path: ['runtime', 'migrate'], message: 'migrations need at least one image' });
+    svc.rotatable?.variables.forEach((variable, i) => {
+      if (Object.hasOwn(imageVars, variable)) ctx.addIssue({ code: 'custom', path: ['rotatable', 'variables', i], message: `${variable} is an image variable: a deploy writes it, never a rotation` });
+    });
   }
   for (const [envName, env] of Object.entries(svc.environments)) {
     env.targets.forEach((t, i) => {
@@ -242,6 +252,14 @@ export const configSchema = z.strictObject({
       for (const issue of recipeIssues(recipe, cfg.services, name)) {
         ctx.addIssue({ code: 'custom', path: ['services', name, 'rotations', recipeName, ...issue.path], message: issue.message });
       }
+      recipe.write.forEach((w, i) => {
+        const written = own(cfg.services, w.service)?.runtime;
+        w.variables.forEach((variable, j) => {
+          if (written?.kind === 'compose' && Object.hasOwn(written.imageVars, variable)) {
+            ctx.addIssue({ code: 'custom', path: ['services', name, 'rotations', recipeName, 'write', i, 'variables', j], message: `${variable} is an image variable of ${w.service}: a deploy writes it, never a rotation` });
+          }
+        });
+      });
     }
   }
 });

@@ -107,6 +107,39 @@ describe('deploy end to end', function () {
     }
   });
 
+  it('rolls a systemd host back with one build, before any of its instances restarts', async () => {
+    const bot = h.host('bot-1');
+    const good = await commit({ push: false });
+    h.github.addCommit(good);
+    const first = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'bot', environment: 'together', sha: good }, TOKENS.ops)).body.id);
+    assert.equal(first.status, 'succeeded', JSON.stringify(first.error));
+    const bad = await commit({ push: false });
+    h.github.addCommit(bad);
+    rmSync(join(bot.stateDir, 'calls.jsonl'), { force: true });
+    // Instance 2 fails on the new release (its app's state names its unit and version), so the
+    // rollback has both instances of the host to put back.
+    writeFileSync(join(bot.stateDir, 'bad-versions'), `bot-worker@2.service","version":"${bad}`);
+    writeFileSync(join(bot.stateDir, 'delay-npm-run'), '1');
+    try {
+      const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'bot', environment: 'together', sha: bad }, TOKENS.ops)).body.id);
+      assert.equal(run.status, 'rolled_back', JSON.stringify(run.error));
+      const calls = hostCalls(bot);
+      // The deploy's build and restarts, then the rollback's: one build of the old release, not one per instance.
+      assert.deepEqual(calls.map((c) => c.step), [
+        'git-fetch', 'git-checkout', 'npm-ci', 'npm-run', 'restart', 'restart',
+        'git-fetch', 'git-checkout', 'npm-ci', 'npm-run', 'restart', 'restart',
+      ]);
+      const rebuilt = calls.filter((c) => c.step === 'npm-run')[1]!.at + 1_000;
+      for (const restart of calls.slice(10)) assert.ok(restart.at >= rebuilt, 'no instance restarted before the rollback\'s build was done');
+      for (const port of [3101, 3102]) {
+        const served = await (await fetch(`http://${bot.address}:${port}/healthz`)).json() as { version: string };
+        assert.equal(served.version, good, 'both instances are back on the good release');
+      }
+    } finally {
+      for (const f of ['bad-versions', 'delay-npm-run']) rmSync(join(bot.stateDir, f), { force: true });
+    }
+  });
+
   it('returns the same run for a repeated Idempotency-Key, and 409 for the key with another body', async () => {
     const sha = await commit();
     const body = { service: 'shop', environment: 'staging', sha };

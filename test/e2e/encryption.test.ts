@@ -35,7 +35,7 @@ describe('payload encryption', function () {
     h.github.addCommit(sha);
     await h.registry.push('acme/shop-backend', 'sha-beef000');
     await h.registry.push('acme/shop-frontend', 'sha-beef000');
-    const response = await post('/v1/deployments', { service: 'web', environment: 'sealed', sha, reason }, TOKENS.ci);
+    const response = await post('/v1/deployments', { service: 'shop', environment: 'sealed', sha, reason }, TOKENS.ci);
     const started = await response.json() as { id: string };
     assert.equal(response.status, 202, JSON.stringify(started));
     let run: { status: string; reason: string } | undefined;
@@ -48,18 +48,18 @@ describe('payload encryption', function () {
     assert.equal(run!.reason, reason, 'the API decrypts');
 
     // The raw histories, as the server stores them: the environment's, and the run's with every
-    // child it started (the after-healthy prune, the notifier; a batch's, past 500 targets).
+    // child it started (the after-healthy prune, the notifier; a batch's, past 500 targets: test/e2e/rollout/engine.test.ts).
     for (let i = 0; hook.calls.length < 2; i++) {
       if (i > 300) assert.fail(`the run's notifications never arrived (${hook.calls.length})`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const histories = [...await historiesWithChildren(h, 'slipway-env/web/sealed')];
+    const histories = [...await historiesWithChildren(h, 'slipway-env/shop/sealed')];
     const scanned = histories.map((x) => x.type);
     for (const kind of ['environment', 'deploy', 'afterHealthy', 'notifier']) assert.ok(scanned.includes(kind), `a ${kind} workflow was scanned: ${scanned.join(', ')}`);
     let sealedPayload: { metadata: Record<string, string>; data: string } | undefined;
     for (const { workflowId, text: raw, history } of histories) {
       assert.ok(!raw.includes(reason), `${workflowId}: no plaintext reason`);
-      assert.ok(!raw.includes('/srv/web'), `${workflowId}: no plaintext plan (the hosts' directory)`);
+      assert.ok(!raw.includes('/srv/shop'), `${workflowId}: no plaintext plan (the hosts' directory)`);
       if (workflowId === started.id) assert.ok(raw.includes(`"${sha}"`), 'the scan sees payload bytes: search attributes (not secret) stay readable');
       const input = (history as { events: Array<{ workflowExecutionStartedEventAttributes: { input: { payloads: Array<{ metadata: Record<string, Uint8Array>; data: Uint8Array }> } } }> })
         .events[0]!.workflowExecutionStartedEventAttributes.input.payloads[0]!;

@@ -150,6 +150,10 @@ services:
       graceful:
         targets: [${target(web3!)}]
         rollout: { imageTimeout: 3s }
+      # test/e2e/encryption.test.ts: payloads sealed, the run's prune child and notifier included.
+      sealed:
+        targets: [${target(web3!)}]
+        rollout: { imageTimeout: 3s }
       migrating:
         targets: [${target(web1!)}]
         rollout: { imageTimeout: 10s }
@@ -183,9 +187,6 @@ services:
       drain:
         targets: [${target(web2!)}]
         rollout: { imageTimeout: 10s }
-      sealed:
-        targets: [${target(web3!)}]
-        rollout: { imageTimeout: 3s }
       ledger:
         targets: [${target(web1!)}]
         rollout: { imageTimeout: 3s }
@@ -217,6 +218,7 @@ services:
   vault:
     repo: acme/shop
     runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/vault" }
+    rotatable: { variables: [API_KEY, API_KEY_ID], githubSecrets: [VAULT_API_KEY] }
     health:
       timeout: 1500ms
       interval: 200ms
@@ -249,6 +251,7 @@ services:
     images: { backend: ${registry.host}/acme/shop-backend }
     tag: "sha-{sha7}"
     runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/keyed", imageVars: { BACKEND_IMAGE: backend } }
+    rotatable: { variables: [SIGNING_SECRET, SIGNING_KEY_ID], githubSecrets: [SIGNING_SECRET] }
     health:
       timeout: 2s
       interval: 200ms
@@ -259,6 +262,10 @@ services:
         targets: [${target(keys1!)}, ${target(keys2!)}]
         rollout: { imageTimeout: 3s }
       staging:
+        targets: [${target(keys1!)}]
+        rollout: { imageTimeout: 3s }
+      # test/e2e/rotation/env-secret.test.ts: a rotation's restart runs the release's pinned images.
+      pinned:
         targets: [${target(keys1!)}]
         rollout: { imageTimeout: 3s }
       # The leak test's own: its worker and API run as processes of their own.
@@ -355,6 +362,7 @@ services:
   hooked:
     repo: acme/shop
     runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/hooked" }
+    rotatable: { variables: [OTHER] }
     health:
       timeout: 1500ms
       interval: 200ms

@@ -8,6 +8,7 @@ import { HttpProblem, notFound } from '../problem.js';
 import type { Rotations } from '../rotations.js';
 import { rotationRequestSchema } from '../schemas.js';
 import { idempotencyOf } from '../idempotency.js';
+import { enforceRotatable } from '../policy.js';
 import type { ScheduledRotationInput } from '../../workflows/contract.js';
 import { environmentRequest } from './services.js';
 
@@ -34,6 +35,7 @@ export function rotationRoutes(config: SlipwayConfig, rotations: Rotations, metr
       // It restarts other services too: the caller must be allowed to rotate each of them.
       for (const w of recipe.write) requireScope(req.principal, `rotate:${w.service}/${w.environment}`);
     }
+    if (body.kind === 'env-secret') enforceRotatable(body.service, service, body);
     if ((body.kind === 'ssh-key' || body.kind === 'registry-token') && !config.credentialStore) {
       throw new HttpProblem(409, 'Conflict', `${body.kind} rotations need credentialStore: a directory, shared by every worker, where Slipway keeps the credentials it rotated`);
     }

@@ -30,7 +30,8 @@ export class Batches {
   private readonly reached = new Set<string>();
   private readonly resumeAt = new Map<string, number>();
   private readonly attempts = new Map<string, number>();
-  private readonly builtHosts = new Set<string>();
+  /** Host logins built in each phase: instances of a host share one build, by the first of them. */
+  private readonly built = { deploy: new Set<string>(), rollback: new Set<string>() };
   private readonly settings: EngineSettings;
   private readonly inChildren: boolean;
   private readonly afterHealthyRuns: Array<Promise<unknown>> = [];
@@ -49,8 +50,7 @@ export class Batches {
     const { state } = this;
     const pending = batch.filter((t) => state.target(t.id).status !== 'healthy');
     const jobs = pending.map((t): TargetJob => {
-      const build = !this.builtHosts.has(hostKey(t));
-      this.builtHosts.add(hostKey(t));
+      const build = this.builds('deploy', t);
       if (!this.touched.includes(t)) this.touched.push(t);
       const target = state.target(t.id);
       target.status = 'updating';
@@ -85,7 +85,7 @@ export class Batches {
         target.status = 'failed';
         target.error = outcome.failure.message;
         this.resumeAt.set(`deploy/${t.id}`, outcome.resumeAt);
-        if (job.build) this.builtHosts.delete(hostKey(t));
+        if (job.build) this.built.deploy.delete(hostKey(t));
         // Never reached (a changed host key, a host that is down): nothing to roll back there,
         // unless an earlier attempt of this run got to it.
         if (!outcome.untouched) this.reached.add(t.id);
@@ -101,17 +101,26 @@ export class Batches {
   /** Puts `batch` back on `release`; answers each target's outcome (cancelled ones too). */
   async rollBack(index: number, batch: Target[], release: Release): Promise<TargetOutcome[]> {
     const jobs = batch.map((t): TargetJob => ({
-      target: t, phase: 'rollback', pinned: release.pinned, values: targetTemplateValues(t, release.values), migrate: false, build: true,
+      target: t, phase: 'rollback', pinned: release.pinned, values: targetTemplateValues(t, release.values), migrate: false, build: this.builds('rollback', t),
       onceKey: onceKey(this.state.run.id, 'rollback', t.id), resumeAt: this.resumeAt.get(`rollback/${t.id}`) ?? 0,
     }));
     const outcomes = await this.update('rollback', index, jobs);
     outcomes.forEach((outcome, i) => {
-      const id = jobs[i]!.target.id;
-      if (outcome.status === 'failed') this.resumeAt.set(`rollback/${id}`, outcome.resumeAt);
-      else this.resumeAt.delete(`rollback/${id}`);
+      const job = jobs[i]!;
+      if (outcome.status === 'failed') this.resumeAt.set(`rollback/${job.target.id}`, outcome.resumeAt);
+      else this.resumeAt.delete(`rollback/${job.target.id}`);
+      // A build that did not finish is built again by whichever instance of the host goes next.
+      if (job.build && outcome.status !== 'healthy') this.built.rollback.delete(hostKey(job.target));
     });
     this.afterHealthy('rollback', index, jobs.filter((_, i) => outcomes[i]!.status === 'healthy'));
     return outcomes;
+  }
+
+  /** Whether `t` builds its host in `phase`: the first of the host's targets does, once. */
+  private builds(phase: TargetJob['phase'], t: Target): boolean {
+    if (this.built[phase].has(hostKey(t))) return false;
+    this.built[phase].add(hostKey(t));
+    return true;
   }
 
   private async update(phase: 'deploy' | 'rollback', index: number, jobs: TargetJob[], whenHealthy?: (job: TargetJob) => void): Promise<TargetOutcome[]> {

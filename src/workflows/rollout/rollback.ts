@@ -3,7 +3,7 @@ import { FailureType, PLAN_FAILURES } from '../../domain/failures.js';
 import type { DeployPlan, Target } from '../../domain/plan.js';
 import { planBatches } from '../../domain/rollout.js';
 import type { LeftToFix } from '../../domain/run.js';
-import type { TemplateValues } from '../../domain/templates.js';
+import { releaseValues } from '../../domain/release.js';
 import type { Batches } from './batches.js';
 import type { RunState } from './run-state.js';
 
@@ -48,9 +48,7 @@ export async function rollBackAll(plan: DeployPlan, state: RunState, batches: Ba
 async function rollBackInBatches(plan: DeployPlan, state: RunState, batches: Batches, release: LedgerRelease, targets: Target[]): Promise<LeftToFix[]> {
   const { run } = state;
   run.phase = 'rollback';
-  const values: TemplateValues = {
-    service: plan.service, environment: plan.environment, ...(release.sha ? { sha: release.sha, sha7: release.sha.slice(0, 7) } : {}),
-  };
+  const values = releaseValues(plan, release.sha);
   const oldLabel = release.sha ?? Object.values(release.images)[0] ?? 'the previous release';
   const newLabel = run.version.sha ?? Object.values(run.version.images)[0] ?? 'the new release';
   const planned = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize);
@@ -72,7 +70,9 @@ async function rollBackInBatches(plan: DeployPlan, state: RunState, batches: Bat
         target.error = undefined;
         return;
       }
-      const failure = outcome.status === 'failed' ? outcome.failure : { type: 'Aborted', message: 'the rollback was aborted while it ran' };
+      const failure = outcome.status === 'failed' ? outcome.failure
+        : outcome.status === 'skipped' ? { type: FailureType.CommandFailed, message: `not rolled back: the build on ${t.hostName} failed` }
+          : { type: 'Aborted', message: 'the rollback was aborted while it ran' };
       target.status = 'failed';
       target.error = `rollback: ${failure.message}`;
       left.push({ target: t.name, version: `unknown: between ${newLabel} and ${oldLabel}`, error: failure.message, type: failure.type });

@@ -1,4 +1,4 @@
-import { composeRecreate } from '../../commands/compose.js';
+import { composeRecreate, imageEnvironment } from '../../commands/compose.js';
 import { restartUnit } from '../../commands/systemd.js';
 import type { Target } from '../../domain/plan.js';
 import { placeholders, stringsIn, type RecipeValues } from '../../domain/recipe.js';
@@ -48,7 +48,12 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
 
   const restart = async (w: RecipeWrite, t: Target) => {
     const dir = dirOf(w, t);
-    const command = w.runtime.kind === 'compose' ? composeRecreate(w.runtime, dir) : restartUnit(dir, renderTemplate(w.runtime.unit, valuesFor(w, t)));
+    // The images of the release running there, pinned as a deploy pins them: whatever the env
+    // file says, a rotation's restart never changes which image runs.
+    const release = saga.ledgerOf(w).current;
+    const command = w.runtime.kind === 'compose'
+      ? composeRecreate(w.runtime, dir, release ? imageEnvironment(w.runtime, release.images) : {})
+      : restartUnit(dir, renderTemplate(w.runtime.unit, valuesFor(w, t)));
     await steps.runOnHost.executeWithOptions(summary(`${t.name}: ${command.label}`), [t.host, command]);
     saga.tookEffect(restartSteps.get(t)!);
     await checkHealth(t, dir, w.health, valuesFor(w, t), saga.stepTimeoutMs, saga.heartbeatTimeoutMs);

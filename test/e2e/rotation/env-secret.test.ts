@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostCalls } from '../../../src/sandbox/fleet.js';
 import { sharedFixture } from '../../support/fixtures.js';
-import { startHarness, TOKENS, type Harness } from '../../support/harness.js';
+import { newRelease, startHarness, TOKENS, type Harness } from '../../support/harness.js';
 import { callStack, rawHistoryText, startSealedStack, waitForRotation, type SealedStack } from '../../support/sealed.js';
 
 const HOSTS = ['web-1', 'web-2', 'web-3'];
@@ -33,6 +33,55 @@ describe('rotations', function () {
 
   const call = (method: string, path: string, body?: unknown, token = TOKENS.rotator) => callStack(stack, token, method, path, body);
   const waitFor = (id: string, statuses: string[]) => waitForRotation(stack, TOKENS.rotator, id, statuses);
+
+  it('writes only what the service lets rotations write: another variable, an image variable or another GitHub secret is 403, and nothing changes', async () => {
+    const refused = async (service: string, body: Record<string, unknown>) => {
+      const answer = await call('POST', '/v1/rotations', { kind: 'env-secret', service, environment: service === 'keyed' ? 'pinned' : 'production', ...body });
+      assert.equal(answer.status, 403, answer.text);
+      return answer.body.errors.map((e: { field: string; message: string }) => `${e.field}: ${e.message}`);
+    };
+    assert.deepEqual(await refused('vault', { variables: { DATABASE_URL: { value: 'postgres://attacker/db' }, API_KEY: { value: 'fine-key-1' } } }),
+      ['variables.DATABASE_URL: not in services.vault.rotatable.variables']);
+    assert.deepEqual(await refused('keyed', { variables: { BACKEND_IMAGE: { value: 'docker.io/attacker/evil:latest' } } }),
+      ['variables.BACKEND_IMAGE: an image variable: a deploy writes it, never a rotation']);
+    assert.deepEqual(await refused('vault', { variables: { API_KEY: { value: 'fine-key-1' } }, githubSecrets: { API_KEY: 'PROD_DEPLOY_KEY' } }),
+      ['githubSecrets.API_KEY: PROD_DEPLOY_KEY is not in services.vault.rotatable.githubSecrets']);
+    assert.deepEqual(await refused('bots', { variables: { BOT_KEY_ID: { value: 'k-1' } } }),
+      ['variables: services.bots.rotatable is not configured: env-secret rotations of bots are refused']);
+    const inherited = await call('POST', '/v1/rotations', { kind: 'env-secret', service: 'vault', environment: 'production', variables: { API_KEY: { value: 'fine-key-1' } }, githubSecrets: { constructor: 'VAULT_API_KEY' } });
+    assert.equal(inherited.status, 400, 'a GitHub secret of a variable the rotation does not write, even one every object inherits');
+    assert.deepEqual(inherited.body.errors.map((e: { field: string }) => e.field), ['githubSecrets.constructor']);
+    for (const host of HOSTS) {
+      assert.equal(env(host), `# kept by hand\nDATABASE_URL=postgres://db/vault\nAPI_KEY=${oldKey}\nAPI_KEY_ID=k-old\n`, `${host}: untouched`);
+      assert.deepEqual(steps(host), [], `${host}: not restarted`);
+    }
+  });
+
+  it("restarts on the release's pinned images, whatever the env file says", async () => {
+    const keys1 = h.host('keys-1');
+    const sha = await newRelease(h);
+    const deployed = await call('POST', '/v1/deployments', { service: 'keyed', environment: 'pinned', sha }, TOKENS.ci);
+    assert.equal(deployed.status, 202, deployed.text);
+    let run = deployed.body;
+    for (let i = 0; !run.finishedAt; i++) {
+      if (i > 300) assert.fail(`the deploy never ended: ${JSON.stringify(run)}`);
+      await new Promise((r) => setTimeout(r, 100));
+      run = (await call('GET', `/v1/deployments/${run.id}`, undefined, TOKENS.reader)).body;
+    }
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    const pinned = run.version.images.backend as string;
+    // Someone points the env file at another image; the rotation that follows must not run it.
+    const envFile = join(keys1.stateDir, 'srv', 'keyed', '.env');
+    writeFileSync(envFile, readFileSync(envFile, 'utf8').replace(/^BACKEND_IMAGE=.*$/m, 'BACKEND_IMAGE=docker.io/attacker/evil:latest'));
+    const started = await call('POST', '/v1/rotations', { kind: 'env-secret', service: 'keyed', environment: 'pinned', variables: { SIGNING_KEY_ID: { value: 'k-pinned' } } });
+    assert.equal(started.status, 202, started.text);
+    assert.equal((await waitFor(started.body.id, ['succeeded', 'compensated', 'failed'])).status, 'succeeded');
+    const restart = hostCalls(keys1).filter((c) => c.step === 'up').at(-1)!;
+    assert.deepEqual(restart.args.slice(-3), ['-d', '--force-recreate', '--remove-orphans']);
+    assert.equal(restart.env.BACKEND_IMAGE, pinned, 'the restart was given the pinned image');
+    const served = await (await fetch(`http://${keys1.address}:8000/health`)).json() as { images: Record<string, string> };
+    assert.equal(served.images.BACKEND_IMAGE, pinned, 'and runs it');
+  });
 
   it('rotates a generated secret and its key id on every host, canary first, then the GitHub secret; nothing secret in history or answers', async () => {
     const started = await call('POST', '/v1/rotations', {

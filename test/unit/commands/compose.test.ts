@@ -24,7 +24,9 @@ describe('compose commands', () => {
     assert.throws(() => imageEnvironment(runtime, {}), /no pinned reference for image "backend"/);
   });
 
-  it('recreates the compose services after a rotation so they read the new env file', () => {
-    assert.equal(toShell(composeRecreate(runtime, '/opt/shop')), 'cd /opt/shop && docker compose -f docker-compose.prod.yml --env-file .env.production up -d --force-recreate --remove-orphans');
+  it('recreates the compose services after a rotation so they read the new env file, on the pinned images', () => {
+    const env = imageEnvironment(runtime, pinned);
+    assert.equal(toShell(composeRecreate(runtime, '/opt/shop', env)),
+      `cd /opt/shop && env BACKEND_IMAGE=${pinned.backend} WORKER_IMAGE=${pinned.backend} docker compose -f docker-compose.prod.yml --env-file .env.production up -d --force-recreate --remove-orphans`);
   });
 });

@@ -58,6 +58,20 @@ describe('config', () => {
     assert.deepEqual(problemsOf(BASE, {}), ['ssh.privateKey: environment variable SSH_KEY is not set']);
   });
 
+  it('refuses an image variable among what rotations may write, in rotatable or a recipe', () => {
+    const text = BASE.replace('    health:\n', `    rotatable: { variables: [API_KEY, BACKEND_IMAGE], githubSecrets: [SHOP_API_KEY] }
+    rotations:
+      swap:
+        values: [ { generate: { name: BACKEND_IMAGE, bytes: 16 } } ]
+        write: [ { service: shop, environment: production, variables: [BACKEND_IMAGE] } ]
+    health:\n`);
+    assert.deepEqual(problemsOf(text).sort(), [
+      'services.shop.rotatable.variables[1]: BACKEND_IMAGE is an image variable: a deploy writes it, never a rotation',
+      'services.shop.rotations.swap.write[0].variables[0]: BACKEND_IMAGE is an image variable of shop: a deploy writes it, never a rotation',
+    ]);
+    assert.deepEqual(parseConfig(BASE.replace('    health:\n', '    rotatable: { variables: [API_KEY] }\n    health:\n'), { env }).services.shop!.rotatable, { variables: ['API_KEY'], githubSecrets: [] });
+  });
+
   it('names the path of every bad field', () => {
     const text = BASE
       .replace('address: 203.0.113.11', 'address: "not a host!"')
