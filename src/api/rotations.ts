@@ -49,7 +49,9 @@ export class Rotations {
   /** The rotation an idempotency key started before, if it did; `409` when it was for another request. */
   private async earlier(id: string, idempotency: Idempotency): Promise<RotationAnswer | undefined> {
     const description = await describeOfType(this.client.workflow.getHandle(id), 'rotation');
-    if (description?.memo?.requestHash !== undefined && description.memo.requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
+    // Still queued, its workflow not started yet: the hash it was queued with.
+    const requestHash = description ? description.memo?.requestHash : (await queuedIn(this.client, this.options.namespace, environmentsOfId(id, ['rotation'], this.options.environments), id))?.requestHash;
+    if (requestHash !== undefined && requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
     return this.get(id);
   }
 

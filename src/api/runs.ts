@@ -66,7 +66,8 @@ export class Runs {
     const description = await describeOfType(this.client.workflow.getHandle(runId), 'deploy');
     const queued = description ? undefined : await this.queued(runId);
     if (!description && !queued) return undefined;
-    const requestHash = description?.memo?.requestHash;
+    // Still queued, its workflow not started yet: the hash it was queued with.
+    const requestHash = description?.memo?.requestHash ?? queued?.requestHash;
     if (requestHash !== undefined && requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
     return queued?.run ? this.view({ ...queued.run, queuePosition: queued.position }) : await this.get(runId);
   }

@@ -34,9 +34,10 @@ export async function queuedIn(client: Client, namespace: string, candidates: En
     // Runs it did take in wait ahead of it (unknown when no worker answers: then counted from the signals alone).
     const waiting = queued === null ? await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery)).catch(() => undefined) : undefined;
     const position = (waiting?.queue.length ?? 0) + index + 1;
+    const requestHash = request.idempotency ? { requestHash: request.idempotency.requestHash } : {};
     return 'rotation' in request
-      ? { position, rotation: queuedRotation(id, request.rotation.plan, request.rotation.createdAt) }
-      : { position, run: queuedRun(id, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) };
+      ? { position, rotation: queuedRotation(id, request.rotation.plan, request.rotation.createdAt), ...requestHash }
+      : { position, run: queuedRun(id, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt), ...requestHash };
   }
   return undefined;
 }

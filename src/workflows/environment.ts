@@ -8,7 +8,7 @@ import { queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import {
   enqueueSignal, environmentQuery, grantSignal, IDEMPOTENCY_WINDOW_MS, lockGrantedSignal, queuedRunQuery,
-  type DeployInput, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState, type IdempotencyEntry, type RotationInput, type RunStart,
+  type DeployInput, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState, type IdempotencyEntry, type QueuedRun, type RotationInput, type RunStart,
 } from './contract.js';
 import { waitingForRuns } from './activity-options.js';
 
@@ -31,7 +31,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
   /** Hands a waiting run the lock; `ended` settles once it has ended, with its result. */
   interface Waiting {
     runId: string;
-    view?: { run?: Run; rotation?: RotationView };
+    view?: Omit<QueuedRun, 'position'>;
     /** False while its workflow is still being started: until then only this workflow knows it. */
     started(): boolean;
     grant(granted: Ledger): { ended: Promise<Ended>; signalled: Promise<void> };
@@ -142,9 +142,12 @@ export async function environment(state: EnvironmentState): Promise<void> {
     queue.push({
       runId,
       started: () => hasStarted,
-      view: 'rotation' in request
-        ? { rotation: queuedRotation(runId, request.rotation.plan, request.rotation.createdAt) }
-        : { run: queuedRun(runId, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) },
+      view: {
+        ...'rotation' in request
+          ? { rotation: queuedRotation(runId, request.rotation.plan, request.rotation.createdAt) }
+          : { run: queuedRun(runId, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) },
+        ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}),
+      },
       grant: (granted) => {
         const grant = started.then((waiting) => waiting?.grant(granted));
         return { ended: grant.then((g) => g?.ended ?? NOT_STARTED), signalled: grant.then((g) => g?.signalled) };

@@ -7,6 +7,7 @@ import { apiSteps, summary } from './activity-options.js';
 import { grantSignal, lockGrantedSignal, rotationAbortUpdate, rotationQuery, rotationRetryUpdate, type RotationInput } from './contract.js';
 import { describeFailure } from './failure-details.js';
 import { runNotices } from './notifier.js';
+import { onceScope } from './once-scope.js';
 import { recipeRotation } from './rotation/recipe.js';
 import { registryTokenRotation } from './rotation/registry-token.js';
 import type { Compensation, RotationSaga, Saga } from './rotation/saga.js';
@@ -62,6 +63,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   };
   const saga: Saga = {
     id: view.id,
+    onceScope: onceScope(),
     get ledger() { return ledger ?? emptyLedger(); },
     ledgerOf(ref) {
       const home = plan.kind === 'recipe' ? plan.locks[0]! : plan;

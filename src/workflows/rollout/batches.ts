@@ -3,14 +3,15 @@ import { hostKey, type Target } from '../../domain/plan.js';
 import { CHILD_BATCH_THRESHOLD } from '../../domain/rollout.js';
 import { targetTemplateValues } from '../../domain/templates.js';
 import type { FailureDetails } from '../../domain/failures.js';
+import { onceScope } from '../once-scope.js';
 import { afterHealthyWorkflowId, batchWorkflowId, type DeployInput, type EngineSettings, type TargetJob, type TargetOutcome } from '../contract.js';
 import type { Release } from './preflight.js';
 import type { RunState } from './run-state.js';
 import { afterHealthyWork, updateTargets } from './targets.js';
 import { StopRollout } from './run-state.js';
 
-/** What keys a target's run-once steps (its migration, its build) in a run: the same for every retry. */
-const onceKey = (runId: string, phase: TargetJob['phase'], targetId: string) => `${runId}/${phase === 'rollback' ? 'rollback/' : ''}${targetId}`;
+/** What keys a target's run-once steps (its migration, its build) in this execution: the same for every retry. */
+const onceKey = (phase: TargetJob['phase'], targetId: string) => `${onceScope()}/${phase === 'rollback' ? 'rollback/' : ''}${targetId}`;
 
 /** One or more targets of a batch failed: the first one's failure, for the run's error. */
 export class TargetsFailed extends Error {
@@ -57,7 +58,7 @@ export class Batches {
       target.error = undefined;
       return {
         target: t, phase: 'deploy', pinned: release.pinned, values: targetTemplateValues(t, release.values), migrate: t === migrateOn, build,
-        onceKey: onceKey(state.run.id, 'deploy', t.id), resumeAt: this.resumeAt.get(`deploy/${t.id}`) ?? 0,
+        onceKey: onceKey('deploy', t.id), resumeAt: this.resumeAt.get(`deploy/${t.id}`) ?? 0,
       };
     });
     const version = state.run.version.sha ?? Object.values(release.pinned)[0];
@@ -102,7 +103,7 @@ export class Batches {
   async rollBack(index: number, batch: Target[], release: Release): Promise<TargetOutcome[]> {
     const jobs = batch.map((t): TargetJob => ({
       target: t, phase: 'rollback', pinned: release.pinned, values: targetTemplateValues(t, release.values), migrate: false, build: this.builds('rollback', t),
-      onceKey: onceKey(this.state.run.id, 'rollback', t.id), resumeAt: this.resumeAt.get(`rollback/${t.id}`) ?? 0,
+      onceKey: onceKey('rollback', t.id), resumeAt: this.resumeAt.get(`rollback/${t.id}`) ?? 0,
     }));
     const outcomes = await this.update('rollback', index, jobs);
     outcomes.forEach((outcome, i) => {

@@ -78,7 +78,7 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
 
       const readSteps = oldReads.map((r) => ({ ...r, step: saga.addStep(`read the old ${r.names.join(', ')} from ${r.w.runtime.envFile}`, label(r.w, r.w.targets[0]!.hostName)) }));
       const generateStep = Object.keys(generate).length ? saga.addStep(`generate ${Object.keys(generate).join(', ')}`) : undefined;
-      const provisionSteps = provisions.map((p, i) => ({ p, once: `${saga.id}/provision/${i}`, step: saga.addStep(`provision ${p.names.join(', ')} with "${p.command}"`, label(p, p.target.hostName)) }));
+      const provisionSteps = provisions.map((p, i) => ({ p, once: `${saga.onceScope}/provision/${i}`, step: saga.addStep(`provision ${p.names.join(', ')} with "${p.command}"`, label(p, p.target.hostName)) }));
       const writes = spec.writes.map((w) => ({
         w,
         files: hostsOf(w).map((t) => ({ t, step: saga.addStep(`write ${w.variables.join(', ')} to ${w.runtime.envFile}`, label(w, t.hostName)) })),
@@ -153,7 +153,7 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
 
     finishing: spec.finally.length ? {
       async run() {
-        for (const [i, { c, step }] of finallySteps.entries()) await saga.perform(step, () => runCommand(c, `${saga.id}/finally/${i}`));
+        for (const [i, { c, step }] of finallySteps.entries()) await saga.perform(step, () => runCommand(c, `${saga.onceScope}/finally/${i}`));
       },
       leftToFix() {
         const where = (c: RecipeCommand) => `${c.target.hostName} (${c.service}/${c.environment})`;
@@ -173,7 +173,7 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
       // {new:X} of a value that was never made cannot be filled: an undo runs once all exist.
       const retire = valuesMade ? spec.undo.map((c, i): Compensation => ({
         step: saga.addStep(`undo: ${c.command}`, label(c, c.target.hostName)),
-        undo: () => runCommand(c, `${saga.id}/undo/${i}`),
+        undo: () => runCommand(c, `${saga.onceScope}/undo/${i}`),
         byHand: `"${c.command}" did not complete on ${c.target.hostName} (${c.service}/${c.environment}): retry the rotation once its cause is fixed, or retire the new credential by hand`,
         always: true,
       })) : [];

@@ -16,6 +16,8 @@ export interface Compensation {
 /** What the rotation workflow lends each kind of rotation: its steps, shown as the API shows them. */
 export interface Saga {
   id: string;
+  /** What keys the rotation's run-once steps on hosts (`onceScope`). */
+  onceScope: string;
   /** The environment's ledger as the lock was granted (the release running now). */
   ledger: Ledger;
   /** The same for another environment whose lock the rotation holds (a recipe's writes). */

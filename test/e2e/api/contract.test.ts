@@ -65,7 +65,7 @@ describe('HTTP API', function () {
   it('lists services and runs, filtered and paginated', async () => {
     const services = await h.request('GET', '/v1/services', undefined, TOKENS.reader);
     assert.equal(services.status, 200);
-    assert.deepEqual(services.body.items.find((s: { name: string }) => s.name === 'shop').environments, ['production', 'staging', 'graceful', 'migrating', 'keymismatch', 'unreachable']);
+    assert.deepEqual(services.body.items.find((s: { name: string }) => s.name === 'shop').environments, ['production', 'staging', 'graceful', 'sealed', 'migrating', 'keymismatch', 'unreachable']);
 
     const sha = 'abcdef0'.padEnd(40, '1');
     h.github.addCommit(sha);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Worker } from '@temporalio/worker';
+import type { HttpProblem } from '../../../src/api/problem.js';
 import { Runs } from '../../../src/api/runs.js';
 import type { DeployPlan } from '../../../src/domain/plan.js';
 import { environmentQuery, environmentWorkflowId } from '../../../src/workflows/contract.js';
@@ -78,6 +79,8 @@ describe('the queue: a POST that waits on no worker', function () {
     }
     const repeat = await runs.enqueue('deploy', plan(environment, sha(4)), { idempotency: keyed });
     assert.deepEqual([repeat.run.id, repeat.created], [fourth.run.id, false], 'the key names the same run, with no worker up');
+    await assert.rejects(runs.enqueue('deploy', plan(environment, sha(5)), { idempotency: { ...keyed, requestHash: 'hash-5' } }),
+      (error: HttpProblem) => error.status === 409, 'the key with another body is refused, though its run has not started yet');
 
     // A worker comes up; the first run holds the environment (its update waits at the gate).
     let open = () => undefined as void;
