@@ -1,3 +1,4 @@
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { notificationsFor } from '../config/notifications.js';
 import { runLinks } from '../domain/links.js';
 import { buildRotationPlan } from '../config/plan.js';
@@ -49,7 +50,9 @@ export function temporalActivities({ config, queue, uiUrl }: { config: SlipwayCo
 
     /**
      * An environment lent its lock to a run queued elsewhere: this waits until that run has
-     * ended, however it ends, and answers its result (null when it has none: terminated, say).
+     * ended, however it ends, and answers its result (null when it has none: failed,
+     * terminated, or unknown). Any other error says nothing about the run (Temporal out of
+     * reach, say): it is thrown, the attempt is retried, and the lock stays lent meanwhile.
      */
     async awaitRunEnd(workflowId: string): Promise<Run | RotationView | null> {
       const beat = setInterval(() => heartbeat({ waitingFor: workflowId }), HEARTBEAT_MS);
@@ -57,7 +60,8 @@ export function temporalActivities({ config, queue, uiUrl }: { config: SlipwayCo
         return await temporalClient().workflow.getHandle(workflowId).result() as Run | RotationView;
       } catch (error) {
         if (cancellationSignal()?.aborted) throw error;
-        return null;
+        if (error instanceof WorkflowFailedError || error instanceof WorkflowNotFoundError) return null;
+        throw error;
       } finally {
         clearInterval(beat);
       }

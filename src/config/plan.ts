@@ -1,5 +1,5 @@
 import type { EnvSecretPlan, RecipeCommand, RecipePlan, RecipeWrite, RotationPlan } from '../domain/rotation.js';
-import type { DeployPlan, HealthPlan, Target } from '../domain/plan.js';
+import { targetId, type DeployPlan, type HealthPlan, type Target } from '../domain/plan.js';
 import { lockOrder } from '../domain/recipe.js';
 import { own, type EnvironmentConfig, type RolloutOverride, type ServiceConfig, type SlipwayConfig } from './schema.js';
 
@@ -7,8 +7,8 @@ import { own, type EnvironmentConfig, type RolloutOverride, type ServiceConfig, 
 export function expandTargets(env: EnvironmentConfig): Target[] {
   return env.targets.flatMap((t) => {
     const host = { address: t.address, port: t.port, user: t.user };
-    if (!t.instances) return [{ id: t.name, name: t.name, hostName: t.name, host }];
-    return t.instances.map((instance) => ({ id: `${t.name}-${instance}`, name: `${t.name}#${instance}`, hostName: t.name, host, instance: String(instance) }));
+    if (!t.instances) return [{ id: targetId(t.name), name: t.name, hostName: t.name, host }];
+    return t.instances.map((instance) => ({ id: targetId(t.name, instance), name: `${t.name}#${instance}`, hostName: t.name, host, instance: String(instance) }));
   });
 }
 

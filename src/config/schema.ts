@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
+import { targetId } from '../domain/plan.js';
 import { unknownTemplateVariables } from '../domain/templates.js';
 import { notificationSchema } from './notifications.js';
 import { githubSecretName, variableName } from './names.js';
@@ -76,6 +77,23 @@ const environmentSchema = z.strictObject({
   env.targets.forEach((t, i) => {
     if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${t.name}"` });
     seen.add(t.name);
+  });
+  // Ids join a host's name and its instance: `web` instance "1-2" and `web-1` instance 2 would
+  // both be `web-1-2`, and the second would never be updated while the run succeeded.
+  const ids = new Map<string, { what: string; name: string; index: number }>();
+  env.targets.forEach((t, i) => {
+    for (const instance of t.instances ?? [undefined]) {
+      const id = targetId(t.name, instance);
+      const what = instance === undefined ? t.name : `${t.name} instance ${instance}`;
+      const other = ids.get(id);
+      // A name given twice is refused above already.
+      if (other && other.name !== t.name) {
+        ctx.addIssue({ code: 'custom', path: ['targets', i, instance === undefined ? 'name' : 'instances'], message: `${what} has the target id "${id}", as ${other.what} has: rename one` });
+      } else if (other?.index === i) {
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'instances'], message: `${what} is listed twice` });
+      }
+      ids.set(id, { what, name: t.name, index: i });
+    }
   });
 });
 

@@ -12,6 +12,9 @@ export interface HostRef {
   user: string;
 }
 
+/** A target's id in runs, step logs and once-keys: the host's name, with its instance for systemd. */
+export const targetId = (hostName: string, instance?: string | number): string => (instance === undefined ? hostName : `${hostName}-${instance}`);
+
 /** A host's login: systemd instances of one host share it, and its build. */
 export const hostKey = (t: Target): string => `${t.host.user}@${t.host.address}:${t.host.port}`;
 

@@ -72,6 +72,24 @@ describe('config', () => {
     assert.deepEqual(parseConfig(BASE.replace('    health:\n', '    rotatable: { variables: [API_KEY] }\n    health:\n'), { env }).services.shop!.rotatable, { variables: ['API_KEY'], githubSecrets: [] });
   });
 
+  it('refuses targets whose ids would be the same, so that no target is left out of a run', () => {
+    const systemd = `
+ssh: { privateKey: x, knownHosts: /k }
+services:
+  bot:
+    runtime: { kind: systemd, dir: /opt/bot, unit: "bot@{instance}.service" }
+    environments:
+      production:
+        targets:
+          - { name: web, address: 10.0.0.1, instances: ["1-2"] }
+          - { name: web-1, address: 10.0.0.2, instances: [2, 3, 3] }
+`;
+    assert.deepEqual(problemsOf(systemd), [
+      'services.bot.environments.production.targets[1].instances: web-1 instance 2 has the target id "web-1-2", as web instance 1-2 has: rename one',
+      'services.bot.environments.production.targets[1].instances: web-1 instance 3 is listed twice',
+    ]);
+  });
+
   it('names the path of every bad field', () => {
     const text = BASE
       .replace('address: 203.0.113.11', 'address: "not a host!"')
