@@ -24,7 +24,12 @@ export interface RunQueue {
  */
 export function temporalActivities({ config, queue, uiUrl }: { config: SlipwayConfig; queue: RunQueue; uiUrl: string }) {
   return {
-    async enqueueScheduledRotation({ service, environment, request }: ScheduledRotationInput): Promise<string> {
+    /**
+     * Queues a Schedule's rotation, keyed by the scheduled run (`scheduledRun`): an attempt
+     * retried after its signal-with-start went through (and its answer was lost) queues the
+     * same rotation, which the environment takes once, never a second provisioning.
+     */
+    async enqueueScheduledRotation({ service, environment, request }: ScheduledRotationInput, scheduledRun: { workflowId: string; runId: string }): Promise<string> {
       const svc = own(config.services, service);
       const env = svc && own(svc.environments, environment);
       if (!svc || !env) throw permanentFailure(FailureType.InvalidInput, `the schedule names ${service}/${environment}, which the config no longer has; delete the schedule`);
@@ -39,6 +44,7 @@ export function temporalActivities({ config, queue, uiUrl }: { config: SlipwayCo
       const ui = { uiUrl, namespace: temporalClient().options.namespace };
       return (await queue.enqueueRotation(temporalClient(), workerTaskQueue(), plan, {
         stepTimeoutMs: config.ssh.commandTimeout,
+        idempotency: { key: `scheduled:${scheduledRun.workflowId}/${scheduledRun.runId}`, requestHash: 'scheduled' },
         notifications: (id) => notificationsFor(config.notifications, service, 'rotation', runLinks('rotation', id, ui)),
       })).runId;
     },

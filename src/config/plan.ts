@@ -78,7 +78,8 @@ export function buildRotationPlan(config: SlipwayConfig, serviceName: string, en
     case 'registry-token':
       return {
         kind: 'registry-token', ...base, registry: request.registry, username: request.username, token: request.token,
-        repositories: repositoriesIn(service, request.registry), githubSecret: request.githubSecret,
+        // Every service pulls from that registry with this one credential: it must pull them all.
+        repositories: [...new Set(Object.values(config.services).flatMap((s) => repositoriesIn(s, request.registry)))], githubSecret: request.githubSecret,
       };
     case 'recipe':
       return buildRecipePlan(config, base, request.recipe);

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { targetId } from '../domain/plan.js';
@@ -254,6 +255,9 @@ export const configSchema = z.strictObject({
   services: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected a service name of letters, digits, "_" or "-"'), serviceSchema),
   notifications: z.array(notificationSchema).default([]),
 }).superRefine((cfg, ctx) => {
+  if (cfg.credentialStore && cfg.stepLogs.dir && !isPostgresUrl(cfg.credentialStore) && nested(cfg.stepLogs.dir, cfg.credentialStore)) {
+    ctx.addIssue({ code: 'custom', path: ['stepLogs', 'dir'], message: 'the step logs\' retention sweep would reach the credential store (credentialStore): give them directories apart' });
+  }
   if (cfg.credentialStore && isPostgresUrl(cfg.credentialStore)) {
     if (!cfg.encryption) ctx.addIssue({ code: 'custom', path: ['credentialStore'], message: 'a PostgreSQL credential store seals its entries with encryption.keys: configure them' });
     if (!URL.canParse(cfg.credentialStore)) ctx.addIssue({ code: 'custom', path: ['credentialStore'], message: 'expected postgres://user:password@host:port/database' });
@@ -281,6 +285,12 @@ export const configSchema = z.strictObject({
     }
   }
 });
+
+/** Whether one of two directories holds the other (or they are the same). */
+function nested(a: string, b: string): boolean {
+  const [x, y] = [resolve(a), resolve(b)];
+  return x === y || x.startsWith(`${y}${sep}`) || y.startsWith(`${x}${sep}`);
+}
 
 /** A credentialStore in PostgreSQL rather than a directory. */
 export function isPostgresUrl(store: string): boolean {

@@ -79,7 +79,7 @@ export interface RegistryTokenPlan extends PlanBase {
   username: string;
   /** Rides in workflow history only through the payload codec (rotations need encryption). */
   token: string;
-  /** The service's image repositories in that registry: the token must pull them. */
+  /** Every service's image repositories in that registry: the token must pull them all. */
   repositories: string[];
   githubSecret?: string | undefined;
 }

@@ -186,8 +186,11 @@ export class RegistryClient {
    */
   async verifyAccess(repository: string): Promise<void> {
     const { registry, path } = parseRepository(repository);
-    const response = await this.request(registry, '/v2/', `repository:${path}:pull`);
-    if (!response.ok) throw new RegistryError('invalid', `${registry} answered ${describeStatus(response.status)} for /v2/`, response.status);
+    // The repository's own tag list, not `/v2/`: a token the registry accepts may still be
+    // scoped to other repositories, and only a read of this one says it may pull here.
+    const response = await this.request(registry, `/v2/${path}/tags/list?n=1`, `repository:${path}:pull`);
+    if (response.status === 401 || response.status === 403) throw new RegistryError('auth', `${registry} refused to let these credentials pull ${repository} (${describeStatus(response.status)})`, response.status);
+    if (!response.ok && response.status !== 404) throw new RegistryError('invalid', `${registry} answered ${describeStatus(response.status)} listing the tags of ${repository}`, response.status);
   }
 
   /** Every tag of a repository, following `Link` pagination. */

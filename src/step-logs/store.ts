@@ -91,7 +91,11 @@ export class StepLogStore {
     return last.phase === 'rollback' ? `rollback: ${last.label}` : last.label;
   }
 
-  /** Removes the logs of runs last written more than `keepMs` ago; answers how many went. */
+  /**
+   * Removes the logs of runs last written more than `keepMs` ago; answers how many runs went.
+   * Only what the store wrote goes: step files by their name, then the directories they leave
+   * empty. Anything else in `dir` stays, whoever put it there.
+   */
   prune(now = Date.now()): number {
     let removed = 0;
     let runs: string[];
@@ -103,16 +107,33 @@ export class StepLogStore {
     for (const run of runs) {
       const path = join(this.dir, run);
       try {
-        if (now - newestWrite(path) > this.keepMs) {
-          rmSync(path, { recursive: true, force: true });
-          removed++;
+        if (!statSync(path).isDirectory() || now - newestWrite(path) <= this.keepMs) continue;
+        let steps = 0;
+        for (const target of readdirSync(path)) {
+          const targetDir = join(path, target);
+          if (!statSync(targetDir).isDirectory()) continue;
+          for (const file of readdirSync(targetDir)) {
+            if (!STEP_FILE.test(file)) continue;
+            rmSync(join(targetDir, file), { force: true });
+            steps++;
+          }
+          removeIfEmpty(targetDir);
         }
+        removeIfEmpty(path);
+        if (steps) removed++;
       } catch {
         // gone already
       }
     }
     return removed;
   }
+}
+
+/** The name of a step's file as `begin` makes it: its start, zero-padded, and a random suffix. */
+const STEP_FILE = /^\d{15}-[0-9a-f]{8}\.json$/;
+
+function removeIfEmpty(dir: string): void {
+  if (!readdirSync(dir).length) rmSync(dir, { recursive: true, force: true });
 }
 
 /** The last write under a run's directory (a run's newest step may be days after its first). */

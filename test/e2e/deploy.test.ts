@@ -160,18 +160,18 @@ describe('deploy end to end', function () {
   it('migrates again in a new execution of a run id an Idempotency-Key named before: no step is skipped as done by the old one', async () => {
     const migrations = () => h.steps('web-1').filter((s) => s === 'migrate').length;
     const before = migrations();
-    const first = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'migrating', sha: await commit() }, TOKENS.ci, { 'Idempotency-Key': `reused-${Date.now().toString(36)}` })).body.id);
+    const first = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'rerun', sha: await commit() }, TOKENS.ci, { 'Idempotency-Key': `reused-${Date.now().toString(36)}` })).body.id);
     assert.equal(first.status, 'succeeded', JSON.stringify(first.error));
     assert.equal(migrations(), before + 1);
     // Once Temporal's retention and the environment's idempotency window have passed, the same
     // key names the same run id again, for another release: its environment starts afresh, and
     // the run is queued again under its old id, as the API queues it.
-    const env = h.temporal.client.workflow.getHandle(environmentWorkflowId('shop', 'migrating'));
+    const env = h.temporal.client.workflow.getHandle(environmentWorkflowId('shop', 'rerun'));
     await env.terminate('test: as if its idempotency window had passed');
     const started = (await h.temporal.client.workflow.getHandle(first.id).fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
     const input = defaultPayloadConverter.fromPayload<{ plan: { ref: { sha: string } } }>(started.input!.payloads![0]!);
     input.plan.ref = { sha: await commit() };
-    await enqueueWithEnvironment(h.temporal.client, h.taskQueue, 'shop', 'migrating', { runId: first.id, input: input as never });
+    await enqueueWithEnvironment(h.temporal.client, h.taskQueue, 'shop', 'rerun', { runId: first.id, input: input as never });
     const second = await h.waitFor(first.id, (run) => run.version.sha === input.plan.ref.sha && !!run.finishedAt, 'the new execution');
     assert.equal(second.status, 'succeeded', JSON.stringify(second.error));
     assert.equal(migrations(), before + 2, 'the new release was migrated, not skipped as done');

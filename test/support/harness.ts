@@ -163,6 +163,10 @@ services:
       unreachable:
         targets: [{ name: dead, address: 127.0.0.30, port: ${deadPort}, user: ${web1!.user} }]
         rollout: { imageTimeout: 3s }
+      # test/e2e/deploy.test.ts: a run id an Idempotency-Key names again, in a new execution.
+      rerun:
+        targets: [${target(web1!)}]
+        rollout: { imageTimeout: 10s }
   web:
     repo: acme/shop
     images: { backend: ${registry.host}/acme/shop-backend }

@@ -21,8 +21,11 @@ export interface TestRegistry {
   tokenRequests: number;
   /** Passwords of REGISTRY_USER the token endpoint accepted, in order (a rotation's new token among them). */
   passwordsUsed: string[];
-  /** Another password the token endpoint accepts for REGISTRY_USER (a rotated token). */
-  acceptPassword(password: string): void;
+  /**
+   * Another password the token endpoint accepts for REGISTRY_USER (a rotated token); with
+   * `repositories`, a token scoped to those alone, as GHCR scopes a fine-grained token.
+   */
+  acceptPassword(password: string, repositories?: string[]): void;
   /** The next `count` requests to the registry API answer `status` (429 with Retry-After, or a 5xx). */
   failNext(status: number, count: number): void;
   push(path: string, tag: string, payload?: string): Promise<string>;
@@ -77,6 +80,8 @@ export async function startTestRegistry(): Promise<TestRegistry> {
   await new Promise<void>((r) => proxy.listen(proxyPort, '127.0.0.1', r));
   const state = { tokenRequests: 0, passwordsUsed: [] as string[] };
   const passwords = new Set([REGISTRY_PASSWORD]);
+  /** Passwords whose tokens reach only these repositories. */
+  const scopedTo = new Map<string, string[]>();
 
   const tokenServer: Server = createServer((req, res) => {
     void (async () => {
@@ -84,6 +89,7 @@ export async function startTestRegistry(): Promise<TestRegistry> {
       const url = new URL(req.url ?? '/', 'http://x');
       const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
       let subject = '';
+      let password = '';
       if (basic) {
         const [user, pass] = Buffer.from(basic[1]!, 'base64').toString().split(':');
         if (user !== REGISTRY_USER || !passwords.has(pass ?? '')) {
@@ -92,11 +98,13 @@ export async function startTestRegistry(): Promise<TestRegistry> {
         }
         subject = user;
         state.passwordsUsed.push(pass!);
+        password = pass!;
       }
       const access = url.searchParams.getAll('scope').flatMap((scope) => {
         const [type, name, actions] = scope.split(':');
         if (type !== 'repository' || !name) return [];
-        const allowed = subject ? (actions ?? '').split(',') : name.startsWith('public/') ? ['pull'] : [];
+        const scoped = scopedTo.get(password);
+        const allowed = subject && (!scoped || scoped.includes(name)) ? (actions ?? '').split(',') : name.startsWith('public/') ? ['pull'] : [];
         return [{ type, name, actions: allowed.filter((a) => (actions ?? '').split(',').includes(a)) }];
       });
       const token = await new SignJWT({ access })
@@ -133,7 +141,7 @@ auth:
     host,
     get tokenRequests() { return state.tokenRequests; },
     passwordsUsed: state.passwordsUsed,
-    acceptPassword: (password) => { passwords.add(password); },
+    acceptPassword: (password, repositories) => { passwords.add(password); if (repositories) scopedTo.set(password, repositories); },
     failNext: (status, count) => { faults.push(...Array<number>(count).fill(status)); },
     async push(path, tag, payload = `${path}:${tag}:${Date.now()}:${Math.random()}`) {
       const headers = { authorization: `Bearer ${await pushToken(path)}` };

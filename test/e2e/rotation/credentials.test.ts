@@ -240,7 +240,7 @@ describe('credential rotations', function () {
     assert.ok(!JSON.stringify(done).includes(token), 'no token in the answer');
   });
 
-  it('logs the hosts back in with the old token when the canary cannot pull with the new one, and refuses a token the registry does not', async () => {
+  it('logs the hosts back in with the old token when the canary cannot pull with the new one, and refuses a token the registry does not, or that does not pull every service\'s images there', async () => {
     const old = JSON.parse(readFileSync(join(store(), 'registries', `${h.registry.host}.json`), 'utf8')) as { token: string };
     const github = h.github.secrets.get('acme/shop/REGISTRY_TOKEN');
     const token = `registry-token-unpullable-${Date.now().toString(36)}`;
@@ -268,6 +268,16 @@ describe('credential rotations', function () {
     assert.match(refused.error.message, /refused the credentials of ci/);
     assert.deepEqual(refused.steps.filter((s: Step) => s.status !== 'pending').map((s: Step) => s.name), ['check the credential store is on persistent storage', `verify the token at ${h.registry.host}`], 'no host was touched');
     assert.ok(!JSON.stringify(refused).includes('not-a-token-it-knows'));
+
+    // Slipway logs every service in with this one credential: a token that pulls only keyed's
+    // images would lock shop out of the registry. It is refused before any host is touched.
+    const narrow = `registry-token-narrow-${Date.now().toString(36)}`;
+    h.registry.acceptPassword(narrow, ['acme/shop-backend']);
+    const scoped = await call('POST', '/v1/rotations', { kind: 'registry-token', service: 'keyed', environment: 'production', registry: h.registry.host, username: 'ci', token: narrow });
+    const tooNarrow = await waitFor(scoped.body.id, ['compensated', 'failed', 'succeeded']);
+    assert.equal(tooNarrow.status, 'compensated', JSON.stringify(tooNarrow));
+    assert.match(tooNarrow.error.message, /acme\/shop-frontend/);
+    assert.deepEqual(tooNarrow.steps.filter((s: Step) => s.status !== 'pending').map((s: Step) => s.name), ['check the credential store is on persistent storage', `verify the token at ${h.registry.host}`], 'no host was touched');
   });
 
   it('puts a key rotation on a schedule, and removes it', async () => {

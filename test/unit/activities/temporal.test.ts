@@ -3,6 +3,8 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import { TerminatedFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { temporalActivities, type RunQueue } from '../../../src/activities/temporal.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { enqueueRotation, enqueueWithEnvironment } from '../../../src/temporal/enqueue.js';
 import type { SlipwayConfig } from '../../../src/config/schema.js';
 
 /**
@@ -31,3 +33,36 @@ describe('waiting for a run that holds a lent lock', () => {
     await assert.rejects(awaitRunEnd(() => Promise.reject(unavailable)), /UNAVAILABLE/);
   });
 });
+
+/** A Schedule's run queues its rotation through an activity, which may be tried more than once. */
+describe('queueing a scheduled rotation', () => {
+  const config = parseConfig(`
+ssh: { privateKey: x, knownHosts: /k }
+services:
+  vault:
+    runtime: { kind: compose, dir: /srv/vault }
+    rotatable: { variables: [API_KEY] }
+    environments:
+      production: { targets: [ { name: web-1, address: 10.0.0.1 } ] }
+`, { env: {} });
+
+  it('queues one rotation, however often the activity is tried: a retry after a lost answer names the same run', async () => {
+    const queued: string[] = [];
+    // A client whose signal-with-start succeeds, as Temporal's did before the attempt timed out.
+    const client = {
+      options: { namespace: 'default' },
+      workflow: { signalWithStart: async (_: string, options: { signalArgs: [{ runId: string }] }) => { queued.push(options.signalArgs[0].runId); } },
+      withAbortSignal: (_: AbortSignal, fn: () => unknown) => fn(),
+    } as unknown as Client;
+    const activities = temporalActivities({ config, queue: { enqueueRotation, enqueueWithEnvironment }, uiUrl: 'http://localhost:8233' });
+    const input = { service: 'vault', environment: 'production', request: { kind: 'env-secret' as const, variables: { API_KEY: { generate: { bytes: 32, encoding: 'hex' as const } } } } };
+    const scheduledRun = { workflowId: 'rotate-vault-production-workflow-2026-12-03T00:00:00Z', runId: '0193-first' };
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const env = new MockActivityEnvironment({ attempt }, { client });
+      await env.run(activities.enqueueScheduledRotation, input, scheduledRun);
+    }
+    assert.equal(queued.length, 2);
+    assert.equal(queued[1], queued[0], 'both attempts queued the same run: the environment takes it once');
+  });
+});
+

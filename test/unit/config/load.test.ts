@@ -90,6 +90,13 @@ services:
     ]);
   });
 
+  it('refuses a step log directory that holds the credential store or lies inside it', () => {
+    const message = 'stepLogs.dir: the step logs\' retention sweep would reach the credential store (credentialStore): give them directories apart';
+    assert.deepEqual(problemsOf(`${BASE}\ncredentialStore: /var/lib/slipway/credentials\nstepLogs: { dir: /var/lib/slipway }\n`), [message]);
+    assert.deepEqual(problemsOf(`${BASE}\ncredentialStore: /var/lib/slipway\nstepLogs: { dir: /var/lib/slipway/step-logs }\n`), [message]);
+    assert.doesNotThrow(() => parseConfig(`${BASE}\ncredentialStore: /var/lib/slipway/credentials\nstepLogs: { dir: /var/lib/slipway/step-logs }\n`, { env }));
+  });
+
   it('names the path of every bad field', () => {
     const text = BASE
       .replace('address: 203.0.113.11', 'address: "not a host!"')

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerSecret } from '../../../src/redact.js';
@@ -69,5 +69,24 @@ describe('step logs', () => {
     assert.equal(store.prune(), 1);
     assert.deepEqual(store.read(ref.run, ref.target), []);
     assert.equal(store.read('recent', ref.target).length, 1, 'a recent run stays');
+  });
+
+  it('removes only what it wrote: a directory it shares with the credential store keeps the keys', () => {
+    const store = fresh(60_000);
+    store.begin(ref, 'pull', 1).end(true);
+    // stepLogs.dir set to /var/lib/slipway, which holds the rotated SSH keys too.
+    const keys = join(store.dir, 'credentials', 'ssh');
+    mkdirSync(keys, { recursive: true });
+    writeFileSync(join(keys, 'deploy@10.0.0.1:22'), 'the only key the hosts accept');
+    writeFileSync(join(store.dir, 'notes.txt'), 'kept by hand');
+    const old = new Date(Date.now() - 120_000);
+    for (const path of [join(store.dir, 'credentials'), keys, join(keys, 'deploy@10.0.0.1:22'), join(store.dir, 'notes.txt')]) utimesSync(path, old, old);
+    const runDir = join(store.dir, readdirSync(store.dir).find((d) => d.startsWith('deploy'))!);
+    for (const dir of [join(runDir, readdirSync(runDir)[0]!), runDir]) utimesSync(dir, old, old);
+
+    assert.equal(store.prune(), 1, 'the old run');
+    assert.deepEqual(store.read(ref.run, ref.target), []);
+    assert.equal(readFileSync(join(keys, 'deploy@10.0.0.1:22'), 'utf8'), 'the only key the hosts accept');
+    assert.equal(readFileSync(join(store.dir, 'notes.txt'), 'utf8'), 'kept by hand');
   });
 });
