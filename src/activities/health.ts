@@ -19,6 +19,8 @@ const PROBE_TIMEOUT_MS = 10_000;
 /** Probes every check once; the first failing one, or undefined when all pass. */
 export async function probeOnce(runner: HostRunner, checks: HealthCheck[], dir: string, session: SshSession | undefined, signal?: AbortSignal, step?: StepLogWriter): Promise<ProbeResult | undefined> {
   for (const check of checks) {
+    // Each probe may take up to its timeout: the heartbeat goes before each, not after all.
+    heartbeat({ probing: describeCheck(check) });
     let result: ProbeResult;
     if ('http' in check) result = await probeHttp(check.http, PROBE_TIMEOUT_MS);
     else {

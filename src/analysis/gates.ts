@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { readLimited } from '../health/body.js';
 import { parseExposition, parseSelector, selectSum } from './exposition.js';
 
 /**
@@ -35,10 +36,16 @@ function within(value: number, gate: AnalysisGate): string | undefined {
   return undefined;
 }
 
+/** The most of a metrics page a scrape reads. */
+export const MAX_SCRAPE_BODY = 16 * 1024 * 1024;
+
 export async function scrapeValue(url: string, metric: string): Promise<number> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  // Not redirected, as health checks are not: the canary's own endpoint answers, or the gate fails.
+  const response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });
   if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
-  const value = selectSum(parseExposition(await response.text()), parseSelector(metric));
+  const { text, truncated } = await readLimited(response, MAX_SCRAPE_BODY);
+  if (truncated) throw new Error(`GET ${url} answered more than ${MAX_SCRAPE_BODY} bytes of metrics`);
+  const value = selectSum(parseExposition(text), parseSelector(metric));
   if (value === undefined) throw new Error(`${url} has no series ${metric}`);
   return value;
 }
