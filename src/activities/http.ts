@@ -28,8 +28,11 @@ export function httpActivities({ env = process.env }: { env?: NodeJS.ProcessEnv 
       const secrets = [...Object.values(values.new), ...Object.values(values.old)];
       return hidingSecrets(secrets, async () => {
         const fromEnv: string[] = [];
-        const url = fromEnvironment(fillPlaceholders(step.url, values), env, fromEnv);
-        const headers = Object.fromEntries(Object.entries(step.headers).map(([k, v]) => [k, fromEnvironment(fillPlaceholders(v, values), env, fromEnv)]));
+        // `${env:…}` first, from the config's own text: a value that holds one (a provisioned
+        // value is whatever a host printed) must never make the worker send its environment.
+        // In a URL, values are percent-encoded (`+`, `/` and `=` of base64 included).
+        const url = fillPlaceholders(fromEnvironment(step.url, env, fromEnv), values, encodeURIComponent);
+        const headers = Object.fromEntries(Object.entries(step.headers).map(([k, v]) => [k, fillPlaceholders(fromEnvironment(v, env, fromEnv), values)]));
         const hasBody = step.body !== undefined;
         if (hasBody && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
         // Named as the config writes it: placeholders and ${env:…} name values, they hold none.

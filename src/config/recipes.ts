@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
-import { placeholders, stringsIn } from '../domain/recipe.js';
+import { placeholders, quotedPlaceholders, stringsIn } from '../domain/recipe.js';
 import { githubSecretName, variableName } from './names.js';
 
 /**
@@ -111,6 +111,9 @@ export function recipeIssues(
     recipe[key].forEach((c, i) => {
       exists(c.on, [key, i, 'on']);
       checkPlaceholders(c.command, [key, i, 'command']);
+      for (const p of quotedPlaceholders(c.command)) {
+        issues.push({ path: [key, i, 'command'], message: `{${p.which}:${p.name}} stands inside quotes: Slipway quotes each value itself, so write it bare (revoke {${p.which}:${p.name}})` });
+      }
     });
   }
   if (recipe.finally.length && !recipe.undo.length) {

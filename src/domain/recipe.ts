@@ -36,6 +36,28 @@ export function placeholders(text: string): Placeholder[] {
   return [...text.matchAll(PLACEHOLDER)].map((m) => ({ which: m[1] as 'new' | 'old', name: m[2]! }));
 }
 
+/**
+ * The placeholders of a shell command that stand inside quotes. A value goes into a command
+ * single-quoted, which is one word only outside quotes: inside `"…"` its own quotes end the
+ * string, and `"{old:ID}"` with an old value `k1$(id -un)` would run `id`.
+ */
+export function quotedPlaceholders(command: string): Placeholder[] {
+  const found: Placeholder[] = [];
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (c === '\\' && quote !== "'") { i++; continue; }
+    if (quote ? c === quote : c === "'" || c === '"') { quote = quote ? undefined : c as "'" | '"'; continue; }
+    if (quote && c === '{') {
+      const match = new RegExp(PLACEHOLDER.source, 'y');
+      match.lastIndex = i;
+      const m = match.exec(command);
+      if (m) found.push({ which: m[1] as 'new' | 'old', name: m[2]! });
+    }
+  }
+  return found;
+}
+
 /** Every string inside a JSON-like value (an HTTP body), keys included. */
 export function stringsIn(value: unknown): string[] {
   if (typeof value === 'string') return [value];

@@ -40,6 +40,15 @@ describe('recipe HTTP steps against a real receiver', () => {
     return error;
   };
 
+  it('never expands what a value holds: ${env:…} is read from the config\'s text before the values go in, and values are percent-encoded in a URL', async () => {
+    // A provisioned value that looks like a reference to the worker's environment.
+    const hostile = { new: { KEY_ID: 'k1+/=?&#', TOKEN: '${env:GITEA_TOKEN}' }, old: {} };
+    await callHttp(step({ url: `${base}/keys/{new:KEY_ID}?next={new:KEY_ID}`, headers: { 'X-Token': '{new:TOKEN}', Authorization: 'token ${env:GITEA_TOKEN}' }, body: undefined }), hostile);
+    assert.equal(calls[0]!.url, `/keys/${encodeURIComponent('k1+/=?&#')}?next=${encodeURIComponent('k1+/=?&#')}`);
+    assert.equal(calls[0]!.headers['x-token'], '${env:GITEA_TOKEN}', 'the value as it was, not the worker\'s secret');
+    assert.equal(calls[0]!.headers.authorization, 'token gitea-token-1234');
+  });
+
   it('sends the filled body as JSON, with the worker\'s credential from its environment', async () => {
     assert.deepEqual(await callHttp(step(), values), { status: 204 });
     assert.equal(calls.length, 1);

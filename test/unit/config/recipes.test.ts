@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { parseConfig } from '../../../src/config/load.js';
 import { configProblems } from '../../support/config.js';
 import { quote } from '../../../src/commands/shell.js';
@@ -81,6 +82,20 @@ describe('rotation recipes: config', () => {
     assert.ok(problems.includes('services.bot.rotations.bot-key.values: BOT_KEY_ID is made twice'), problems.join('\n'));
     assert.ok(problems.includes('services.bot.rotations.bot-key.values[0].command: a provisioning command cannot use {new:…} or {old:…}: the values do not exist yet'));
     assert.ok(problems.includes('services.bot.rotations.bot-key.finally: finally retires the old credential once all went well; add an undo that retires the new one when a step fails'));
+  });
+
+  it('refuses a value placed inside quotes in a command, where its own quotes would end the string', () => {
+    const bad = recipe()
+      .replace('"revoke-bot-key {old:BOT_KEY_ID}"', '"revoke-bot-key \\"{old:BOT_KEY_ID}\\""')
+      .replace('"revoke-bot-key {new:BOT_KEY_ID}"', '"revoke-bot-key --id={new:BOT_KEY_ID} && echo \'{new:BOT_KEY_ID}\'"');
+    assert.deepEqual(problemsOf(bad), [
+      'services.bot.rotations.bot-key.finally[0].command: {old:BOT_KEY_ID} stands inside quotes: Slipway quotes each value itself, so write it bare (revoke {old:BOT_KEY_ID})',
+      'services.bot.rotations.bot-key.undo[0].command: {new:BOT_KEY_ID} stands inside quotes: Slipway quotes each value itself, so write it bare (revoke {new:BOT_KEY_ID})',
+    ]);
+    // Bare, a value stays one word whatever it holds, next to other text too (--id={new:X}).
+    const old = 'k1$(id -un)"\'`';
+    const filled = fillPlaceholders('revoke-bot-key --id={old:ID} {old:ID}', { new: {}, old: { ID: old } }, quote);
+    assert.deepEqual(execFileSync('sh', ['-c', `set -- ${filled.replace('revoke-bot-key ', '')}; printf '%s\\0' "$@"`]).toString().split('\0').slice(0, -1), [`--id=${old}`, old]);
   });
 
   it('says which environment variable an HTTP step lacks, and refuses ${file:…} there', () => {
