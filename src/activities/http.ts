@@ -55,7 +55,12 @@ export function httpActivities({ env = process.env }: { env?: NodeJS.ProcessEnv 
             });
           } catch (error) {
             if (cancellationSignal()?.aborted) throw error;
-            throw retryOrGiveUp(`no answer (${(error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name})`);
+            const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+            // The call may have reached the other system: made again, it could act twice.
+            if (!step.idempotent && cause !== 'ECONNREFUSED') {
+              throw permanentFailure(FailureType.HttpStepFailed, `${where}: no answer (${cause}); not retried, as the step is not idempotent: check the other system before retrying the rotation`);
+            }
+            throw retryOrGiveUp(`no answer (${cause})`);
           }
           await response.body?.cancel();
           if (step.expect.includes(response.status)) return { status: response.status };

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { NotificationEvent } from '../config/notifications.js';
+import { hookId, type NotificationEvent } from '../config/notifications.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { FailureType, TransientFailureType } from '../domain/failures.js';
 import { slackMessage } from '../domain/notification.js';
@@ -11,14 +11,16 @@ const ATTEMPT_TIMEOUT_MS = 10_000;
 /**
  * Sends one event to one configured hook. Transient answers (a connection error, 408, 429,
  * 5xx) are retried by the activity's policy for up to 10 minutes; any other refusal is final.
- * Errors name the hook by its place in the config: its URL may be a credential (Slack's).
+ * Errors name the hook by its place in the config and its id, never by its URL: that may be
+ * a credential (Slack's).
  */
 export function notificationActivities({ config }: { config: SlipwayConfig }) {
   return {
-    async sendNotification(hook: number, event: NotificationEvent, run: { id: string; kind: string; service: string; environment: string; status: string }): Promise<{ status: number }> {
-      const target = config.notifications[hook];
-      const where = `notifications[${hook}]`;
-      if (!target) throw permanentFailure(FailureType.InvalidInput, `${where} is no longer in the config`);
+    async sendNotification(hook: string, event: NotificationEvent, run: { id: string; kind: string; service: string; environment: string; status: string }): Promise<{ status: number }> {
+      const index = config.notifications.findIndex((n) => hookId(n) === hook);
+      const target = config.notifications[index];
+      if (!target) throw permanentFailure(FailureType.InvalidInput, `the hook ${hook} this run was told to use is no longer in the config (notifications)`);
+      const where = `notifications[${index}] (${hook})`;
       const body = JSON.stringify(target.format === 'slack' ? slackMessage(event, run) : { event, run });
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'slipway' };
       if (target.secret) headers['x-slipway-signature'] = `sha256=${createHmac('sha256', target.secret).update(body).digest('hex')}`;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -22,7 +23,7 @@ export type NotificationConfig = z.output<typeof notificationSchema>;
 
 /** What a run carries about its notifications: which configured hook gets which of its events. */
 export interface RunNotifications {
-  hooks: { hook: number; events: NotificationEvent[] }[];
+  hooks: { hook: string; events: NotificationEvent[] }[];
   /** As the API answers them: the run's own path and its page in the Temporal UI. */
   links: { self: string; ui: string };
 }
@@ -30,10 +31,20 @@ export interface RunNotifications {
 /** The hooks that hear about a run of `service` (deploys and rollbacks, or rotations); undefined when none. */
 export function notificationsFor(hooks: NotificationConfig[], service: string, kind: 'run' | 'rotation', links: RunNotifications['links']): RunNotifications | undefined {
   const mine = (event: NotificationEvent) => (kind === 'rotation' ? event.startsWith('rotation.') : !event.startsWith('rotation.'));
-  const wanted = hooks.flatMap((h, hook) => {
+  const wanted = hooks.flatMap((h) => {
+    const hook = hookId(h);
     if (h.services && !h.services.includes(service)) return [];
     const events = h.events.filter(mine);
     return events.length ? [{ hook, events }] : [];
   });
   return wanted.length ? { hooks: wanted, links } : undefined;
+}
+
+/**
+ * A hook's name in a run's input: a digest of what it is (address, format, events), not its
+ * place in the config, so that a run started before the config was reordered still tells each
+ * team its own events. The digest reveals nothing of the URL, which may be a credential.
+ */
+export function hookId(hook: Pick<NotificationConfig, 'url' | 'format' | 'events'>): string {
+  return createHash('sha256').update(JSON.stringify([hook.url, hook.format, hook.events])).digest('hex').slice(0, 12);
 }

@@ -108,7 +108,7 @@ function buildRecipePlan(config: SlipwayConfig, base: Pick<RecipePlan, 'service'
     values: recipe.values.map((v) => ('generate' in v ? { generate: v.generate } : { provision: { ...command(v), names: v.names } })),
     writes,
     githubSecrets: recipe.githubSecrets,
-    http: recipe.http.map((h) => ({ method: h.method, url: h.url, headers: h.headers, ...(h.body !== undefined ? { body: h.body } : {}), expect: h.expect, retryFor: h.retryFor })),
+    http: recipe.http.map((h) => ({ method: h.method, url: h.url, headers: h.headers, ...(h.body !== undefined ? { body: h.body } : {}), expect: h.expect, retryFor: h.retryFor, idempotent: h.idempotent })),
     finally: recipe.finally.map(command),
     undo: recipe.undo.map(command),
     locks: lockOrder([{ service: base.service, environment: base.environment }, ...writes]),

@@ -39,6 +39,8 @@ const httpStep = z.strictObject({
   expect: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
   /** How long 5xx answers and connection errors are retried. */
   retryFor: retryFor.default(60_000),
+  /** false: a call that may have reached the other system is not retried, only a refused connection. */
+  idempotent: z.boolean().default(true),
 });
 
 export const recipeSchema = z.strictObject({

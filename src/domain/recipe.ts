@@ -15,6 +15,11 @@ export interface HttpStepCall {
   expect: number[];
   /** How long 5xx answers and connection errors are retried, counted from the first attempt. */
   retryFor: number;
+  /**
+   * false: a call that may have reached the other system (no answer, a reset) is not made
+   * again; only a refused connection is retried. A POST that creates something says so.
+   */
+  idempotent: boolean;
 }
 
 /** The values a recipe step may name: `{new:X}` and `{old:X}`. */

@@ -25,7 +25,7 @@ export async function notifier(input: NotifierInput): Promise<void> {
     if (!(await condition(() => queue.length > 0, '30 days'))) return;
     const notice = queue.shift()!;
     await Promise.allSettled(input.hooks.filter((h) => h.events.includes(notice.event)).map((h) =>
-      delivery.sendNotification.executeWithOptions(summary(`notifications[${h.hook}]: ${notice.event}`), [h.hook, notice.event, notice.run])));
+      delivery.sendNotification.executeWithOptions(summary(`hook ${h.hook}: ${notice.event}`), [h.hook, notice.event, notice.run])));
     if (notice.run.finishedAt && !queue.length) return;
   }
 }

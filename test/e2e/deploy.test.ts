@@ -245,6 +245,15 @@ describe('deploy end to end', function () {
     assert.deepEqual(h.steps('web-1'), []);
   });
 
+  it('refuses a deploy by tag where checks are required: they are of the commit the images were built from', async () => {
+    const refused = await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'production', tag: 'v1.2.3' }, TOKENS.ops);
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.deepEqual(refused.body.errors, [{ field: 'tag', message: 'requireChecks: deploy by sha, the commit the images were built from' }]);
+    const dry = await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'production', tag: 'v1.2.3', dryRun: true }, TOKENS.ops);
+    assert.equal(dry.status, 400, 'a dry run says the same');
+    assert.deepEqual(h.steps('web-1'), []);
+  });
+
   it('waits for images, then fails when one never appears', async () => {
     const sha = await commit({ push: false });
     const run = await h.waitForRun((await h.request('POST', '/v1/deployments', { service: 'shop', environment: 'staging', sha })).body.id);

@@ -33,6 +33,12 @@ export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Met
   router.post('/', async (req, res) => {
     const { body, service, environment } = environmentRequest(req, config, deployRequestSchema, 'deploy');
     enforceRolloutPolicy(body.rollout, environment, req.principal);
+    if (body.tag !== undefined && environment.requireChecks) {
+      // The checks are of a commit; a git ref named like the image tag need not be the commit
+      // the image was built from.
+      throw new HttpProblem(400, 'Invalid request', `${body.service}/${body.environment} requires green checks on the commit it deploys: deploy it by sha`,
+        [{ field: 'tag', message: 'requireChecks: deploy by sha, the commit the images were built from' }]);
+    }
     const plan = buildDeployPlan(body.service, service, body.environment, environment, body);
     refuseUnfillableTemplates(plan);
     if (body.dryRun) return void res.json(await dryRun('deploy', plan, planning));

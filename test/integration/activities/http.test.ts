@@ -18,6 +18,8 @@ describe('recipe HTTP steps against a real receiver', () => {
       req.on('data', (c: Buffer) => { body += c.toString(); });
       req.on('end', () => {
         calls.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+        // Took the call, then the connection dropped before any answer.
+        if (req.url === '/hang-up') return void req.socket.destroy();
         res.writeHead(answers.shift() ?? 204).end('{"message":"echo of what was sent would go here"}');
       });
     });
@@ -31,7 +33,7 @@ describe('recipe HTTP steps against a real receiver', () => {
   const values = { new: { WEBHOOK_SECRET: 'new-webhook-secret-77' }, old: { WEBHOOK_SECRET: 'old-webhook-secret-66' } };
   const step = (changes: Partial<HttpStepCall> = {}): HttpStepCall => ({
     method: 'PATCH', url: `${base}/api/v1/repos/acme/app/hooks/3`, headers: { Authorization: 'token ${env:GITEA_TOKEN}' },
-    body: { config: { secret: '{new:WEBHOOK_SECRET}', was: '{old:WEBHOOK_SECRET}' }, active: true }, expect: [200, 204], retryFor: 60_000, ...changes,
+    body: { config: { secret: '{new:WEBHOOK_SECRET}', was: '{old:WEBHOOK_SECRET}' }, active: true }, expect: [200, 204], retryFor: 60_000, idempotent: true, ...changes,
   });
   const failure = async (call: Promise<unknown>) => {
     const error = await call.then(() => assert.fail('expected the step to fail'), (e: unknown) => e);
@@ -80,6 +82,15 @@ describe('recipe HTTP steps against a real receiver', () => {
     const nobody = await failure(callHttp(step({ url: `http://127.0.0.1:${await freePort('127.0.0.1')}/hook` }), values));
     assert.deepEqual([nobody.type, nobody.nonRetryable], ['HttpStepTransient', false]);
     assert.match(nobody.message, /no answer \(ECONNREFUSED\)/);
+  });
+
+  it('makes a call that is not idempotent once: no answer is final, only a refused connection is retried', async () => {
+    const once = await failure(callHttp(step({ method: 'POST', url: `${base}/hang-up`, idempotent: false }), values));
+    assert.deepEqual([once.type, once.nonRetryable], ['HttpStepFailed', true]);
+    assert.match(once.message, /no answer \(\w+\); not retried, as the step is not idempotent/);
+    assert.equal(calls.length, 1, 'the other system got it once');
+    const refused = await failure(callHttp(step({ method: 'POST', url: `http://127.0.0.1:${await freePort('127.0.0.1')}/hook`, idempotent: false }), values));
+    assert.deepEqual([refused.type, refused.nonRetryable], ['HttpStepTransient', false], 'a refused connection reached nobody: retried');
   });
 
   it('names a credential missing from the worker\'s environment without sending anything', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { notificationsFor } from '../../../src/config/notifications.js';
+import { hookId, notificationsFor } from '../../../src/config/notifications.js';
 import { headline, slackMessage } from '../../../src/domain/notification.js';
 import { configProblems } from '../../support/config.js';
 
@@ -30,8 +30,10 @@ describe('notifications: config and messages', () => {
       { url: 'https://c', format: 'slack' as const, events: ['rotation.succeeded' as const] },
     ];
     const links = { self: '/v1/deployments/x', ui: 'http://ui/x' };
-    assert.deepEqual(notificationsFor(hooks, 'shop', 'run', links), { hooks: [{ hook: 0, events: ['started'] }], links });
-    assert.deepEqual(notificationsFor(hooks, 'shop', 'rotation', links)?.hooks, [{ hook: 0, events: ['rotation.failed'] }, { hook: 2, events: ['rotation.succeeded'] }]);
+    const [a, , c] = hooks.map(hookId);
+    assert.deepEqual(notificationsFor(hooks, 'shop', 'run', links), { hooks: [{ hook: a, events: ['started'] }], links });
+    assert.deepEqual(notificationsFor(hooks, 'shop', 'rotation', links)?.hooks, [{ hook: a, events: ['rotation.failed'] }, { hook: c, events: ['rotation.succeeded'] }]);
+    assert.equal(new Set(hooks.map(hookId)).size, 3, 'each hook its own id');
     assert.equal(notificationsFor(hooks.slice(1), 'shop', 'run', links), undefined, 'no hook: the run starts no notifier');
   });
 
