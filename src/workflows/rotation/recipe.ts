@@ -1,4 +1,5 @@
 import { composeRecreate, imageEnvironment } from '../../commands/compose.js';
+import { releaseValues } from '../../domain/release.js';
 import { restartUnit } from '../../commands/systemd.js';
 import type { Target } from '../../domain/plan.js';
 import { placeholders, stringsIn, type RecipeValues } from '../../domain/recipe.js';
@@ -31,7 +32,7 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
   // Checks and units that name the version ({sha}) are filled with the release running there now.
   const valuesFor = (w: RecipeWrite, t: Target): TemplateValues => {
     const sha = saga.ledgerOf(w).current?.sha;
-    return targetTemplateValues(t, { service: w.service, environment: w.environment, ...(sha ? { sha, sha7: sha.slice(0, 7) } : {}) });
+    return targetTemplateValues(t, releaseValues(w, sha));
   };
   const dirOf = (w: RecipeWrite, t: Target) => renderTemplate(w.runtime.dir, valuesFor(w, t));
   const backupOf = (w: RecipeWrite) => `${w.runtime.envFile}.slipway-rotation-${saga.id.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
