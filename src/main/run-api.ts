@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { createApi } from '../api/app.js';
+import { serveApi } from '../api/serve.js';
 import { dataConverterFor } from '../codec/data-converter.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { connectClient, TASK_QUEUE, type TemporalSettings } from '../temporal/connection.js';
@@ -12,11 +13,7 @@ export async function startApi(config: SlipwayConfig, settings: TemporalSettings
     stepTimeoutMs: config.ssh.commandTimeout, uiUrl: options.uiUrl, localUiOrigins: options.localUiOrigins,
     logError: (error) => logger.error({ err: error }, 'request failed'),
   });
-  return new Promise((resolve, reject) => {
-    const server = app.listen(options.port, options.host ?? '0.0.0.0', () => {
-      logger.info({ port: options.port }, 'API listening');
-      resolve(server);
-    });
-    server.once('error', reject);
-  });
+  const server = await serveApi(app, { port: options.port, host: options.host ?? '0.0.0.0' });
+  logger.info({ port: options.port }, 'API listening');
+  return server;
 }

@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { generateEd25519KeyPair } from '../../src/ssh/keygen.js';
 import { createApi } from '../../src/api/app.js';
+import { serveApi } from '../../src/api/serve.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { SlipwayConfig } from '../../src/config/schema.js';
 import { freePort, hostCalls, withNewline, type FleetHost } from '../../src/sandbox/fleet.js';
@@ -409,7 +410,7 @@ services:
     config, client: temporal.client, taskQueue, namespace: temporal.namespace,
     stepTimeoutMs: config.ssh.commandTimeout, uiUrl: 'http://localhost:8233', logError: () => undefined,
   });
-  const server: Server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  const server: Server = await serveApi(app, { port: 0, host: '127.0.0.1' });
   const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const request: Harness['request'] = async (method, path, body, token = TOKENS.ci, headers = {}) => {

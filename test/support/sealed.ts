@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Client } from '@temporalio/client';
 import { createApi } from '../../src/api/app.js';
+import { serveApi } from '../../src/api/serve.js';
 import { dataConverterFor } from '../../src/codec/data-converter.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { SlipwayConfig } from '../../src/config/schema.js';
@@ -40,7 +41,7 @@ export async function startSealedStack(h: Harness, name: string, key = { id: 'k1
   const running = worker.run();
   const client = new Client({ connection: h.temporal.connection, namespace: h.temporal.namespace, dataConverter: dataConverterFor(config.encryption) });
   const app = createApi({ config, client, taskQueue, namespace: h.temporal.namespace, stepTimeoutMs: 60_000, uiUrl: 'http://ui.example:8233', logError: () => undefined });
-  const server: Server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  const server: Server = await serveApi(app, { port: 0, host: '127.0.0.1' });
   return {
     config, taskQueue, client,
     api: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
