@@ -140,6 +140,16 @@ export function credentialActivities({ runner, store, rotated }: { runner: HostR
       await store?.forget(rotationId);
     },
 
+    /** A rotation ended without finishing (terminated): its locks and staged key go; the answer says what went and what stays. */
+    async abandonRotation(rotationId: string): Promise<string | undefined> {
+      const { removed, kept } = (await store?.abandon(rotationId)) ?? { removed: [], kept: [] };
+      const parts = [
+        ...(removed.length ? [`removed from the credential store: ${removed.join(', ')}`] : []),
+        ...(kept.length ? [`kept for a fix by hand (the credentials from before it; remove them once done): ${kept.join(', ')}`] : []),
+      ];
+      return parts.length ? parts.join('; ') : undefined;
+    },
+
     async registryLogin(host: HostRef, registry: string, username: string, token: string): Promise<void> {
       await dockerLogin(host, registry, { username, token });
     },

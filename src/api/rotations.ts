@@ -8,7 +8,7 @@ import { rotationAbortUpdate, rotationQuery, rotationRetryUpdate, type Scheduled
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { runLinks, temporalUiLink } from '../domain/links.js';
 import type { RunsOptions } from './runs.js';
-import { describeOfType, environmentsOfId, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict } from './temporal-lookups.js';
+import { describeOfType, environmentsOfId, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict, stillHeldBy } from './temporal-lookups.js';
 
 export type RotationAnswer = RotationView & { links: { self: string; ui: string } };
 
@@ -78,12 +78,14 @@ export class Rotations {
         const queued = await queuedIn(this.client, this.options.namespace, [home, ...environmentsOfId(id, ['rotation'], this.options.environments)], id);
         return this.view(queued ? { ...live, queuePosition: queued.position } : live);
       }
-      case 'COMPLETED': return this.view(await handle.result() as RotationView);
-      default: return this.view({
-        ...stored, status: 'failed', finishedAt: description.closeTime?.toISOString(),
-        error: { type: 'WorkflowClosed', step: 'workflow', message: `the workflow ended as ${description.status.name}; check the hosts by hand` },
-      });
     }
+    const ended: RotationView = description.status.name === 'COMPLETED' ? await handle.result() as RotationView : {
+      ...stored, status: 'failed', finishedAt: description.closeTime?.toISOString(),
+      error: { type: 'WorkflowClosed', step: 'workflow', message: `the workflow ended as ${description.status.name}; check the hosts by hand` },
+    };
+    // Its work is done, but its environment has not recorded it yet: one more moment.
+    if (await stillHeldBy(this.client, ended, description.closeTime)) return this.view({ ...ended, status: 'running', finishedAt: undefined });
+    return this.view(ended);
   }
 
   /**

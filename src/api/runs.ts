@@ -12,7 +12,7 @@ import {
 import { enqueueWithEnvironment, runIdFor } from '../temporal/enqueue.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { HttpProblem } from './problem.js';
-import { describeOfType, environmentsOfId, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict } from './temporal-lookups.js';
+import { describeOfType, environmentsOfId, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict, stillHeldBy } from './temporal-lookups.js';
 
 export interface RunsOptions {
   taskQueue: string;
@@ -147,10 +147,19 @@ export class Runs {
         // Otherwise, what was stored at the start, with the last status.
         return fallback(status ?? 'queued');
       }
+    }
+    const ended = await this.ended(handle, description.status.name, fallback);
+    // Its work is done, but its environment has not recorded it yet: one more moment.
+    if (await stillHeldBy(this.client, ended, description.closeTime)) return this.view({ ...ended, status: 'running', phase: 'done', finishedAt: undefined });
+    return ended;
+  }
+
+  private async ended(handle: WorkflowHandle, status: string, fallback: (status: RunStatus, message?: string) => RunView): Promise<RunView> {
+    switch (status) {
       case 'COMPLETED': return this.view(await handle.result() as Run);
       case 'TERMINATED': return fallback('aborted', 'the workflow was terminated');
       case 'CANCELLED': return fallback('aborted', 'the workflow was cancelled');
-      default: return fallback('failed', `the workflow ended as ${description.status.name}`);
+      default: return fallback('failed', `the workflow ended as ${status}`);
     }
   }
 

@@ -42,6 +42,22 @@ export async function queuedIn(client: Client, namespace: string, candidates: En
   return undefined;
 }
 
+/**
+ * Temporal closes a run's workflow a moment before its environment takes in that it ended
+ * (the parent hears of a child's end asynchronously, longer under load): until then the
+ * environment's ledger and lock still show the run going on. The API reports a run ended only
+ * once its environment has recorded it, so a ledger read after `--wait` is never stale. Asked
+ * only of runs that ended lately: an environment whose worker is down would slow every answer.
+ */
+export async function stillHeldBy(client: Client, run: EnvironmentRef & { id: string }, closedAt: Date | undefined): Promise<boolean> {
+  if (closedAt && Date.now() - closedAt.getTime() > RECENTLY_CLOSED_MS) return false;
+  const handle = client.workflow.getHandle(environmentWorkflowId(run.service, run.environment));
+  const view = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery)).catch(() => undefined);
+  return view?.active === run.id;
+}
+
+const RECENTLY_CLOSED_MS = 10 * 60_000;
+
 /** An operator's update that the workflow's state refused, or that came after it ended: `409` with the reason. */
 export function refusedUpdateAsConflict(error: unknown, action: string, what: string): unknown {
   if (error instanceof WorkflowUpdateFailedError) {

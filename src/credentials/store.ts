@@ -148,6 +148,28 @@ export class CredentialStore {
     });
   }
 
+  /**
+   * What a rotation that ended without its own cleanup (terminated, or released by an admin)
+   * left in the store: its login locks, on which every later ssh-key rotation of those logins
+   * would fail, and its staged key go. Its snapshots stay: they hold the credentials from before
+   * it, which a fix by hand may need. The answer names both (never a secret).
+   */
+  async abandon(rotationId: string): Promise<{ removed: string[]; kept: string[] }> {
+    return this.backend.transaction(async (tx) => {
+      const removed: string[] = [];
+      for (const name of await tx.namesEndingWith('')) {
+        if (!name.startsWith('locks/') || (await tx.get(name))?.trim() !== rotationId) continue;
+        await tx.delete(name);
+        removed.push(`the rotation lock of ${name.slice('locks/'.length)}`);
+      }
+      if ((await tx.get(stagedName(rotationId))) !== undefined) {
+        await tx.delete(stagedName(rotationId));
+        removed.push('its staged key');
+      }
+      return { removed, kept: await tx.namesEndingWith(`.before-${safeName(rotationId)}`) };
+    });
+  }
+
   /** The rotation's new secret, made by `make` on the first call and the same on every retry. */
   async stage(rotationId: string, make: () => string): Promise<string> {
     return this.backend.transaction(async (tx) => {

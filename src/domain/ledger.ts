@@ -85,9 +85,13 @@ export function recordRotation(ledger: Ledger, rotation: RotationView, at: strin
   });
 }
 
-/** A run that ended without a result (terminated, cancelled): history notes it, nothing else changes. */
-export function recordLostRun(ledger: Ledger, runId: string, at: string): Ledger {
-  return withEntry(ledger, { runId, kind: 'deploy', status: 'aborted', sha: null, finishedAt: at, error: 'the run ended without finishing (terminated or cancelled)' });
+/**
+ * A run or rotation that ended without a result (terminated, cancelled): history notes it,
+ * with what was cleared after it (a rotation's locks and staged key); nothing else changes.
+ */
+export function recordLostRun(ledger: Ledger, runId: string, at: string, lost: { kind: 'deploy' | 'rotation'; note?: string | undefined } = { kind: 'deploy' }): Ledger {
+  const what = lost.kind === 'rotation' ? 'rotation' : 'run';
+  return withEntry(ledger, { runId, kind: lost.kind, status: 'aborted', sha: null, finishedAt: at, error: `the ${what} ended without finishing (terminated or cancelled)${lost.note ? `; ${lost.note}` : ''}` });
 }
 
 /** The newest entry first; the oldest go past HISTORY_LIMIT. */

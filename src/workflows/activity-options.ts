@@ -54,6 +54,15 @@ export const apiSteps = proxyActivities<Activities>({
   retry,
 });
 
+/**
+ * Housekeeping between runs, while the environment's queue waits for it: a few tries, then the
+ * queue goes on and the history says what is left.
+ */
+export const housekeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { ...retry, maximumAttempts: 5 },
+});
+
 /** Call-site options (merged over the proxy's): the one-line summary the Temporal UI shows. */
 export function summary(text: string): ActivityOptions {
   return { summary: text.slice(0, 200) };

@@ -10,7 +10,7 @@ import {
   enqueueSignal, environmentQuery, grantSignal, IDEMPOTENCY_WINDOW_MS, lockGrantedSignal, queuedRunQuery,
   type DeployInput, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState, type IdempotencyEntry, type QueuedRun, type RotationInput, type RunStart,
 } from './contract.js';
-import { waitingForRuns } from './activity-options.js';
+import { housekeeping, waitingForRuns } from './activity-options.js';
 
 const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
 
@@ -155,6 +155,16 @@ export async function environment(state: EnvironmentState): Promise<void> {
     });
   });
 
+  /** A run that ended without its result; a rotation's leftovers in the credential store go with it. */
+  const lost = async (finished: Waiting): Promise<Ledger> => {
+    const rotation = !!finished.view?.rotation || finished.runId.startsWith('rotation-');
+    if (!rotation) return recordLostRun(ledger, finished.runId, new Date().toISOString());
+    const note = await housekeeping.abandonRotation(finished.runId).catch(
+      () => `the credential store could not be reached: remove its entries under locks/ that name ${finished.runId}, and staged/${finished.runId}`,
+    );
+    return recordLostRun(ledger, finished.runId, new Date().toISOString(), { kind: 'rotation', note });
+  };
+
   for (;;) {
     await condition(() => (!active && queue.length > 0) || activeDone
       || (!active && !queue.length && !enqueuing && workflowInfo().historyLength > (state.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE)));
@@ -169,7 +179,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
         }
       } catch {
         // Terminated, cancelled or failed as a workflow: the lock is released all the same.
-        ledger = recordLostRun(ledger, finished.runId, new Date().toISOString());
+        ledger = await lost(finished.waiting);
       }
       // Released only once the ledger has the run: a run enqueued meanwhile waits, and does not
       // start with the ledger from before.

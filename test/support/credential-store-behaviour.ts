@@ -65,6 +65,22 @@ export function credentialStoreBehaviour(open: () => Promise<CredentialStore>): 
     assert.equal(await store.sshKey(host), 'KEY-A', 'the entry itself stays');
   });
 
+  it('clears what an abandoned rotation held, and only that, naming it without its secrets', async () => {
+    await store.lockLogins([host], 'r1');
+    await store.lockLogins([other], 'r2');
+    await store.stage('r1', () => 'STAGED-SECRET');
+    await store.switch([{ entry, text: 'KEY-NEW' }], 'r1');
+    const { removed, kept } = await store.abandon('r1');
+    assert.deepEqual(removed, ['the rotation lock of deploy@203.0.113.10:22', 'its staged key']);
+    assert.deepEqual(kept, ['ssh/deploy@203.0.113.10:22.before-r1'], 'what a fix by hand may need stays');
+    assert.ok(!JSON.stringify({ removed, kept }).match(/SECRET|KEY-/), 'no secret in what it names');
+    assert.equal(await store.lockLogins([host], 'r3'), undefined, 'the login is free for the next rotation');
+    assert.equal((await store.lockLogins([other], 'r3'))?.holder, 'r2', 'another rotation keeps its lock');
+    assert.equal(await store.staged('r1'), undefined);
+    assert.equal(await store.sshKey(host), 'KEY-NEW', 'the credential in use stays');
+    assert.deepEqual((await store.abandon('r1')).removed, [], 'nothing left to remove the second time');
+  });
+
   it('reads registry credentials', async () => {
     await set([{ entry: { kind: 'registry', registry: 'ghcr.io' }, text: JSON.stringify({ username: 'bot', token: 'tok' }) }]);
     assert.deepEqual(await store.registryCredential('ghcr.io'), { username: 'bot', token: 'tok' });

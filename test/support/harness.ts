@@ -436,12 +436,11 @@ services:
       for (;;) {
         const { body } = await request('GET', `/v1/deployments/${id}`, undefined, TOKENS.reader);
         if (['succeeded', 'failed', 'rolled_back', 'aborted'].includes(body.status)) {
-          // The environment records the end a moment after the run: wait for it, so that what a
-          // test reads of the ledger next includes this run (unless the run still holds it).
-          for (let i = 0; !body.awaitingOperator && i < 100; i++) {
+          // A run is reported ended only once its environment has recorded it: what a test (or
+          // an operator after `--wait`) reads of the ledger next includes this run.
+          if (!body.awaitingOperator) {
             const env = (await request('GET', `/v1/services/${body.service}/environments/${body.environment}`, undefined, TOKENS.reader)).body;
-            if (env.history?.some((e: { runId: string }) => e.runId === id)) break;
-            await new Promise((r) => setTimeout(r, 50));
+            if (!env.history?.some((e: { runId: string }) => e.runId === id) || env.active === id) throw new Error(`run ${id} answered ${body.status}, but its environment's ledger does not have it yet: ${JSON.stringify(env)}`);
           }
           return body;
         }

@@ -204,6 +204,41 @@ describe('credential rotations', function () {
     await deploy('production');
   });
 
+  it('clears the login locks and staged key of an ssh-key rotation an admin released, so the next one runs', async () => {
+    h.github.override.set('PUT /repos/acme/shop/actions/secrets/DEPLOY_KEY', 403);
+    try {
+      const started = await call('POST', '/v1/rotations', { kind: 'ssh-key', service: 'keyed', environment: 'production', githubSecret: 'DEPLOY_KEY' });
+      const stuck = await waitFor(started.body.id, ['failed', 'compensated', 'succeeded']);
+      assert.equal(stuck.status, 'failed', 'its undo of the GitHub secret failed too: it waits for an operator');
+      assert.equal(readdirSync(join(store(), 'locks')).length, KEY_HOSTS.length, 'it holds its logins');
+
+      const released = await callStack(stack, TOKENS.ops, 'POST', '/v1/services/keyed/environments/production/release', { reason: 'giving up on it' });
+      assert.equal(released.status, 202, released.text);
+      const ledger = async () => (await callStack(stack, TOKENS.reader, 'GET', '/v1/services/keyed/environments/production')).body;
+      for (let i = 0; (await ledger()).active === stuck.id; i++) {
+        if (i > 100) assert.fail('the environment never recorded the released rotation');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const entry = (await ledger()).history.find((e: { runId: string }) => e.runId === stuck.id);
+      assert.equal(entry.kind, 'rotation');
+      assert.equal(entry.status, 'aborted');
+      for (const name of KEY_HOSTS) assert.match(entry.error, new RegExp(`the rotation lock of ${h.host(name).user}@${h.host(name).address}:${h.host(name).port}`));
+      assert.match(entry.error, /its staged key/);
+      assert.match(entry.error, /kept for a fix by hand .*: ssh\/.*\.before-/);
+      assert.deepEqual(readdirSync(join(store(), 'locks')), [], 'no login stays locked');
+      assert.equal(existsSync(join(store(), 'staged', stuck.id)), false, 'no staged key is left');
+
+      h.github.override.delete('PUT /repos/acme/shop/actions/secrets/DEPLOY_KEY');
+      // keyed/staging shares keys-1, whose login the released rotation held.
+      const next = await call('POST', '/v1/rotations', { kind: 'ssh-key', service: 'keyed', environment: 'staging' });
+      const done = await waitFor(next.body.id, ['compensated', 'failed', 'succeeded']);
+      assert.equal(done.status, 'succeeded', JSON.stringify(done));
+    } finally {
+      h.github.override.delete('PUT /repos/acme/shop/actions/secrets/DEPLOY_KEY');
+    }
+    await deploy('production');
+  });
+
   it('rotates the registry token: verified, logged in on every host, pulled on the canary, GitHub, then Slipway\'s own', async () => {
     const token = `registry-token-${Date.now().toString(36)}`;
     h.registry.acceptPassword(token);
