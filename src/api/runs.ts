@@ -1,13 +1,13 @@
 import { notificationsFor, type NotificationConfig } from '../config/notifications.js';
 import { runLinks } from '../domain/links.js';
 import { createHash } from 'node:crypto';
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { OperatorAction } from '../domain/operator-actions.js';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { refusal, type OperatorAction } from '../domain/operator-actions.js';
 import type { DeployPlan } from '../domain/plan.js';
 import { queuedRun, type Run, type RunStatus } from '../domain/run.js';
 import type { EnvironmentRef } from '../domain/rotation.js';
 import {
-  actionUpdates, environmentQuery, environmentWorkflowId, type DeployInput, type EnvironmentView, type QueuedRun, type Unstarted,
+  abortQueuedUpdate, actionUpdates, environmentQuery, queuedRunQuery, environmentWorkflowId, type DeployInput, type EnvironmentView, type QueuedRun, type Unstarted,
 } from '../workflows/contract.js';
 import { enqueueWithEnvironment, runIdFor } from '../temporal/enqueue.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
@@ -72,13 +72,34 @@ export class Runs {
     return queued?.run ? this.view({ ...queued.run, queuePosition: queued.position }) : await this.get(runId);
   }
 
-  /** An operator's action on a run; `409` with the reason when the run's state forbids it. */
-  async act(id: string, action: OperatorAction): Promise<RunView> {
-    await this.untilStarted(id);
+  /**
+   * An operator's action on a run; `409` with the reason when the run's state forbids it. A run
+   * still waiting in its environment's queue has no workflow yet: its environment aborts it.
+   */
+  async act(run: RunView, action: OperatorAction, by: string): Promise<RunView> {
+    if (run.status === 'queued') {
+      const refused = action === 'abort' ? undefined : refusal(action, { run, pauseRequested: false, abortRequested: false, rollbackAborted: false });
+      if (refused) throw new HttpProblem(409, 'Conflict', `cannot ${action}: ${refused}`);
+      const aborted = await this.abortQueued(run, by);
+      if (aborted) return aborted;
+      // Granted the lock meanwhile: its own workflow takes the abort.
+      await this.untilStarted(run.id);
+    }
     try {
-      return this.view(await this.client.workflow.getHandle(id).executeUpdate(actionUpdates[action]));
+      return this.view(await this.client.workflow.getHandle(run.id).executeUpdate(actionUpdates[action]));
     } catch (error) {
       throw refusedUpdateAsConflict(error, action, 'run');
+    }
+  }
+
+  /** The run, aborted in its environment's queue; undefined when it is no longer there. */
+  private async abortQueued(run: RunView, by: string): Promise<RunView | undefined> {
+    const environment = this.client.workflow.getHandle(environmentWorkflowId(run.service, run.environment));
+    try {
+      return this.view(await environment.executeUpdate(abortQueuedUpdate, { args: [{ runId: run.id, reason: `by ${by}` }] }));
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) return undefined;
+      throw error;
     }
   }
 
@@ -134,18 +155,10 @@ export class Runs {
         // Bounded by a deadline, not a race: a query no worker answers would otherwise go on
         // retrying after the caller has moved on.
         const live = await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query<Run>('run')).catch(() => undefined);
-        if (live?.status === 'queued') {
-          const queued = await this.queued(id, live);
-          return this.view(queued ? { ...live, queuePosition: queued.position } : live);
-        }
         if (live) return this.view(live);
-        // No answer (its first workflow task has not run yet, or no worker is up): while it
-        // waits in the queue, its environment knows it whole.
-        const status = description.searchAttributes?.SlipwayStatus?.[0] as RunStatus | undefined;
-        const queued = status === 'queued' && stored ? await this.queued(id, stored) : undefined;
-        if (queued?.run) return this.view({ ...queued.run, queuePosition: queued.position });
-        // Otherwise, what was stored at the start, with the last status.
-        return fallback(status ?? 'queued');
+        // No answer (its first workflow task has not run yet, or no worker is up): what was
+        // stored at the start, with the last status.
+        return fallback(description.searchAttributes?.SlipwayStatus?.[0] as RunStatus | undefined ?? 'running');
       }
     }
     const ended = await this.ended(handle, description.status.name, fallback);
@@ -163,16 +176,10 @@ export class Runs {
     }
   }
 
-  /**
-   * A run answered `queued` a moment ago may not have a workflow yet, only a place in its
-   * environment's queue: an action waits (a few seconds at most) for the workflow to exist.
-   */
+  /** A run granted the lock a moment ago may not have a workflow yet: wait (a few seconds at most) for it. */
   private async untilStarted(id: string): Promise<void> {
     const handle = this.client.workflow.getHandle(id);
-    for (let i = 0; i < 50 && !(await describeOfType(handle, 'deploy')); i++) {
-      if (!(await this.queued(id))) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    for (let i = 0; i < 50 && !(await describeOfType(handle, 'deploy')); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
   /** Where run `id` waits in its environment's queue (asked of its own, when known). */
@@ -181,7 +188,31 @@ export class Runs {
     return queuedIn(this.client, this.options.namespace, candidates, id);
   }
 
+  /**
+   * Runs by newest first. Runs waiting in a queue have no workflow yet: the first page starts
+   * with them (in queue order, not counted in `limit`), asked of their environments.
+   */
   async list(filter: { service?: string | undefined; environment?: string | undefined; status?: string | undefined; limit: number; next?: string | undefined }): Promise<{ items: RunView[]; next?: string }> {
+    const waiting = filter.next === undefined && (!filter.status || filter.status === 'queued') ? await this.waiting(filter) : [];
+    if (filter.status === 'queued') return { items: waiting };
+    const { items, next } = await this.listWorkflows(filter);
+    return next ? { items: [...waiting, ...items], next } : { items: [...waiting, ...items] };
+  }
+
+  /** The runs waiting in the queues of the configured environments the filter names. */
+  private async waiting(filter: { service?: string | undefined; environment?: string | undefined }): Promise<RunView[]> {
+    const environments = (this.options.environments ?? []).filter((e) => (!filter.service || e.service === filter.service) && (!filter.environment || e.environment === filter.environment));
+    const ask = <T>(fn: () => Promise<T>) => this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, fn).catch(() => undefined);
+    const perEnvironment = await Promise.all(environments.map(async ({ service, environment }) => {
+      const handle = this.client.workflow.getHandle(environmentWorkflowId(service, environment));
+      const view = await ask(() => handle.query(environmentQuery));
+      const queued = await Promise.all((view?.queue ?? []).map((id) => ask(() => handle.query(queuedRunQuery, id))));
+      return queued.flatMap((q) => (q?.run ? [this.view({ ...q.run, queuePosition: q.position })] : []));
+    }));
+    return perEnvironment.flat();
+  }
+
+  private async listWorkflows(filter: { service?: string | undefined; environment?: string | undefined; status?: string | undefined; limit: number; next?: string | undefined }): Promise<{ items: RunView[]; next?: string }> {
     const clauses = [`WorkflowType = 'deploy'`];
     if (filter.service) clauses.push(`SlipwayService = ${quoteValue(filter.service)}`);
     if (filter.environment) clauses.push(`SlipwayEnvironment = ${quoteValue(filter.environment)}`);

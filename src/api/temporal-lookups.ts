@@ -1,8 +1,8 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { queuedRotation, type EnvironmentRef } from '../domain/rotation.js';
 import { queuedRun } from '../domain/run.js';
-import { pendingEnqueues } from '../temporal/enqueue.js';
-import { environmentQuery, environmentWorkflowId, queuedRunQuery, type QueuedRun } from '../workflows/contract.js';
+import { enqueuedInHistory, pendingEnqueues } from '../temporal/enqueue.js';
+import { environmentQuery, environmentWorkflowId, queuedRunQuery, type AnyEnqueueRequest, type QueuedRun } from '../workflows/contract.js';
 import { HttpProblem } from './problem.js';
 
 /**
@@ -29,17 +29,28 @@ export async function queuedIn(client: Client, namespace: string, candidates: En
     if (queued) return queued;
     const pending = await pendingEnqueues(client, namespace, candidate.service, candidate.environment);
     const index = pending.findIndex((p) => p.runId === id);
-    const request = pending[index];
-    if (!request || 'lockFor' in request) continue;
-    // Runs it did take in wait ahead of it (unknown when no worker answers: then counted from the signals alone).
-    const waiting = queued === null ? await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery)).catch(() => undefined) : undefined;
-    const position = (waiting?.queue.length ?? 0) + index + 1;
-    const requestHash = request.idempotency ? { requestHash: request.idempotency.requestHash } : {};
-    return 'rotation' in request
-      ? { position, rotation: queuedRotation(id, request.rotation.plan, request.rotation.createdAt), ...requestHash }
-      : { position, run: queuedRun(id, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt), ...requestHash };
+    if (index >= 0) {
+      // Runs it did take in wait ahead of it (unknown when no worker answers: then counted from the signals alone).
+      const waiting = queued === null ? await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery)).catch(() => undefined) : undefined;
+      const found = asQueued(id, pending[index]!, (waiting?.queue.length ?? 0) + index + 1);
+      if (found) return found;
+      continue;
+    }
+    // No answer (the workflow is busy, or no worker is up): a run it took in, and that has no
+    // workflow of its own yet, still waits; where in the queue cannot be told.
+    const request = queued === undefined ? await enqueuedInHistory(client, namespace, candidate.service, candidate.environment, id) : undefined;
+    const found = request && asQueued(id, request, undefined);
+    if (found) return found;
   }
   return undefined;
+}
+
+function asQueued(id: string, request: AnyEnqueueRequest, position: number | undefined): QueuedRun | undefined {
+  if ('lockFor' in request) return undefined;
+  const requestHash = request.idempotency ? { requestHash: request.idempotency.requestHash } : {};
+  return 'rotation' in request
+    ? { position, rotation: queuedRotation(id, request.rotation.plan, request.rotation.createdAt), ...requestHash }
+    : { position, run: queuedRun(id, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt), ...requestHash };
 }
 
 /**

@@ -94,6 +94,14 @@ export function recordLostRun(ledger: Ledger, runId: string, at: string, lost: {
   return withEntry(ledger, { runId, kind: lost.kind, status: 'aborted', sha: null, finishedAt: at, error: `the ${what} ended without finishing (terminated or cancelled)${lost.note ? `; ${lost.note}` : ''}` });
 }
 
+/**
+ * An accepted run or rotation that never started (its workflow could not be started): the
+ * history says why, so that no accepted request is lost without a trace.
+ */
+export function recordNotStarted(ledger: Ledger, at: string, entry: { runId: string; kind: HistoryEntry['kind']; sha: string | null; reason: string }): Ledger {
+  return withEntry(ledger, { runId: entry.runId, kind: entry.kind, status: 'failed', sha: entry.sha, finishedAt: at, error: `never started: ${entry.reason}` });
+}
+
 /** The newest entry first; the oldest go past HISTORY_LIMIT. */
 function withEntry(ledger: Ledger, entry: HistoryEntry): Ledger {
   return { ...ledger, history: [entry, ...ledger.history].slice(0, HISTORY_LIMIT) };

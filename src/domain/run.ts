@@ -75,6 +75,11 @@ export function queuedRun(id: string, kind: Run['kind'], plan: DeployPlan, creat
   };
 }
 
+/** The error of a run an operator aborted while it waited in its environment's queue. */
+export function abortedInQueueError(reason: string): RunError {
+  return { type: 'Aborted', step: 'queue', message: `aborted while queued: ${reason}` };
+}
+
 /** Where a target's steps are logged: its run, its id, and whether it is the deploy or the rollback. */
 export interface StepLogRef {
   run: string;

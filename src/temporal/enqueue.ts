@@ -59,6 +59,33 @@ export function rotationIdFor(plan: RotationPlan, idempotencyKey?: string): stri
 const GRPC_NOT_FOUND = 5;
 
 /**
+ * The request that queued `runId` in an environment's current history, however long ago:
+ * for when the environment's workflow is too busy to answer a query about its queue.
+ */
+export async function enqueuedInHistory(client: Client, namespace: string, service: string, environment: string, runId: string): Promise<AnyEnqueueRequest | undefined> {
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    let answer: proto.temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryReverseResponse;
+    try {
+      answer = await client.workflowService.getWorkflowExecutionHistoryReverse({
+        namespace, execution: { workflowId: environmentWorkflowId(service, environment) }, maximumPageSize: 500, nextPageToken,
+      });
+    } catch (error) {
+      if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return undefined;
+      throw error;
+    }
+    for (const event of answer.history?.events ?? []) {
+      const signal = event.workflowExecutionSignaledEventAttributes;
+      if (signal?.signalName !== enqueueSignal.name) continue;
+      const request: AnyEnqueueRequest = await decodeFromPayloadsAtIndex(client.options.loadedDataConverter, 0, signal.input?.payloads);
+      if (request.runId === runId) return request;
+    }
+    nextPageToken = answer.nextPageToken?.length ? answer.nextPageToken : undefined;
+  } while (nextPageToken);
+  return undefined;
+}
+
+/**
  * Runs signalled to an environment's workflow that it has not taken in yet (a query answers
  * from the state of its last completed workflow task), oldest first: read from the end of its
  * history, down to that task. Empty when the environment has no workflow.

@@ -54,20 +54,20 @@ export interface DeployInput {
   uiUrl?: string | undefined;
   /** The configured hooks that hear about this run, and which of its events. */
   notifications?: RunNotifications | undefined;
-  /**
-   * Set by the environment's workflow: the run starts with the lock and this ledger, or
-   * queued, to wait for the `grant` signal.
-   */
-  startedAs: RunStart['startedAs'];
+  /** Set by the environment's workflow, which starts a run only once it holds the lock: see `RunStart`. */
   granted?: Ledger | undefined;
+  abortedInQueue?: RunStart['abortedInQueue'];
 }
 
 
 export const runQuery = defineQuery<Run>('run');
-/** How the environment starts a run: with the lock, its ledger given, or queued, to wait for `grantSignal`. */
-export type RunStart = { startedAs: 'granted'; granted: Ledger } | { startedAs: 'queued'; granted?: undefined };
-/** The environment's lock holder lets the run go, with the ledger as it is at that moment. */
-export const grantSignal = defineSignal<[Ledger]>('grant');
+/**
+ * How the environment starts a run. A queued run is data in the environment's queue, with no
+ * workflow of its own, until it is granted the lock: then it starts with the ledger as it is.
+ * A run an operator aborted while it waited starts only to end `aborted`, touching nothing, so
+ * that it can be looked up like any run.
+ */
+export type RunStart = { granted: Ledger; abortedInQueue?: undefined } | { abortedInQueue: { reason: string }; granted?: undefined };
 /** An operator's decision; each answers the run as it is once applied, or is refused (409). */
 export const actionUpdates = Object.fromEntries(OPERATOR_ACTIONS.map((a) => [a, defineUpdate<Run>(a)])) as Record<OperatorAction, ReturnType<typeof defineUpdate<Run>>>;
 
@@ -143,6 +143,12 @@ export interface IdempotencyEntry {
 
 /** How long an idempotency key returns the run it first started (at least 24 hours, as the API promises). */
 export const IDEMPOTENCY_WINDOW_MS = 25 * 3_600_000;
+/**
+ * The most keys an environment remembers, newest kept: its state is carried into every new
+ * history, so it must stay small whatever a client sends. Past it, a repeat is still answered
+ * from the run's own workflow while Temporal keeps it.
+ */
+export const IDEMPOTENCY_KEYS_LIMIT = 1_000;
 
 export interface EnvironmentView {
   current: Ledger['current'];
@@ -161,7 +167,7 @@ interface EnqueueCommon {
 }
 
 /** A run's input as the API sends it: the environment adds how it starts (`RunStart`). */
-export type Unstarted<Input> = Omit<Input, keyof RunStart>;
+export type Unstarted<Input> = Omit<Input, 'granted' | 'abortedInQueue'>;
 
 export interface EnqueueRequest extends EnqueueCommon {
   input: Unstarted<DeployInput>;
@@ -184,8 +190,8 @@ export interface EnqueueLockRequest extends EnqueueCommon {
 export type AnyEnqueueRequest = EnqueueRequest | EnqueueRotationRequest | EnqueueLockRequest;
 
 export interface QueuedRun {
-  /** 1: the next to get the lock. */
-  position: number;
+  /** 1: the next to get the lock; unknown while the environment's workflow cannot answer. */
+  position?: number | undefined;
   /** What it shows while it waits (none for a run queued here from another environment). */
   run?: Run | undefined;
   rotation?: RotationView | undefined;
@@ -203,6 +209,8 @@ export const queuedRunQuery = defineQuery<QueuedRun | null, [string]>('queuedRun
 /** To a run that asked for this environment's lock from elsewhere: it holds it now, with this ledger. */
 export const lockGrantedSignal = defineSignal<[EnvironmentRef & { ledger: Ledger }]>('lockGranted');
 export const environmentQuery = defineQuery<EnvironmentView>('environment');
+/** An operator's abort of a deploy or rollback still waiting in the queue: it leaves the queue and ends `aborted`. */
+export const abortQueuedUpdate = defineUpdate<Run, [{ runId: string; reason: string }]>('abortQueued');
 
 // ---- rotations -----------------------------------------------------------------------------
 
@@ -213,8 +221,7 @@ export interface RotationInput {
   heartbeatTimeoutMs?: number | undefined;
   /** The configured hooks that hear how the rotation ends. */
   notifications?: RunNotifications | undefined;
-  /** Set by the environment's workflow: see `DeployInput`. */
-  startedAs: RunStart['startedAs'];
+  /** Set by the environment's workflow: a rotation starts only once it holds the lock. */
   granted?: Ledger | undefined;
 }
 

@@ -1,7 +1,7 @@
 import { condition, isCancellation, setWorkflowOptions } from '@temporalio/workflow';
 import type { Target } from '../domain/plan.js';
 import { planBatches } from '../domain/rollout.js';
-import type { Run } from '../domain/run.js';
+import { abortedInQueueError, type Run } from '../domain/run.js';
 import { describeFailure } from './failure-details.js';
 import type { DeployInput } from './contract.js';
 import { bake } from './rollout/bake.js';
@@ -23,9 +23,11 @@ export async function deploy(input: DeployInput): Promise<Run> {
   const { run } = state;
   const batches = new Batches(input, state);
 
-  state.setStatus('queued');
-  await condition(() => state.ledger !== undefined || state.abortRequested);
-  if (state.abortRequested) return end('aborted');
+  // Aborted by an operator while it waited in the queue: it ends here, having touched nothing.
+  if (input.abortedInQueue) {
+    run.error = abortedInQueueError(input.abortedInQueue.reason);
+    return end('aborted');
+  }
   const ledger = state.ledger!;
   run.previous = ledger.current ? { sha: ledger.current.sha, images: ledger.current.images } : null;
   state.setStatus('running');

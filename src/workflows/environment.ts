@@ -1,47 +1,64 @@
 import {
   condition, continueAsNew, getExternalWorkflowHandle, log, ParentClosePolicy, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
-import { recordLostRun, recordRotation, recordRun, type Ledger } from '../domain/ledger.js';
+import { recordLostRun, recordNotStarted, recordRotation, recordRun, type HistoryEntry, type Ledger } from '../domain/ledger.js';
 import { describeRotation, queuedRotation, type RotationView } from '../domain/rotation.js';
-import { refLabel, refName } from '../domain/plan.js';
-import { queuedRun, type Run } from '../domain/run.js';
+import { refLabel, refName, refSha } from '../domain/plan.js';
+import { abortedInQueueError, queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import {
-  enqueueSignal, environmentQuery, grantSignal, IDEMPOTENCY_WINDOW_MS, lockGrantedSignal, queuedRunQuery,
-  type DeployInput, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState, type IdempotencyEntry, type QueuedRun, type RotationInput, type RunStart,
+  abortQueuedUpdate, enqueueSignal, environmentQuery, IDEMPOTENCY_KEYS_LIMIT, IDEMPOTENCY_WINDOW_MS, lockGrantedSignal, queuedRunQuery,
+  type AnyEnqueueRequest, type DeployInput, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState, type IdempotencyEntry, type QueuedRun, type RotationInput, type RunStart,
 } from './contract.js';
 import { housekeeping, waitingForRuns } from './activity-options.js';
 
 const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
 
-/** A queued run that did not start here (it existed already): it held nothing, and is not recorded. */
-const NOT_STARTED = Symbol('not started');
-
 /**
  * One long-lived workflow per service and environment (`slipway-env/<service>/<environment>`):
  * it holds the lock (one run at a time), the FIFO queue of runs waiting for it, and the
- * release ledger. Runs are its children, started the moment they are enqueued (so they can
- * be looked up as `queued`) and let go one at a time; a run that ends in any way, even
- * terminated, hands the lock on, so a crash never leaves it stale.
+ * release ledger. A queued run is data in this workflow's state, not a workflow: it starts as
+ * a child only when it is granted the lock, so a long queue costs no pending children and no
+ * history. A run that ends in any way, even terminated, hands the lock on, so a crash never
+ * leaves it stale.
  */
 export async function environment(state: EnvironmentState): Promise<void> {
   let ledger = state.ledger;
   type RunOrRotation = (input: DeployInput | RotationInput) => Promise<Run | RotationView>;
-  type Ended = Run | RotationView | null | typeof NOT_STARTED;
-  /** Hands a waiting run the lock; `ended` settles once it has ended, with its result. */
+  /** How the lock holder ended: its result, null when it ended without one, or why it never started. */
+  type Ended = Run | RotationView | null | { notStarted: string };
+  /** Waits for the lock; `grant` hands it over, and `ended` settles once the holder has ended. */
   interface Waiting {
     runId: string;
     view?: Omit<QueuedRun, 'position'>;
+    /** What it was queued with (absent for a lock lent to a run queued elsewhere). */
+    request?: EnqueueRequest | EnqueueRotationRequest;
     /** False while its workflow is still being started: until then only this workflow knows it. */
     started(): boolean;
     grant(granted: Ledger): { ended: Promise<Ended>; signalled: Promise<void> };
   }
   const queue: Waiting[] = [];
-  const child = (runId: string, handle: { result(): Promise<Run | RotationView>; signal(s: typeof grantSignal, l: Ledger): Promise<void> }, grantedAtStart: boolean): Waiting => ({
-    runId,
-    started: () => true,
-    grant: (granted) => ({ ended: handle.result(), signalled: grantedAtStart ? Promise.resolve() : handle.signal(grantSignal, granted) }),
-  });
+  const queued = (request: EnqueueRequest | EnqueueRotationRequest): Waiting => {
+    let hasStarted = false;
+    return {
+      runId: request.runId,
+      request,
+      view: {
+        ...'rotation' in request
+          ? { rotation: queuedRotation(request.runId, request.rotation.plan, request.rotation.createdAt) }
+          : { run: queuedRun(request.runId, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) },
+        ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}),
+      },
+      started: () => hasStarted,
+      grant: (granted) => {
+        const start = startRun(request, { granted }).finally(() => { hasStarted = true; });
+        return {
+          ended: start.then((handle) => handle.result(), (error: Error) => ({ notStarted: error.message })),
+          signalled: start.then(() => undefined, () => undefined),
+        };
+      },
+    };
+  };
   const external = (holder: string): Waiting => ({
     runId: holder,
     started: () => true,
@@ -54,9 +71,15 @@ export async function environment(state: EnvironmentState): Promise<void> {
   const idempotency: Record<string, IdempotencyEntry> = { ...state.idempotency };
   let active: { runId: string; ended: Promise<Ended>; waiting: Waiting } | undefined;
   let activeDone = false;
-  let enqueuing = 0;
+  /** Update handlers still at work (an abort of a queued run): the workflow continues as new only without any. */
+  let handling = 0;
   const forgetOldKeys = () => {
-    for (const [key, entry] of Object.entries(idempotency)) if (Date.now() - entry.at > IDEMPOTENCY_WINDOW_MS) delete idempotency[key];
+    const kept = Object.entries(idempotency)
+      .filter(([, entry]) => Date.now() - entry.at <= IDEMPOTENCY_WINDOW_MS)
+      .sort(([, a], [, b]) => b.at - a.at)
+      .slice(0, IDEMPOTENCY_KEYS_LIMIT);
+    for (const key of Object.keys(idempotency)) delete idempotency[key];
+    Object.assign(idempotency, Object.fromEntries(kept));
   };
 
   setHandler(environmentQuery, () => ({ ...ledger, active: active?.runId ?? null, queue: queue.map((q) => q.runId) }));
@@ -68,53 +91,39 @@ export async function environment(state: EnvironmentState): Promise<void> {
     return index < 0 ? null : { position: index + 1, ...waiting[index]!.view };
   });
 
-  /**
-   * Starts a queued run as this workflow's child (queued until granted, or with the lock when
-   * `start` says so); undefined when it exists already.
-   */
-  const startRun = async (request: EnqueueRequest | EnqueueRotationRequest, start: RunStart): Promise<Waiting | undefined> => {
+  /** Starts a run as this workflow's child: granted the lock, or aborted while it waited. */
+  const startRun = async (request: EnqueueRequest | EnqueueRotationRequest, start: RunStart) => {
     const { runId } = request;
     const hash = request.idempotency ? { requestHash: request.idempotency.requestHash } : {};
-    const grantedAtStart = start.startedAs === 'granted';
-    try {
-      if ('rotation' in request) {
-        const { plan, createdAt } = request.rotation;
-        const handle = await startChild<RunOrRotation>('rotation', {
-          workflowId: runId,
-          args: [{ ...request.rotation, ...start }],
-          parentClosePolicy: ParentClosePolicy.TERMINATE,
-          staticSummary: `${describeRotation(plan)} for ${plan.service} in ${plan.environment}`,
-          typedSearchAttributes: [
-            { key: SEARCH_ATTRIBUTES.service, value: plan.service },
-            { key: SEARCH_ATTRIBUTES.environment, value: plan.environment },
-            { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
-          ],
-          memo: { rotation: queuedRotation(runId, plan, createdAt), ...hash },
-        });
-        return child(runId, handle, grantedAtStart);
-      }
-      const { input } = request;
-      const handle = await startChild<RunOrRotation>('deploy', {
+    if ('rotation' in request) {
+      const { plan, createdAt } = request.rotation;
+      return startChild<RunOrRotation>('rotation', {
         workflowId: runId,
-        args: [{ ...input, ...start }],
+        args: [{ ...request.rotation, granted: start.granted }],
         parentClosePolicy: ParentClosePolicy.TERMINATE,
-        staticSummary: `${input.kind ?? 'deploy'} ${state.service} ${refLabel(input.plan.ref)} to ${state.environment}`,
+        staticSummary: `${describeRotation(plan)} for ${plan.service} in ${plan.environment}`,
         typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTES.service, value: state.service },
-          { key: SEARCH_ATTRIBUTES.environment, value: state.environment },
-          { key: SEARCH_ATTRIBUTES.version, value: refName(input.plan.ref) },
-          { key: SEARCH_ATTRIBUTES.status, value: 'queued' },
+          { key: SEARCH_ATTRIBUTES.service, value: plan.service },
+          { key: SEARCH_ATTRIBUTES.environment, value: plan.environment },
+          { key: SEARCH_ATTRIBUTES.status, value: 'running' },
         ],
-        memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] }, ...hash },
+        memo: { rotation: queuedRotation(runId, plan, createdAt), ...hash },
       });
-      return child(runId, handle, grantedAtStart);
-    } catch (error) {
-      // A repeat of a run that exists (a keyed request sent again): it is not ours to run again.
-      if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return undefined;
-      if (request.idempotency) delete idempotency[request.idempotency.key];
-      log.error('could not start a queued run', { runId, error: (error as Error).message });
-      return undefined;
     }
+    const { input } = request;
+    return startChild<RunOrRotation>('deploy', {
+      workflowId: runId,
+      args: [{ ...input, ...start }],
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      staticSummary: `${input.kind ?? 'deploy'} ${state.service} ${refLabel(input.plan.ref)} to ${state.environment}`,
+      typedSearchAttributes: [
+        { key: SEARCH_ATTRIBUTES.service, value: state.service },
+        { key: SEARCH_ATTRIBUTES.environment, value: state.environment },
+        { key: SEARCH_ATTRIBUTES.version, value: refName(input.plan.ref) },
+        { key: SEARCH_ATTRIBUTES.status, value: start.granted ? 'running' : 'aborted' },
+      ],
+      memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] }, ...hash },
+    });
   };
 
   setHandler(enqueueSignal, (request) => {
@@ -122,37 +131,45 @@ export async function environment(state: EnvironmentState): Promise<void> {
     if (!runId) return;
     if (request.idempotency) {
       forgetOldKeys();
-      // The API answered the repeat with the run the key names already.
-      if (idempotency[request.idempotency.key]) return;
+      const earlier = idempotency[request.idempotency.key];
+      if (earlier) {
+        // The API answered a repeat with the run the key names already; a repeat with another
+        // body that it could not compare (it raced the first) is refused here, and said so.
+        if (earlier.requestHash !== request.idempotency.requestHash && !('lockFor' in request)) {
+          ledger = recordNotStarted(ledger, new Date().toISOString(), {
+            runId, kind: kindOf(request), sha: shaOf(request), reason: `its Idempotency-Key was used before for a different request (${earlier.runId})`,
+          });
+        }
+        return;
+      }
       idempotency[request.idempotency.key] = { runId, requestHash: request.idempotency.requestHash, at: Date.now() };
     }
     if (known.has(runId)) return;
     known.add(runId);
-    if ('lockFor' in request) {
-      queue.push(external(request.lockFor));
-      return;
+    queue.push('lockFor' in request ? external(request.lockFor) : queued(request));
+  });
+
+  // Its workflow is started only to be looked up like any run: it ends at once, touching nothing.
+  setHandler(abortQueuedUpdate, async ({ runId, reason }) => {
+    const index = queue.findIndex((q) => q.runId === runId);
+    const { request } = queue.splice(index, 1)[0]! as Waiting & { request: EnqueueRequest };
+    const at = new Date().toISOString();
+    const run: Run = { ...queuedRun(runId, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt), status: 'aborted', error: abortedInQueueError(reason), updatedAt: at, finishedAt: at };
+    ledger = recordRun(ledger, run, at);
+    handling++;
+    try {
+      await startRun(request, { abortedInQueue: { reason } });
+    } catch (error) {
+      log.warn('could not start the workflow of a run aborted in the queue', { runId, error: (error as Error).message });
+    } finally {
+      handling--;
     }
-    // Queued now, in the order signals came; started as a child meanwhile. It is granted the
-    // lock once it has started. When nothing holds the lock or waits for it, it is next, with
-    // the ledger as it is now: it starts with the lock, which saves the grant's round trip.
-    const start: RunStart = !active && !queue.length && !enqueuing ? { startedAs: 'granted', granted: ledger } : { startedAs: 'queued' };
-    enqueuing++;
-    let hasStarted = false;
-    const started = startRun(request, start).finally(() => { enqueuing--; hasStarted = true; });
-    queue.push({
-      runId,
-      started: () => hasStarted,
-      view: {
-        ...'rotation' in request
-          ? { rotation: queuedRotation(runId, request.rotation.plan, request.rotation.createdAt) }
-          : { run: queuedRun(runId, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) },
-        ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}),
-      },
-      grant: (granted) => {
-        const grant = started.then((waiting) => waiting?.grant(granted));
-        return { ended: grant.then((g) => g?.ended ?? NOT_STARTED), signalled: grant.then((g) => g?.signalled) };
-      },
-    });
+    return run;
+  }, {
+    validator: ({ runId }) => {
+      const waiting = queue.find((q) => q.runId === runId);
+      if (!waiting?.request || 'rotation' in waiting.request) throw new Error(`${runId} is not a run waiting in the queue of ${state.service}/${state.environment}`);
+    },
   });
 
   /** A run that ended without its result; a rotation's leftovers in the credential store go with it. */
@@ -167,15 +184,19 @@ export async function environment(state: EnvironmentState): Promise<void> {
 
   for (;;) {
     await condition(() => (!active && queue.length > 0) || activeDone
-      || (!active && !queue.length && !enqueuing && workflowInfo().historyLength > (state.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE)));
+      || (!active && !queue.length && !handling && workflowInfo().historyLength > (state.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE)));
     if (activeDone && active) {
       const finished = active;
       activeDone = false;
       try {
         const result = await finished.ended;
-        if (result !== NOT_STARTED) {
-          if (!result) throw new Error('ended without a result');
-          ledger = 'steps' in result ? recordRotation(ledger, result, new Date().toISOString()) : recordRun(ledger, result, new Date().toISOString());
+        if (!result) throw new Error('ended without a result');
+        const at = new Date().toISOString();
+        if ('notStarted' in result) {
+          const { request } = finished.waiting;
+          ledger = recordNotStarted(ledger, at, { runId: finished.runId, kind: request ? kindOf(request) : 'deploy', sha: request ? shaOf(request) : null, reason: result.notStarted });
+        } else {
+          ledger = 'steps' in result ? recordRotation(ledger, result, at) : recordRun(ledger, result, at);
         }
       } catch {
         // Terminated, cancelled or failed as a workflow: the lock is released all the same.
@@ -197,4 +218,12 @@ export async function environment(state: EnvironmentState): Promise<void> {
     forgetOldKeys();
     await continueAsNew<typeof environment>({ ...state, ledger, idempotency });
   }
+}
+
+function kindOf(request: AnyEnqueueRequest): HistoryEntry['kind'] {
+  return 'rotation' in request ? 'rotation' : 'input' in request ? request.input.kind ?? 'deploy' : 'deploy';
+}
+
+function shaOf(request: AnyEnqueueRequest): string | null {
+  return 'input' in request ? refSha(request.input.plan.ref) : null;
 }

@@ -4,7 +4,7 @@ import { envSecretAsRecipe, queuedRotation, type EnvironmentRef, type RotationPl
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { withoutSecrets } from '../redact.js';
 import { apiSteps, summary } from './activity-options.js';
-import { grantSignal, lockGrantedSignal, rotationAbortUpdate, rotationQuery, rotationRetryUpdate, type RotationInput } from './contract.js';
+import { lockGrantedSignal, rotationAbortUpdate, rotationQuery, rotationRetryUpdate, type RotationInput } from './contract.js';
 import { describeFailure } from './failure-details.js';
 import { runNotices } from './notifier.js';
 import { onceScope } from './once-scope.js';
@@ -33,7 +33,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   const { plan } = input;
   const now = () => new Date().toISOString();
   const view = queuedRotation(workflowInfo().workflowId, plan, input.createdAt);
-  let ledger: Ledger | undefined = input.granted;
+  const ledger: Ledger = input.granted ?? emptyLedger();
   let retryRequested = false;
   let abortRequested = false;
   const hidden = new Set<string>();
@@ -41,7 +41,6 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   const untouched = new WeakSet<RotationStep>();
   const affected = new WeakSet<RotationStep>();
   setHandler(rotationQuery, () => view);
-  setHandler(grantSignal, (granted) => { ledger = granted; });
   // A recipe's other environments, granted in turn (src/workflows/environment.ts).
   const otherLedgers = new Map<string, Ledger>();
   setHandler(lockGrantedSignal, (granted) => { otherLedgers.set(lockKey(granted), granted.ledger); });
@@ -64,7 +63,7 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   const saga: Saga = {
     id: view.id,
     onceScope: onceScope(),
-    get ledger() { return ledger ?? emptyLedger(); },
+    get ledger() { return ledger; },
     ledgerOf(ref) {
       const home = plan.kind === 'recipe' ? plan.locks[0]! : plan;
       return lockKey(ref) === lockKey(home) ? this.ledger : otherLedgers.get(lockKey(ref)) ?? emptyLedger();
@@ -99,7 +98,6 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
   };
   const kind = sagaFor(plan, saga);
 
-  await condition(() => ledger !== undefined);
   if (plan.kind === 'recipe') {
     // Queued in the first of its locks, it takes the others in the same order as every recipe:
     // two recipes never wait on each other in a circle. Each is held until this run ends.

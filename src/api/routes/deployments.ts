@@ -61,7 +61,7 @@ export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Met
     const run = await runs.get(req.params.id);
     if (!run) throw notFound(`no deployment ${req.params.id}`);
     requireScope(req.principal, `deploy:${run.service}/${run.environment}`);
-    res.status(202).json(await runs.act(run.id, action));
+    res.status(202).json(await runs.act(run, action, req.principal!.name));
   });
 
   // A target's steps, from the step logs the worker writes as they run (named by id or name).

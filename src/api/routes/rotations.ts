@@ -94,6 +94,8 @@ export function rotationRoutes(config: SlipwayConfig, rotations: Rotations, metr
     if (!rotation) throw notFound(`no rotation ${req.params.id}`);
     // Giving up leaves hosts for someone to fix by hand: an admin's call.
     requireScope(req.principal, action === 'abort' ? 'admin' : `rotate:${rotation.service}/${rotation.environment}`);
+    // Still in its environment's queue, it has no workflow to ask yet.
+    if (rotation.status === 'queued') throw new HttpProblem(409, 'Conflict', `cannot ${action}: the rotation is queued; ${action} applies to a rotation whose compensation failed`);
     res.status(202).json(await rotations.act(rotation.id, action));
   });
   return router;

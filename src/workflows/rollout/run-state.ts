@@ -5,7 +5,7 @@ import { refName } from '../../domain/plan.js';
 import { FINISHED_STATUSES, queuedRun, type Run, type RunError, type RunStatus } from '../../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes.js';
 import { refusal, type OperatorAction } from '../../domain/operator-actions.js';
-import { actionUpdates, grantSignal, runQuery, type DeployInput } from '../contract.js';
+import { actionUpdates, runQuery, type DeployInput } from '../contract.js';
 import { runNotices } from '../notifier.js';
 
 /** Raised inside the rollout when it must stop and put back what it touched. */
@@ -38,10 +38,9 @@ export class RunState {
     const { plan } = input;
     this.notices = runNotices(input.notifications, workflowInfo().workflowId);
     this.run = { ...queuedRun(workflowInfo().workflowId, input.kind ?? 'deploy', plan, input.createdAt), updatedAt: now() };
-    this.written = { status: 'queued', version: refName(plan.ref) };
+    this.written = { status: input.granted ? 'running' : 'aborted', version: refName(plan.ref) };
     this.ledger = input.granted;
     setHandler(runQuery, () => this.run);
-    setHandler(grantSignal, (granted) => { this.ledger ??= granted; });
     this.acceptOperatorActions();
   }
 
