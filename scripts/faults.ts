@@ -13,11 +13,12 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@temporalio/client';
 import { createApi } from '../src/api/app.js';
+import { serveApi } from '../src/api/serve.js';
 import { dataConverterFor } from '../src/codec/data-converter.js';
 import { parseConfig } from '../src/config/load.js';
 import { readEnvValues } from '../src/commands/envfile.js';
@@ -50,7 +51,7 @@ const app = createApi({
   config, client, taskQueue, namespace: h.temporal.namespace,
   stepTimeoutMs: 60_000, heartbeatTimeoutMs: 3_000, uiUrl: 'http://ui', logError: () => undefined,
 });
-const server: Server = await new Promise((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
+const server: Server = await serveApi(app, { port: 0, host: '127.0.0.1' });
 const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 async function call(method: string, path: string, body?: unknown, token = TOKENS.ci): Promise<{ status: number; body: Body }> {
@@ -70,12 +71,13 @@ async function call(method: string, path: string, body?: unknown, token = TOKENS
 
 let worker: ChildProcess | undefined;
 let workerLog = '';
-async function startWorker(): Promise<void> {
+/** Starts the worker, reaching Temporal at `temporalAddress` (a slow link's, say). */
+async function startWorker(temporalAddress = h.temporal.address): Promise<void> {
   workerLog = '';
   worker = spawnManaged(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main', 'worker.ts')], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     env: {
-      ...process.env, SLIPWAY_CONFIG: configPath, TEMPORAL_ADDRESS: h.temporal.address, TEMPORAL_NAMESPACE: h.temporal.namespace,
+      ...process.env, SLIPWAY_CONFIG: configPath, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: h.temporal.namespace,
       SLIPWAY_TASK_QUEUE: taskQueue, ...HARNESS_ENV,
     },
   });
@@ -97,6 +99,38 @@ async function killWorker(): Promise<void> {
 async function crashWorker(): Promise<void> {
   await killWorker();
   await startWorker();
+}
+
+/**
+ * A TCP link to Temporal whose answers reach the worker `delayMs` late, as over a slow
+ * network: what Temporal has done, the worker learns only later.
+ */
+async function slowLink(delayMs: number): Promise<{ address: string; close(): void }> {
+  const [host, port] = h.temporal.address.split(':');
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const upstream = connect(Number(port), host);
+    sockets.add(client).add(upstream);
+    client.pipe(upstream);
+    // The same delay for every chunk keeps them in order.
+    upstream.on('data', (chunk) => setTimeout(() => { if (!client.destroyed) client.write(chunk); }, delayMs));
+    const close = () => { client.destroy(); upstream.destroy(); };
+    for (const socket of [client, upstream]) { socket.on('error', close); socket.on('close', close); }
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  return {
+    address: `127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    close: () => { proxy.close(); for (const socket of sockets) socket.destroy(); },
+  };
+}
+
+/** The `enqueueRun` signals an environment's workflow received since `since` (ms). */
+async function enqueueSignalsSince(service: string, environment: string, since: number): Promise<number> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistoryReverse({
+    namespace: h.temporal.namespace, execution: { workflowId: `slipway-env/${service}/${environment}` }, maximumPageSize: 200,
+  });
+  return (history?.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'enqueueRun'
+    && Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6) >= since).length;
 }
 
 let releases = 0;
@@ -123,6 +157,7 @@ const getEnvironment = async (service: string, environment: string) => (await ca
 
 const TARGETS: Record<string, string[]> = {
   'shop/production': ['web-1', 'web-2', 'web-3'], 'bot/production': ['bot-1'], 'keyed/production': ['keys-1', 'keys-2'], 'vault/production': ['web-1', 'web-2', 'web-3'],
+  'hooked/production': ['web-2', 'web-3'],
 };
 
 /** The version a host runs for a service: its pinned env file (compose) or its checkout (systemd). */
@@ -330,6 +365,61 @@ const scenarios: Scenario[] = [
       } finally {
         await restore();
       }
+    },
+  },
+  {
+    fault: "worker SIGKILLed between a scheduled rotation's signal-with-start and the end of its enqueue step", count: 2,
+    run: async () => {
+      // Temporal's answers reach this worker 2 s late: the rotation is queued before the worker knows.
+      const link = await slowLink(2_000);
+      await killWorker();
+      await startWorker(link.address);
+      const created = await call('POST', '/v1/rotations', { kind: 'env-secret', service: 'vault', environment: 'production', variables: { API_KEY: { generate: { bytes: 24, encoding: 'hex' } } }, schedule: { every: '90d' } }, TOKENS.rotator);
+      if (created.status !== 201 && created.status !== 202) throw new Error(`schedule refused: ${JSON.stringify(created.body)}`);
+      const schedule = client.schedule.getHandle(created.body.id);
+      try {
+        const since = Date.now();
+        await schedule.trigger();
+        await waitUntil('the scheduled rotation queued', () => enqueueSignalsSince('vault', 'production', since), (n) => n > 0, 60_000);
+        await killWorker();
+        link.close();
+        await startWorker();
+        // The enqueue step is tried again once its attempt times out, and queues the same rotation.
+        await waitUntil('the enqueue step tried again', () => enqueueSignalsSince('vault', 'production', since), (n) => n > 1, 120_000);
+        const env = await waitUntil('the rotation recorded', () => getEnvironment('vault', 'production'),
+          (e) => !e.active && !e.queue.length && e.history.some((x: { kind: string; finishedAt: string }) => x.kind === 'rotation' && Date.parse(x.finishedAt) >= since), 120_000);
+        const rotations = env.history.filter((x: { kind: string; finishedAt: string }) => x.kind === 'rotation' && Date.parse(x.finishedAt) >= since);
+        if (rotations.length !== 1) return [`${rotations.length} rotations ran for one scheduled run: ${rotations.map((r: { runId: string }) => r.runId).join(', ')}`];
+        return checkRotation('vault', rotations[0].runId, () => (new Set(vaultKeys()).size === 1 ? [] : ['the hosts hold different API_KEYs']));
+      } finally {
+        link.close();
+        await schedule.delete();
+      }
+    },
+  },
+  {
+    fault: 'Temporal unreachable for 60 s while a recipe holds a lent lock', count: 1,
+    run: async () => {
+      // The recipe `paired` is queued in bots/production and holds hooked/production's lock, lent.
+      const undo = slowHosts('hooked', 'up', 4);
+      try {
+        const started = await call('POST', '/v1/rotations', { kind: 'recipe', service: 'hooked', environment: 'production', recipe: 'paired' }, TOKENS.rotator);
+        if (started.status !== 202) throw new Error(`rotation refused: ${JSON.stringify(started.body)}`);
+        const recipe = started.body.id;
+        await waitUntil('the lock lent to the recipe', () => getEnvironment('hooked', 'production'), (e) => e.active === recipe, 60_000);
+        const waiting = await deploy('hooked');
+        await h.temporal.restart(60_000);
+        const ended = await waitUntil(`recipe ${recipe} never ended`, () => getRotation(recipe), (r) => ROTATION_END.includes(r.status) && !!r.finishedAt, 240_000);
+        endedAs.push(ended.status);
+        const run = await waitUntil(`deploy ${waiting.id} never ended`, () => getRun(waiting.id), (r) => DEPLOY_END.includes(r.status), 240_000);
+        const startedAt = (await client.workflow.getHandle(waiting.id).describe()).startTime.getTime();
+        const problems: string[] = [];
+        if (startedAt < Date.parse(ended.finishedAt)) problems.push(`the deploy queued behind the recipe started ${Date.parse(ended.finishedAt) - startedAt} ms before the recipe ended: the lent lock was handed on`);
+        if (run.status !== 'succeeded') problems.push(`the deploy behind the recipe ended ${run.status}`);
+        await environmentReleased('hooked', 'production', problems);
+        await environmentReleased('bots', 'production', problems);
+        return problems;
+      } finally { undo(); }
     },
   },
   ...([429, 503] as const).map((status) => ({

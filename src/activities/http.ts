@@ -1,5 +1,6 @@
 import { FailureType, TransientFailureType } from '../domain/failures.js';
-import { fillBody, fillPlaceholders, type HttpStepCall, type RecipeValues } from '../domain/recipe.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { fillBody, fillPlaceholders, urlComponent, type HttpStepCall, type RecipeValues } from '../domain/recipe.js';
 import { cancellationSignal, firstScheduledMs } from './context.js';
 import { hidingSecrets, permanentFailure, transientFailure } from './failure.js';
 
@@ -17,6 +18,17 @@ function fromEnvironment(text: string, env: NodeJS.ProcessEnv, used: string[]): 
 }
 
 /**
+ * A header is sent exactly as filled, or not at all: a line break could add headers of its
+ * own, and fetch would silently trim blanks at the ends or refuse characters past Latin-1.
+ */
+const HEADER_VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/;
+
+function headerValue(name: string, value: string): string {
+  if (!HEADER_VALUE.test(value)) throw new Error(`the value of header ${name} cannot be sent as it is (a line break, a control character, a blank at either end, or a character past Latin-1)`);
+  return value;
+}
+
+/**
  * Makes one HTTP step of a recipe. A 5xx answer or a connection error is retried (by the
  * activity's retry policy) until `retryFor` has passed since the first attempt; any other
  * status outside `expect` fails at once. Neither the values nor the credentials it sends can
@@ -28,15 +40,23 @@ export function httpActivities({ env = process.env }: { env?: NodeJS.ProcessEnv 
       const secrets = [...Object.values(values.new), ...Object.values(values.old)];
       return hidingSecrets(secrets, async () => {
         const fromEnv: string[] = [];
+        // Named as the config writes it: placeholders and ${env:…} name values, they hold none.
+        const where = `${step.method} ${step.url}`;
         // `${env:…}` first, from the config's own text: a value that holds one (a provisioned
         // value is whatever a host printed) must never make the worker send its environment.
         // In a URL, values are percent-encoded (`+`, `/` and `=` of base64 included).
-        const url = fillPlaceholders(fromEnvironment(step.url, env, fromEnv), values, encodeURIComponent);
-        const headers = Object.fromEntries(Object.entries(step.headers).map(([k, v]) => [k, fillPlaceholders(fromEnvironment(v, env, fromEnv), values)]));
+        const filled = (fill: () => string) => {
+          try {
+            return fill();
+          } catch (error) {
+            if (error instanceof ApplicationFailure) throw error;
+            throw permanentFailure(FailureType.InvalidInput, `${where}: ${(error as Error).message}`);
+          }
+        };
+        const url = filled(() => fillPlaceholders(fromEnvironment(step.url, env, fromEnv), values, urlComponent));
+        const headers = Object.fromEntries(Object.entries(step.headers).map(([k, v]) => [k, filled(() => headerValue(k, fillPlaceholders(fromEnvironment(v, env, fromEnv), values)))]));
         const hasBody = step.body !== undefined;
         if (hasBody && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-        // Named as the config writes it: placeholders and ${env:…} name values, they hold none.
-        const where = `${step.method} ${step.url}`;
         return hidingSecrets(fromEnv, async () => {
           // Read before the clock: outside an activity the first attempt is "now", and a clock
           // read first could come out a millisecond before it.

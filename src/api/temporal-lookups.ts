@@ -57,14 +57,21 @@ function asQueued(id: string, request: AnyEnqueueRequest, position: number | und
  * Temporal closes a run's workflow a moment before its environment takes in that it ended
  * (the parent hears of a child's end asynchronously, longer under load): until then the
  * environment's ledger and lock still show the run going on. The API reports a run ended only
- * once its environment has recorded it, so a ledger read after `--wait` is never stale. Asked
- * only of runs that ended lately: an environment whose worker is down would slow every answer.
+ * once its environment has recorded it, so a ledger read after `--wait` is never stale; while
+ * the environment does not answer, that is not known. Asked only of runs that ended lately: an
+ * environment whose worker is down would slow every answer.
  */
 export async function stillHeldBy(client: Client, run: EnvironmentRef & { id: string }, closedAt: Date | undefined): Promise<boolean> {
   if (closedAt && Date.now() - closedAt.getTime() > RECENTLY_CLOSED_MS) return false;
   const handle = client.workflow.getHandle(environmentWorkflowId(run.service, run.environment));
-  const view = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery)).catch(() => undefined);
-  return view?.active === run.id;
+  try {
+    const view = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(environmentQuery));
+    return view.active === run.id;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    // No answer in time (its worker is busy, or gone): it cannot be said to have recorded the run.
+    return true;
+  }
 }
 
 const RECENTLY_CLOSED_MS = 10 * 60_000;

@@ -83,6 +83,16 @@ export function fillPlaceholders(text: string, values: { new: Record<string, str
   });
 }
 
+/**
+ * A value as one component of a URL (path segment or query value), percent-encoded. `.` and
+ * `..` cannot be one: URL parsers read them (encoded too) as "this" and "the parent" path, so
+ * the call would go to another resource.
+ */
+export function urlComponent(value: string): string {
+  if (value === '.' || value === '..') throw new Error(`a value cannot be "${value}" in a URL: it would name another path`);
+  return encodeURIComponent(value);
+}
+
 /** `fillPlaceholders` through a JSON value: every string, keys kept as written. */
 export function fillBody(body: unknown, values: { new: Record<string, string>; old: Record<string, string> }): unknown {
   if (typeof body === 'string') return fillPlaceholders(body, values);

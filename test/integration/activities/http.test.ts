@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
+import fc from 'fast-check';
 import { httpActivities } from '../../../src/activities/http.js';
 import type { HttpStepCall } from '../../../src/domain/recipe.js';
 import { freePort } from '../../../src/sandbox/fleet.js';
@@ -49,6 +50,29 @@ describe('recipe HTTP steps against a real receiver', () => {
     assert.equal(calls[0]!.url, `/keys/${encodeURIComponent('k1+/=?&#')}?next=${encodeURIComponent('k1+/=?&#')}`);
     assert.equal(calls[0]!.headers['x-token'], '${env:GITEA_TOKEN}', 'the value as it was, not the worker\'s secret');
     assert.equal(calls[0]!.headers.authorization, 'token gitea-token-1234');
+  });
+
+  it('sends each generated value exactly in a header and in the URL, or refuses the step naming the header, never the value (fast-check)', async () => {
+    const value = fc.array(fc.oneof(fc.constantFrom(' ', '\t', '\r\n', '\n', 'X-Injected: 1', 'é', '€', '\u0001', '.', '..', '/', '%', '${env:GITEA_TOKEN}'), fc.string({ maxLength: 6 })), { maxLength: 4 })
+      .map((parts) => parts.join('').replaceAll('\0', ''));
+    await fc.assert(fc.asyncProperty(value, async (v) => {
+      calls.length = 0;
+      const generated = { new: { KEY: `secret-${v}-77` }, old: {} };
+      const sent = step({ url: `${base}/keys/{new:KEY}`, headers: { 'X-Key': '{new:KEY}' }, body: undefined });
+      const fits = /^[\t\x20-\x7e\x80-\xff]*$/.test(v);
+      if (!fits) {
+        const error = await failure(callHttp(sent, generated));
+        assert.equal(error.type, 'InvalidInput');
+        assert.equal(error.nonRetryable, true);
+        assert.match(error.message, /header X-Key cannot be sent as it is/);
+        assert.ok(!error.message.includes(generated.new.KEY), 'the value is not in the error');
+        assert.equal(calls.length, 0, 'nothing was sent');
+        return;
+      }
+      await callHttp(sent, generated);
+      assert.equal(calls[0]!.headers['x-key'], generated.new.KEY);
+      assert.equal(decodeURIComponent(calls[0]!.url.slice('/keys/'.length)), generated.new.KEY);
+    }), { numRuns: 300 });
   });
 
   it('sends the filled body as JSON, with the worker\'s credential from its environment', async () => {

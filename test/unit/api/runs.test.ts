@@ -15,10 +15,15 @@ describe('a run that has just ended', () => {
     version: { sha: 'a'.repeat(40), images: {} }, previous: null, status: 'succeeded', phase: 'done', targets: [],
     createdAt: '2026-12-03T10:00:00Z', updatedAt: '2026-12-03T10:01:00Z', finishedAt: '2026-12-03T10:01:00Z',
   };
-  const runsWith = (environment: { active: string | null }, closedAt = new Date()) => {
+  const runsWith = (environment: { active: string | null } | Error, closedAt = new Date()) => {
     const handles: Record<string, object> = {
       [run.id]: { describe: async () => ({ type: 'deploy', status: { name: 'COMPLETED' }, closeTime: closedAt, memo: { run } }), result: async () => run },
-      [environmentWorkflowId('web', 'production')]: { query: async () => ({ current: null, knownGood: [], history: [], retired: [], queue: [], ...environment }) },
+      [environmentWorkflowId('web', 'production')]: {
+        query: async () => {
+          if (environment instanceof Error) throw environment;
+          return { current: null, knownGood: [], history: [], retired: [], queue: [], ...environment };
+        },
+      },
     };
     const client = { workflow: { getHandle: (id: string) => handles[id] }, withDeadline: (_: number, fn: () => unknown) => fn() } as unknown as Client;
     return new Runs(client, { taskQueue: 'q', namespace: 'default', stepTimeoutMs: 1_000, uiUrl: 'http://localhost:8233' });
@@ -29,6 +34,11 @@ describe('a run that has just ended', () => {
     assert.equal(answer?.status, 'running');
     assert.equal(answer?.phase, 'done');
     assert.equal(answer?.finishedAt, undefined);
+  });
+
+  it('is still running while its environment does not answer (its worker busy): that it recorded the run is not known', async () => {
+    const answer = await runsWith(Object.assign(new Error('deadline exceeded'), { code: 4 })).get(run.id);
+    assert.equal(answer?.status, 'running');
   });
 
   it('is reported as it ended once its environment has recorded it', async () => {
