@@ -2,13 +2,13 @@ import { notificationsFor } from '../config/notifications.js';
 import { randomBytes } from 'node:crypto';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parseDuration } from '../domain/duration.js';
-import type { RotationPlan, RotationView } from '../domain/rotation.js';
+import { homeOf, type RotationPlan, type RotationView } from '../domain/rotation.js';
 import { enqueueRotation, rotationIdFor } from '../temporal/enqueue.js';
 import { rotationAbortUpdate, rotationQuery, rotationRetryUpdate, type ScheduledRotationInput } from '../workflows/contract.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { runLinks, temporalUiLink } from '../domain/links.js';
 import type { RunsOptions } from './runs.js';
-import { describeOfType, environmentsOfId, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict, stillHeldBy } from './temporal-lookups.js';
+import { describeOfType, environmentsOfId, keyUsedForAnother, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict, stillHeldBy } from './temporal-lookups.js';
 
 export type RotationAnswer = RotationView & { links: { self: string; ui: string } };
 
@@ -35,7 +35,7 @@ export class Rotations {
   /** Queues a rotation, answering at once; with an idempotency key, a repeat answers the rotation the key started. */
   async start(plan: RotationPlan, idempotency?: Idempotency): Promise<{ rotation: RotationAnswer; created: boolean }> {
     if (idempotency) {
-      const earlier = await this.earlier(rotationIdFor(plan, idempotency.key), idempotency);
+      const earlier = await this.earlier(rotationIdFor(plan, idempotency), plan, idempotency);
       if (earlier) return { rotation: earlier, created: false };
     }
     const answer = await enqueueRotation(this.client, this.options.taskQueue, plan, {
@@ -46,13 +46,15 @@ export class Rotations {
     return { rotation: this.view(answer.rotation), created: true };
   }
 
-  /** The rotation an idempotency key started before, if it did; `409` when it was for another request. */
-  private async earlier(id: string, idempotency: Idempotency): Promise<RotationAnswer | undefined> {
-    const description = await describeOfType(this.client.workflow.getHandle(id), 'rotation');
-    // Still queued, its workflow not started yet: the hash it was queued with.
-    const requestHash = description ? description.memo?.requestHash : (await queuedIn(this.client, this.options.namespace, environmentsOfId(id, ['rotation'], this.options.environments), id))?.requestHash;
-    if (requestHash !== undefined && requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
-    return this.get(id);
+  /**
+   * The rotation this request (its key and body) started before, if it did; `409` when the key
+   * was used for another request in the last 25 hours.
+   */
+  private async earlier(id: string, plan: RotationPlan, idempotency: Idempotency): Promise<RotationAnswer | undefined> {
+    const rotation = await this.get(id);
+    if (rotation) return rotation;
+    if (await keyUsedForAnother(this.client, this.options.namespace, homeOf(plan), idempotency)) throw idempotencyConflict(idempotency);
+    return undefined;
   }
 
   /**

@@ -12,7 +12,7 @@ import {
 import { enqueueWithEnvironment, runIdFor } from '../temporal/enqueue.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
 import { HttpProblem } from './problem.js';
-import { describeOfType, environmentsOfId, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict, stillHeldBy } from './temporal-lookups.js';
+import { describeOfType, environmentsOfId, keyUsedForAnother, QUERY_TIMEOUT_MS, queuedIn, refusedUpdateAsConflict, stillHeldBy } from './temporal-lookups.js';
 
 export interface RunsOptions {
   taskQueue: string;
@@ -45,9 +45,9 @@ export class Runs {
    */
   async enqueue(kind: Run['kind'], plan: DeployPlan, options: { idempotency?: Idempotency | undefined; rollbackTo?: string | undefined } = {}): Promise<{ run: RunView; created: boolean }> {
     const { idempotency } = options;
-    const runId = runIdFor(`${kind}-${plan.service}-${plan.environment}`, idempotency?.key);
+    const runId = runIdFor(`${kind}-${plan.service}-${plan.environment}`, idempotency);
     if (idempotency) {
-      const earlier = await this.earlier(runId, idempotency);
+      const earlier = await this.earlier(runId, plan, idempotency);
       if (earlier) return { run: earlier, created: false };
     }
     const createdAt = new Date().toISOString();
@@ -61,15 +61,15 @@ export class Runs {
     return { run: this.view(queuedRun(runId, kind, plan, createdAt)), created: true };
   }
 
-  /** The run an idempotency key started before, if it did; `409` when it was for another request. */
-  private async earlier(runId: string, idempotency: Idempotency): Promise<RunView | undefined> {
-    const description = await describeOfType(this.client.workflow.getHandle(runId), 'deploy');
-    const queued = description ? undefined : await this.queued(runId);
-    if (!description && !queued) return undefined;
-    // Still queued, its workflow not started yet: the hash it was queued with.
-    const requestHash = description?.memo?.requestHash ?? queued?.requestHash;
-    if (requestHash !== undefined && requestHash !== idempotency.requestHash) throw idempotencyConflict(idempotency);
-    return queued?.run ? this.view({ ...queued.run, queuePosition: queued.position }) : await this.get(runId);
+  /**
+   * The run this request (its key and body) started before, if it did; `409` when the key was
+   * used for another request in the last 25 hours.
+   */
+  private async earlier(runId: string, plan: DeployPlan, idempotency: Idempotency): Promise<RunView | undefined> {
+    const run = await this.get(runId);
+    if (run) return run;
+    if (await keyUsedForAnother(this.client, this.options.namespace, plan, idempotency)) throw idempotencyConflict(idempotency);
+    return undefined;
   }
 
   /**

@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type Wor
 import { queuedRotation, type EnvironmentRef } from '../domain/rotation.js';
 import { queuedRun } from '../domain/run.js';
 import { enqueuedInHistory, pendingEnqueues } from '../temporal/enqueue.js';
-import { environmentQuery, environmentWorkflowId, queuedRunQuery, type AnyEnqueueRequest, type QueuedRun } from '../workflows/contract.js';
+import { environmentQuery, environmentWorkflowId, idempotencyKeyQuery, queuedRunQuery, type AnyEnqueueRequest, type QueuedRun } from '../workflows/contract.js';
 import { HttpProblem } from './problem.js';
 
 /**
@@ -75,6 +75,19 @@ export async function stillHeldBy(client: Client, run: EnvironmentRef & { id: st
 }
 
 const RECENTLY_CLOSED_MS = 10 * 60_000;
+
+/**
+ * Whether the environment saw the request's idempotency key, in the last 25 hours, with another
+ * body: asked of its workflow, or, when it has not taken the signal in (or cannot answer), of
+ * the signals at the end of its history.
+ */
+export async function keyUsedForAnother(client: Client, namespace: string, home: EnvironmentRef, idempotency: { key: string; requestHash: string }): Promise<boolean> {
+  const handle = client.workflow.getHandle(environmentWorkflowId(home.service, home.environment));
+  const entry = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(idempotencyKeyQuery, idempotency.key)).catch(() => null);
+  if (entry) return entry.requestHash !== idempotency.requestHash;
+  const pending = await pendingEnqueues(client, namespace, home.service, home.environment);
+  return pending.some((p) => p.idempotency?.key === idempotency.key && p.idempotency.requestHash !== idempotency.requestHash);
+}
 
 /** An operator's update that the workflow's state refused, or that came after it ended: `409` with the reason. */
 export function refusedUpdateAsConflict(error: unknown, action: string, what: string): unknown {

@@ -11,8 +11,14 @@ import { enqueueSignal, environmentWorkflowId, type AnyEnqueueRequest, type Enqu
  * A run's id. Without an idempotency key, one never used before; with one, the same for every
  * repeat of the request, so that a repeat names the same run without asking any workflow.
  */
-export function runIdFor(prefix: string, idempotencyKey?: string): string {
-  if (idempotencyKey) return `${prefix}-k${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 20)}`;
+/**
+ * A run's id: new and unique, or, for a request with an idempotency key, made from the key and
+ * the request's hash. A repeat of the same request names the same run; the same key with
+ * another body never names it, however long after (once Temporal and the environment have
+ * forgotten the first, it is another run, with another id).
+ */
+export function runIdFor(prefix: string, idempotency?: { key: string; requestHash: string }): string {
+  if (idempotency) return `${prefix}-k${createHash('sha256').update(`${idempotency.key}\n${idempotency.requestHash}`).digest('hex').slice(0, 20)}`;
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -44,7 +50,7 @@ export async function enqueueRotation(client: Client, taskQueue: string, plan: R
   /** The hooks that hear about it, given its id. */
   notifications?: (runId: string) => RunNotifications | undefined;
 }): Promise<{ rotation: RotationView; runId: string }> {
-  const runId = rotationIdFor(plan, options.idempotency?.key);
+  const runId = rotationIdFor(plan, options.idempotency);
   const createdAt = new Date().toISOString();
   const rotation = { plan, createdAt, stepTimeoutMs: options.stepTimeoutMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs, notifications: options.notifications?.(runId) };
   const home = homeOf(plan);
@@ -52,8 +58,8 @@ export async function enqueueRotation(client: Client, taskQueue: string, plan: R
   return { runId, rotation: queuedRotation(runId, plan, createdAt) };
 }
 
-export function rotationIdFor(plan: RotationPlan, idempotencyKey?: string): string {
-  return runIdFor(`rotation-${plan.service}-${plan.environment}`, idempotencyKey);
+export function rotationIdFor(plan: RotationPlan, idempotency?: { key: string; requestHash: string }): string {
+  return runIdFor(`rotation-${plan.service}-${plan.environment}`, idempotency);
 }
 
 const GRPC_NOT_FOUND = 5;

@@ -209,6 +209,8 @@ export const queuedRunQuery = defineQuery<QueuedRun | null, [string]>('queuedRun
 /** To a run that asked for this environment's lock from elsewhere: it holds it now, with this ledger. */
 export const lockGrantedSignal = defineSignal<[EnvironmentRef & { ledger: Ledger }]>('lockGranted');
 export const environmentQuery = defineQuery<EnvironmentView>('environment');
+/** What an idempotency key (as the API hashes it) was used for in the last 25 hours; null when it was not. */
+export const idempotencyKeyQuery = defineQuery<IdempotencyEntry | null, [string]>('idempotencyKey');
 /** An operator's abort of a deploy or rollback still waiting in the queue: it leaves the queue and ends `aborted`. */
 export const abortQueuedUpdate = defineUpdate<Run, [{ runId: string; reason: string }]>('abortQueued');
 

@@ -7,7 +7,7 @@ import { refLabel, refName, refSha } from '../domain/plan.js';
 import { abortedInQueueError, queuedRun, type Run } from '../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import {
-  abortQueuedUpdate, enqueueSignal, environmentQuery, IDEMPOTENCY_KEYS_LIMIT, IDEMPOTENCY_WINDOW_MS, lockGrantedSignal, queuedRunQuery,
+  abortQueuedUpdate, enqueueSignal, environmentQuery, IDEMPOTENCY_KEYS_LIMIT, idempotencyKeyQuery, IDEMPOTENCY_WINDOW_MS, lockGrantedSignal, queuedRunQuery,
   type AnyEnqueueRequest, type DeployInput, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState, type IdempotencyEntry, type QueuedRun, type RotationInput, type RunStart,
 } from './contract.js';
 import { housekeeping, waitingForRuns } from './activity-options.js';
@@ -83,6 +83,10 @@ export async function environment(state: EnvironmentState): Promise<void> {
   };
 
   setHandler(environmentQuery, () => ({ ...ledger, active: active?.runId ?? null, queue: queue.map((q) => q.runId) }));
+  setHandler(idempotencyKeyQuery, (key) => {
+    const entry = idempotency[key];
+    return entry && Date.now() - entry.at <= IDEMPOTENCY_WINDOW_MS ? entry : null;
+  });
   setHandler(queuedRunQuery, (runId) => {
     // Granted the lock while its workflow is still starting: it is next, and shown as queued.
     const starting = active && !active.waiting.started() ? [active.waiting] : [];

@@ -42,4 +42,21 @@ describe('idempotency keys', function () {
     assert.equal(rollbacks[1]!.body.id, rollbacks[0]!.body.id);
     await h.waitForRun(rollbacks[0]!.body.id);
   });
+
+  it('never name a run whose body differed, even once the environment has forgotten the key', async () => {
+    const key = { 'Idempotency-Key': `ci-build-forgotten-${Date.now()}` };
+    const body = { service: 'web', environment: 'ledger', sha: await release() };
+    const first = await h.request('POST', '/v1/deployments', body, TOKENS.ci, key);
+    assert.equal(first.status, 202);
+    await h.waitForRun(first.body.id);
+    // A day later, say: the environment's window has passed (it starts afresh, knowing no key).
+    await restartEnvironment('web', 'ledger', {});
+    const same = await h.request('POST', '/v1/deployments', body, TOKENS.ci, key);
+    assert.deepEqual([same.status, same.body.id, same.body.status], [202, first.body.id, 'succeeded'], 'the same request still names the first run, from Temporal');
+    const other = await h.request('POST', '/v1/deployments', { ...body, sha: await release() }, TOKENS.ci, key);
+    assert.equal(other.status, 202, 'nothing remembers the key with the first body but the first run');
+    assert.notEqual(other.body.id, first.body.id, 'a new run, under an id of its own');
+    assert.equal((await h.waitForRun(other.body.id)).status, 'succeeded');
+    assert.equal((await h.request('GET', `/v1/deployments/${first.body.id}`, undefined, TOKENS.reader)).body.version.sha, body.sha, 'the first run is still the first release');
+  });
 });
