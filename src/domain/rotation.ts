@@ -179,3 +179,9 @@ export function describeRotation(plan: RotationPlan): string {
     case 'recipe': return `recipe rotation ${plan.recipe}`;
   }
 }
+
+/**
+ * Past this many hosts in one step, a rotation runs the step's host jobs in `rotationBatch`
+ * children of this many each: its own history then grows with the number of batches, not hosts.
+ */
+export const ROTATION_BATCH_HOSTS = 100;

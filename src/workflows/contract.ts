@@ -3,7 +3,7 @@ import type { HostCommand } from '../commands/shell.js';
 import type { NotificationEvent, RunNotifications } from '../config/notifications.js';
 import type { FailureDetails } from '../domain/failures.js';
 import type { Ledger } from '../domain/ledger.js';
-import type { DeployPlan, HealthPlan, PinnedImages, Target } from '../domain/plan.js';
+import type { DeployPlan, HealthPlan, HostRef, PinnedImages, Target } from '../domain/plan.js';
 import { OPERATOR_ACTIONS, type OperatorAction } from '../domain/operator-actions.js';
 import type { EnvironmentRef, RotationPlan, RotationView, SecretSource } from '../domain/rotation.js';
 import type { Run, StepLogRef } from '../domain/run.js';
@@ -243,6 +243,45 @@ export interface ScheduledRotationInput {
     kind: 'recipe';
     recipe: string;
   };
+}
+
+/** One call a rotation makes on (or for) a host, as data: what a rotation batch runs. */
+export type HostCall = { summary: string; attempts?: number | undefined } & (
+  | { activity: 'runOnHost'; args: [HostRef, HostCommand] }
+  | { activity: 'verifySshLogin'; args: [HostRef, string] }
+  | { activity: 'sshPublicKeyInUse'; args: [HostRef] }
+  | { activity: 'registryLogin'; args: [HostRef, string, string, string] }
+  | { activity: 'registryLoginAsBefore'; args: [HostRef, string, string] }
+  | { activity: 'writeEnvSecrets'; args: [HostRef, string, string, string, Record<string, string>] }
+  | { activity: 'restoreEnvSecrets'; args: [HostRef, string, string, string, string[]] }
+  | { activity: 'removeHostFile'; args: [HostRef, string, string] }
+);
+
+/** One host's part of a rotation step: its calls in order, then (a restart) its health checks. */
+export interface HostJob {
+  calls: HostCall[];
+  health?: { target: Target; dir: string; plan: HealthPlan; values: TemplateValues } | undefined;
+}
+
+/**
+ * How a step's host jobs run: `in-turn`, one after another, stopping at the first failure;
+ * `each`, one after another, every one tried (compensations, cleanup); `together`, at once.
+ */
+export type JobOrder = 'in-turn' | 'each' | 'together';
+
+export type HostJobOutcome =
+  | { status: 'succeeded'; results: unknown[] }
+  /** `tookEffect`: one of its calls completed, so the job must be undone whatever failed after. */
+  | { status: 'failed'; failure: FailureDetails; tookEffect: boolean }
+  /** Not tried: an earlier job of an `in-turn` step failed. */
+  | { status: 'skipped' };
+
+/** The input of `rotationBatch`: a slice of one step of a rotation too large for one history. */
+export interface RotationBatchInput {
+  jobs: HostJob[];
+  order: JobOrder;
+  stepTimeoutMs: number;
+  heartbeatTimeoutMs?: number | undefined;
 }
 
 export const rotationQuery = defineQuery<RotationView>('rotation');

@@ -5,4 +5,5 @@ export { deploy } from './deploy.js';
 export { environment } from './environment.js';
 export { notifier } from './notifier.js';
 export { rotation } from './rotation.js';
+export { rotationBatch } from './rotation-batch.js';
 export { scheduledRotation } from './scheduled-rotation.js';

@@ -1,4 +1,5 @@
 import { condition, setHandler, setWorkflowOptions, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { FailureDetails } from '../domain/failures.js';
 import { emptyLedger, type Ledger } from '../domain/ledger.js';
 import { envSecretAsRecipe, queuedRotation, type EnvironmentRef, type RotationPlan, type RotationStatus, type RotationStep, type RotationView } from '../domain/rotation.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
@@ -8,6 +9,7 @@ import { lockGrantedSignal, rotationAbortUpdate, rotationQuery, rotationRetryUpd
 import { describeFailure } from './failure-details.js';
 import { runNotices } from './notifier.js';
 import { onceScope } from './once-scope.js';
+import { hostJobRunner, jobFailure } from './rotation/host-jobs.js';
 import { recipeRotation } from './rotation/recipe.js';
 import { registryTokenRotation } from './rotation/registry-token.js';
 import type { Compensation, RotationSaga, Saga } from './rotation/saga.js';
@@ -60,6 +62,20 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
     // `failed` while it waits for an operator is news too; its end follows later.
     if (status === 'succeeded' || status === 'compensated' || status === 'failed') notices.send(`rotation.${status}`, view);
   };
+  const started = (step: RotationStep) => {
+    step.status = 'running';
+    view.updatedAt = now();
+  };
+  /** A step that failed; one that never reached its host (and did nothing before) needs no undo. */
+  const failed = (step: RotationStep, failure: FailureDetails) => {
+    step.status = 'failed';
+    step.error = scrub(failure.message);
+    if (failure.hostReached === false && !affected.has(step)) {
+      untouched.add(step);
+      step.error += ' (the host was never reached: nothing to undo there)';
+    }
+  };
+  const runJobs = hostJobRunner(view.id, { stepTimeoutMs: input.stepTimeoutMs, heartbeatTimeoutMs: input.heartbeatTimeoutMs });
   const saga: Saga = {
     id: view.id,
     onceScope: onceScope(),
@@ -76,23 +92,34 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
       return step;
     },
     async perform(step, work) {
-      step.status = 'running';
-      view.updatedAt = now();
+      started(step);
       try {
         await work();
         step.status = 'succeeded';
       } catch (error) {
-        const failure = describeFailure(error);
-        step.status = 'failed';
-        step.error = scrub(failure.message);
-        if (failure.hostReached === false && !affected.has(step)) {
-          untouched.add(step);
-          step.error += ' (the host was never reached: nothing to undo there)';
-        }
+        failed(step, describeFailure(error));
         throw error;
       }
     },
-    tookEffect(step) { affected.add(step); },
+    async onHosts(items, order) {
+      const outcomes = await runJobs(items.map((i) => i.job), order, {
+        started: (index) => started(items[index]!.step),
+        ended: (index, outcome) => {
+          const { step } = items[index]!;
+          // A job a batch never got to (an earlier one failed) is as it was.
+          if (outcome.status !== 'failed') {
+            step.status = outcome.status === 'succeeded' ? 'succeeded' : 'pending';
+            return;
+          }
+          if (outcome.tookEffect) affected.add(step);
+          failed(step, outcome.failure);
+        },
+      });
+      const failure = outcomes.find((o) => o.status === 'failed');
+      if (failure) throw jobFailure(failure);
+      return outcomes;
+    },
+    hostJobs: (jobs) => runJobs(jobs, 'each'),
     mayHaveRun: (step) => step.status !== 'pending' && !untouched.has(step),
     hide(values) { for (const value of values) if (value.length >= 4) hidden.add(value); },
   };
@@ -140,20 +167,39 @@ export async function rotation(input: RotationInput): Promise<RotationView> {
 
   setStatus('compensating');
   let pending = kind.unwind().filter((c) => c.always || saga.mayHaveRun(c.step));
+  const compensating = (c: Compensation) => {
+    c.step.status = 'compensating';
+    view.updatedAt = now();
+  };
+  const compensated = (c: Compensation, failure: FailureDetails | undefined, failedUndos: Compensation[]) => {
+    c.step.status = failure ? 'failed' : 'compensated';
+    c.step.error = failure ? scrub(failure.message) : undefined;
+    if (failure) failedUndos.push(c);
+  };
   for (;;) {
     const failedUndos: Compensation[] = [];
-    for (const c of pending) {
-      c.step.status = 'compensating';
-      view.updatedAt = now();
-      try {
-        await c.undo();
-        c.step.status = 'compensated';
-        c.step.error = undefined;
-      } catch (error) {
-        c.step.status = 'failed';
-        c.step.error = scrub(describeFailure(error).message);
-        failedUndos.push(c);
+    for (let i = 0; i < pending.length;) {
+      const c = pending[i]!;
+      if ('undo' in c) {
+        compensating(c);
+        try {
+          await c.undo();
+          compensated(c, undefined, failedUndos);
+        } catch (error) {
+          compensated(c, describeFailure(error), failedUndos);
+        }
+        i++;
+        continue;
       }
+      // The hosts' undos that follow one another run as one step's jobs, every one tried.
+      let end = i;
+      while (end < pending.length && 'job' in pending[end]!) end++;
+      const group = pending.slice(i, end) as Array<Extract<Compensation, { job: unknown }>>;
+      await runJobs(group.map((g) => g.job), 'each', {
+        started: (index) => compensating(group[index]!),
+        ended: (index, outcome) => compensated(group[index]!, outcome.status === 'failed' ? outcome.failure : undefined, failedUndos),
+      });
+      i = end;
     }
     if (!failedUndos.length) break;
     view.leftToFix = failedUndos.map((c) => c.byHand);

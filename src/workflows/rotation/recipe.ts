@@ -7,7 +7,7 @@ import type { EnvironmentRef, RecipeCommand, RecipeSpec, RecipeValue, RecipeWrit
 import { planBatches } from '../../domain/rollout.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../../domain/templates.js';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
-import { checkHealth } from '../health-step.js';
+import type { HostJob } from '../contract.js';
 import type { Compensation, RotationSaga, Saga } from './saga.js';
 
 type Generate = Extract<RecipeValue, { generate: unknown }>['generate'];
@@ -47,7 +47,7 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
   const provisioned: { c: RecipeCommand; once: string }[] = [];
   const wroteTo = new Map<RotationStep, { w: RecipeWrite; t: Target }>();
 
-  const restart = async (w: RecipeWrite, t: Target) => {
+  const restart = (w: RecipeWrite, t: Target): HostJob => {
     const dir = dirOf(w, t);
     // The images of the release running there, pinned as a deploy pins them: whatever the env
     // file says, a rotation's restart never changes which image runs.
@@ -55,9 +55,10 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
     const command = w.runtime.kind === 'compose'
       ? composeRecreate(w.runtime, dir, release ? imageEnvironment(w.runtime, release.images) : {})
       : restartUnit(dir, renderTemplate(w.runtime.unit, valuesFor(w, t)));
-    await steps.runOnHost.executeWithOptions(summary(`${t.name}: ${command.label}`), [t.host, command]);
-    saga.tookEffect(restartSteps.get(t)!);
-    await checkHealth(t, dir, w.health, valuesFor(w, t), saga.stepTimeoutMs, saga.heartbeatTimeoutMs);
+    return {
+      calls: [{ activity: 'runOnHost', args: [t.host, command], summary: `${t.name}: ${command.label}` }],
+      health: { target: t, dir, plan: w.health, values: valuesFor(w, t) },
+    };
   };
   const runCommand = (c: RecipeCommand, once: string) =>
     steps.runRecipeCommand.executeWithOptions(summary(`${c.target.hostName}: ${c.command}`), [c.target.host, commandDir(c), c.command, values, once]);
@@ -114,22 +115,18 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
       for (const { w, files, restarts } of writes) {
         const backup = backupOf(w);
         const written = Object.fromEntries(w.variables.map((name) => [name, values.new[name]!]));
-        for (const { t, step } of files) {
+        await saga.onHosts(files.map(({ t, step }) => {
           wroteTo.set(step, { w, t });
           undos.file.push({
             step,
-            undo: () => steps.restoreEnvSecrets.executeWithOptions(summary(`${t.hostName}: restore ${w.variables.join(', ')} in ${w.runtime.envFile}`), [t.host, dirOf(w, t), w.runtime.envFile, backup, w.variables]),
+            job: { calls: [{ activity: 'restoreEnvSecrets', args: [t.host, dirOf(w, t), w.runtime.envFile, backup, w.variables], summary: `${t.hostName}: restore ${w.variables.join(', ')} in ${w.runtime.envFile}` }] },
             byHand: `restore ${w.variables.join(', ')} in ${dirOf(w, t)}/${w.runtime.envFile} on ${t.hostName} from ${backup}`,
           });
-          await saga.perform(step, () => steps.writeEnvSecrets.executeWithOptions(summary(`${t.hostName}: write ${w.variables.join(', ')} to ${w.runtime.envFile}`), [t.host, dirOf(w, t), w.runtime.envFile, backup, written]));
-        }
+          return { step, job: { calls: [{ activity: 'writeEnvSecrets', args: [t.host, dirOf(w, t), w.runtime.envFile, backup, written], summary: `${t.hostName}: write ${w.variables.join(', ')} to ${w.runtime.envFile}` }] } };
+        }), 'in-turn');
         for (const batch of planBatches(restarts, w.canary, w.batchSize)) {
-          const results = await Promise.allSettled(batch.map((t) => {
-            restarted.push({ w, t });
-            return saga.perform(restartSteps.get(t)!, () => restart(w, t));
-          }));
-          const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-          if (failed) throw failed.reason;
+          restarted.push(...batch.map((t) => ({ w, t })));
+          await saga.onHosts(batch.map((t) => ({ step: restartSteps.get(t)!, job: restart(w, t) })), 'together');
         }
       }
 
@@ -167,7 +164,7 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
 
     unwind() {
       const restarts = [...restarted].reverse().map(({ w, t }): Compensation => ({
-        step: restartSteps.get(t)!, undo: () => restart(w, t), byHand: `restart ${t.name} once its env file holds the old values`,
+        step: restartSteps.get(t)!, job: restart(w, t), byHand: `restart ${t.name} once its env file holds the old values`,
       }));
       const files = [...undos.file].reverse();
       const github = [...undos.github].reverse();
@@ -195,10 +192,9 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
       }
       if (keepBackups) return;
       // Only hosts the write may have reached have a backup.
-      for (const [step, { w, t }] of wroteTo) {
-        if (!saga.mayHaveRun(step)) continue;
-        await tidy(() => steps.removeHostFile.executeWithOptions({ ...summary(`${t.hostName}: remove ${backupOf(w)}`), retry: { maximumAttempts: 3 } }, [t.host, dirOf(w, t), backupOf(w)]));
-      }
+      await saga.hostJobs([...wroteTo].filter(([step]) => saga.mayHaveRun(step)).map(([, { w, t }]) => ({
+        calls: [{ activity: 'removeHostFile', args: [t.host, dirOf(w, t), backupOf(w)], summary: `${t.hostName}: remove ${backupOf(w)}`, attempts: 3 }],
+      })));
     },
   };
 }

@@ -25,15 +25,15 @@ export function registryTokenRotation(plan: RegistryTokenPlan, saga: Saga): Rota
           await apiSteps.verifyRegistryToken.executeWithOptions(summary(`verify the token of ${username} for ${repository}`), [repository, username, token]);
         }
       });
-      for (const { name, host } of logins) {
+      await saga.onHosts(logins.map(({ name, host }) => {
         const step = saga.addStep(`docker login ${registry}`, name);
         undos.push({
           step,
-          undo: () => steps.registryLoginAsBefore.executeWithOptions(summary(`${name}: docker login ${registry} with the old token`), [host, registry, saga.id]),
+          job: { calls: [{ activity: 'registryLoginAsBefore', args: [host, registry, saga.id], summary: `${name}: docker login ${registry} with the old token` }] },
           byHand: `docker login ${registry} on ${name} with the token Slipway had before`,
         });
-        await saga.perform(step, () => steps.registryLogin.executeWithOptions(summary(`${name}: docker login ${registry} as ${username}`), [host, registry, username, token]));
-      }
+        return { step, job: { calls: [{ activity: 'registryLogin', args: [host, registry, username, token], summary: `${name}: docker login ${registry} as ${username}` }] } };
+      }), 'in-turn');
       const current = Object.values(saga.ledger.current?.images ?? {}).filter((ref) => ref.startsWith(`${registry}/`));
       if (current.length) {
         const canary = logins[0]!;

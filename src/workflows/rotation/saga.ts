@@ -2,16 +2,19 @@ import { apiSteps, summary } from '../activity-options.js';
 import type { Ledger } from '../../domain/ledger.js';
 import { hostKey, type HostRef, type Target } from '../../domain/plan.js';
 import type { EnvironmentRef, RotationStep } from '../../domain/rotation.js';
+import type { HostJob, HostJobOutcome } from '../contract.js';
 
-/** One undo of the saga. It runs only when its step got past `pending`. */
-export interface Compensation {
+/**
+ * One undo of the saga. It runs only when its step got past `pending`. A host's undo is a job
+ * (data), so that a large rotation's undos run in batches like its steps.
+ */
+export type Compensation = {
   step: RotationStep;
-  undo: () => Promise<unknown>;
   /** Said to the operator when the undo fails. */
   byHand: string;
   /** Runs whatever its step did (a recipe's `undo`, which retires what the rotation made). */
   always?: boolean;
-}
+} & ({ undo: () => Promise<unknown> } | { job: HostJob });
 
 /** What the rotation workflow lends each kind of rotation: its steps, shown as the API shows them. */
 export interface Saga {
@@ -30,8 +33,13 @@ export interface Saga {
    * that failed without ever reaching its host is not compensated: it cannot have taken effect.
    */
   perform(step: RotationStep, work: () => Promise<unknown>): Promise<void>;
-  /** For a step of several host calls: one of them ran, so the step must be undone whatever fails next. */
-  tookEffect(step: RotationStep): void;
+  /**
+   * One step per host, each a job: run in `order` (in `rotationBatch` children for a large
+   * fleet), each step marked as its job goes; throws the first failure. Answers the outcomes.
+   */
+  onHosts(items: Array<{ step: RotationStep; job: HostJob }>, order: 'in-turn' | 'together'): Promise<HostJobOutcome[]>;
+  /** Jobs that no step shows (cleanup), every one tried; their outcomes. */
+  hostJobs(jobs: HostJob[]): Promise<HostJobOutcome[]>;
   /** Whether the step may have changed something: it started, and did not fail before reaching its host. */
   mayHaveRun(step: RotationStep): boolean;
   /** Values the rotation handles: scrubbed from every error it records or answers. */
