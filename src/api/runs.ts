@@ -182,10 +182,9 @@ export class Runs {
     for (let i = 0; i < 50 && !(await describeOfType(handle, 'deploy')); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
-  /** Where run `id` waits in its environment's queue (asked of its own, when known). */
-  private queued(id: string, run?: Run): Promise<QueuedRun | undefined> {
-    const candidates = run ? [{ service: run.service, environment: run.environment }] : environmentsOfId(id, ['deploy', 'rollback'], this.options.environments);
-    return queuedIn(this.client, this.options.namespace, candidates, id);
+  /** Where run `id` waits in its environment's queue (the environments its id can belong to). */
+  private queued(id: string): Promise<QueuedRun | undefined> {
+    return queuedIn(this.client, this.options.namespace, environmentsOfId(id, ['deploy', 'rollback'], this.options.environments), id);
   }
 
   /**

@@ -47,10 +47,9 @@ export async function queuedIn(client: Client, namespace: string, candidates: En
 
 function asQueued(id: string, request: AnyEnqueueRequest, position: number | undefined): QueuedRun | undefined {
   if ('lockFor' in request) return undefined;
-  const requestHash = request.idempotency ? { requestHash: request.idempotency.requestHash } : {};
   return 'rotation' in request
-    ? { position, rotation: queuedRotation(id, request.rotation.plan, request.rotation.createdAt), ...requestHash }
-    : { position, run: queuedRun(id, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt), ...requestHash };
+    ? { position, rotation: queuedRotation(id, request.rotation.plan, request.rotation.createdAt) }
+    : { position, run: queuedRun(id, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) };
 }
 
 /**

@@ -8,10 +8,6 @@ import { homeOf, queuedRotation, type RotationPlan, type RotationView } from '..
 import { enqueueSignal, environmentWorkflowId, type AnyEnqueueRequest, type EnqueueRequest, type EnvironmentState } from '../workflows/contract.js';
 
 /**
- * A run's id. Without an idempotency key, one never used before; with one, the same for every
- * repeat of the request, so that a repeat names the same run without asking any workflow.
- */
-/**
  * A run's id: new and unique, or, for a request with an idempotency key, made from the key and
  * the request's hash. A repeat of the same request names the same run; the same key with
  * another body never names it, however long after (once Temporal and the environment have
@@ -65,10 +61,10 @@ export function rotationIdFor(plan: RotationPlan, idempotency?: { key: string; r
 const GRPC_NOT_FOUND = 5;
 
 /**
- * The request that queued `runId` in an environment's current history, however long ago:
- * for when the environment's workflow is too busy to answer a query about its queue.
+ * The runs signalled to an environment's current history, newest first; with `untilTaken`,
+ * only those after its last completed workflow task. None when the environment has no workflow.
  */
-export async function enqueuedInHistory(client: Client, namespace: string, service: string, environment: string, runId: string): Promise<AnyEnqueueRequest | undefined> {
+async function* enqueueSignals(client: Client, namespace: string, service: string, environment: string, untilTaken: boolean): AsyncGenerator<AnyEnqueueRequest> {
   let nextPageToken: Uint8Array | undefined;
   do {
     let answer: proto.temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryReverseResponse;
@@ -77,42 +73,34 @@ export async function enqueuedInHistory(client: Client, namespace: string, servi
         namespace, execution: { workflowId: environmentWorkflowId(service, environment) }, maximumPageSize: 500, nextPageToken,
       });
     } catch (error) {
-      if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return undefined;
+      if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return;
       throw error;
     }
     for (const event of answer.history?.events ?? []) {
+      if (untilTaken && event.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) return;
       const signal = event.workflowExecutionSignaledEventAttributes;
-      if (signal?.signalName !== enqueueSignal.name) continue;
-      const request: AnyEnqueueRequest = await decodeFromPayloadsAtIndex(client.options.loadedDataConverter, 0, signal.input?.payloads);
-      if (request.runId === runId) return request;
+      if (signal?.signalName === enqueueSignal.name) yield await decodeFromPayloadsAtIndex(client.options.loadedDataConverter, 0, signal.input?.payloads);
     }
     nextPageToken = answer.nextPageToken?.length ? answer.nextPageToken : undefined;
   } while (nextPageToken);
-  return undefined;
 }
 
 /**
  * Runs signalled to an environment's workflow that it has not taken in yet (a query answers
  * from the state of its last completed workflow task), oldest first: read from the end of its
- * history, down to that task. Empty when the environment has no workflow.
+ * history, down to that task.
  */
 export async function pendingEnqueues(client: Client, namespace: string, service: string, environment: string): Promise<Array<AnyEnqueueRequest>> {
-  let events: proto.temporal.api.history.v1.IHistoryEvent[];
-  try {
-    const answer = await client.workflowService.getWorkflowExecutionHistoryReverse({
-      namespace, execution: { workflowId: environmentWorkflowId(service, environment) }, maximumPageSize: 200,
-    });
-    events = answer.history?.events ?? [];
-  } catch (error) {
-    if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return [];
-    throw error;
-  }
-  const pending: Array<AnyEnqueueRequest> = [];
-  for (const event of events) {
-    if (event.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) break;
-    const signal = event.workflowExecutionSignaledEventAttributes;
-    if (signal?.signalName !== enqueueSignal.name) continue;
-    pending.unshift(await decodeFromPayloadsAtIndex(client.options.loadedDataConverter, 0, signal.input?.payloads));
-  }
+  const pending: AnyEnqueueRequest[] = [];
+  for await (const request of enqueueSignals(client, namespace, service, environment, true)) pending.unshift(request);
   return pending;
+}
+
+/**
+ * The request that queued `runId` in an environment's current history, however long ago:
+ * for when the environment's workflow is too busy to answer a query about its queue.
+ */
+export async function enqueuedInHistory(client: Client, namespace: string, service: string, environment: string, runId: string): Promise<AnyEnqueueRequest | undefined> {
+  for await (const request of enqueueSignals(client, namespace, service, environment, false)) if (request.runId === runId) return request;
+  return undefined;
 }

@@ -195,8 +195,6 @@ export interface QueuedRun {
   /** What it shows while it waits (none for a run queued here from another environment). */
   run?: Run | undefined;
   rotation?: RotationView | undefined;
-  /** A run queued with an idempotency key: the hash of its request, so that the key sent with another body is refused. */
-  requestHash?: string | undefined;
 }
 
 /**

@@ -43,12 +43,9 @@ export async function environment(state: EnvironmentState): Promise<void> {
     return {
       runId: request.runId,
       request,
-      view: {
-        ...'rotation' in request
-          ? { rotation: queuedRotation(request.runId, request.rotation.plan, request.rotation.createdAt) }
-          : { run: queuedRun(request.runId, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) },
-        ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}),
-      },
+      view: 'rotation' in request
+        ? { rotation: queuedRotation(request.runId, request.rotation.plan, request.rotation.createdAt) }
+        : { run: queuedRun(request.runId, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) },
       started: () => hasStarted,
       grant: (granted) => {
         const start = startRun(request, { granted }).finally(() => { hasStarted = true; });
@@ -98,7 +95,6 @@ export async function environment(state: EnvironmentState): Promise<void> {
   /** Starts a run as this workflow's child: granted the lock, or aborted while it waited. */
   const startRun = async (request: EnqueueRequest | EnqueueRotationRequest, start: RunStart) => {
     const { runId } = request;
-    const hash = request.idempotency ? { requestHash: request.idempotency.requestHash } : {};
     if ('rotation' in request) {
       const { plan, createdAt } = request.rotation;
       return startChild<RunOrRotation>('rotation', {
@@ -111,7 +107,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
           { key: SEARCH_ATTRIBUTES.environment, value: plan.environment },
           { key: SEARCH_ATTRIBUTES.status, value: 'running' },
         ],
-        memo: { rotation: queuedRotation(runId, plan, createdAt), ...hash },
+        memo: { rotation: queuedRotation(runId, plan, createdAt) },
       });
     }
     const { input } = request;
@@ -126,7 +122,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
         { key: SEARCH_ATTRIBUTES.version, value: refName(input.plan.ref) },
         { key: SEARCH_ATTRIBUTES.status, value: start.granted ? 'running' : 'aborted' },
       ],
-      memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] }, ...hash },
+      memo: { run: { ...queuedRun(runId, input.kind ?? 'deploy', input.plan, input.createdAt), targets: [] } },
     });
   };
 
