@@ -53,7 +53,7 @@ function plan(s: Scenario, name: string): DeployPlan {
   return {
     service: 'bench', environment: name, ref: { sha: 'abcdef0123456789abcdef0123456789abcdef01' }, requireChecks: false,
     images: [], tagTemplate: '{sha}', analysis: [], targets,
-    runtime: { kind: 'compose', dir: '/srv/bench', file: 'docker-compose.yml', envFile: '.env', imageVars: {}, prune: false },
+    runtime: { kind: 'compose', dir: '/srv/bench', file: 'docker-compose.yml', envFile: '.env', imageVars: {}, prune: false, keepReleases: 5 },
     health: { timeoutMs: 1_000, intervalMs: 100, checks: [] },
     rollout: { canary: s.canary, batchSize: s.batchSize, bakeMs: 0, autoRollback: true, approval: false, imageTimeoutMs: 60_000 },
   };

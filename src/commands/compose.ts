@@ -11,6 +11,8 @@ export interface ComposeRuntime {
   imageVars: Record<string, string>;
   migrate?: { service: string; command: string } | undefined;
   prune: boolean;
+  /** With `prune`: how many releases' images stay on each host (the newest known-good ones). */
+  keepReleases: number;
 }
 
 /** `BACKEND_IMAGE` -> `ghcr.io/acme/shop-backend:sha-abc1234@sha256:…` for every imageVars entry. */
@@ -26,8 +28,13 @@ function compose(runtime: ComposeRuntime, ...args: string[]): string[] {
   return ['docker', 'compose', '-f', runtime.file, '--env-file', runtime.envFile, ...args];
 }
 
+/**
+ * `--policy missing`: every image is pinned by digest, so an image the host has is the very
+ * one asked for. A plain `pull` asks the registry anyway, and fails while it is down: a
+ * rollback to an image still on the host would then fail when it is needed most.
+ */
 export function composePull(runtime: ComposeRuntime, dir: string, env: Record<string, string>): HostCommand {
-  return { label: 'docker compose pull', argv: compose(runtime, 'pull'), cwd: dir, env };
+  return { label: 'docker compose pull', argv: compose(runtime, 'pull', '--policy', 'missing'), cwd: dir, env };
 }
 
 export function composeMigrate(runtime: ComposeRuntime, dir: string, env: Record<string, string>): HostCommand | undefined {
@@ -44,6 +51,36 @@ export function composeUp(runtime: ComposeRuntime, dir: string, env: Record<stri
 
 export function imagePrune(dir: string): HostCommand {
   return { label: 'docker image prune', argv: ['docker', 'image', 'prune', '-f'], cwd: dir };
+}
+
+/**
+ * The local tag that keeps a release's image through `image prune`: an image pulled by digest
+ * has no tag, so prune deletes it as soon as no container uses it, and a rollback would have
+ * to pull it again, from a registry that may be down. One tag per service, environment and
+ * digest, so that the tags of one environment never decide what another keeps.
+ */
+export function keepTag(reference: string, scope: { service: string; environment: string }): string {
+  const match = /^(.+?)(?::[\w][\w.-]{0,127})?@sha256:([a-f0-9]{64})$/.exec(reference);
+  if (!match) throw new PlanError(FailureType.ReleaseIncomplete, `cannot keep image ${JSON.stringify(reference)}: it is not pinned by digest`);
+  return `${match[1]}:${keepTagPrefix(scope)}${match[2]!.slice(0, 12)}`;
+}
+
+const keepTagPrefix = ({ service, environment }: { service: string; environment: string }) => `slipway.${service}.${environment}.`;
+
+/**
+ * Tags the images of the releases to keep (those the host has) and drops this environment's
+ * older keep tags, so that the `image prune` after it removes the rest. A tag whose image a
+ * container still uses cannot be dropped yet: it goes at a later prune.
+ */
+export function keepReleaseImages(dir: string, references: string[], scope: { service: string; environment: string }): HostCommand {
+  const tags = references.map((reference) => [reference, keepTag(reference, scope)] as const);
+  const lines = tags.map(([reference, tag]) => `if docker image inspect ${quote(reference)} >/dev/null 2>&1; then docker tag ${quote(reference)} ${quote(tag)} || exit 1; fi`);
+  lines.push([
+    `docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -F ${quote(`:${keepTagPrefix(scope)}`)}`,
+    `grep -vxF ${tags.map(([, tag]) => `-e ${quote(tag)}`).join(' ')}`,
+    'while read -r stale; do docker rmi "$stale" >/dev/null 2>&1 || echo "kept $stale: a container still uses it"; done',
+  ].join(' | '));
+  return { label: `keep the images of ${references.length} release${references.length === 1 ? '' : 's'}`, argv: [], cwd: dir, script: lines.join('\n') };
 }
 
 /** After an env file change (a rotation): recreate the containers so they read the new values, on the pinned images. */

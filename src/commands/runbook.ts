@@ -1,4 +1,4 @@
-import { composeMigrate, composePull, composeUp, imageEnvironment, imagePrune } from './compose.js';
+import { composeMigrate, composePull, composeUp, imageEnvironment, imagePrune, keepReleaseImages } from './compose.js';
 import type { HostCommand } from './shell.js';
 import { buildSteps, restartUnit } from './systemd.js';
 import { renderHealth } from '../domain/health.js';
@@ -28,9 +28,14 @@ export interface RunbookInput {
   migrate: boolean;
   /** systemd: the build runs once per host, with its first instance. */
   build: boolean;
+  /**
+   * compose with `prune`: the releases whose images stay on the host, newest first (this one
+   * and the last known-good ones); the prune removes the rest.
+   */
+  keep?: PinnedImages[] | undefined;
 }
 
-export function targetRunbook({ runtime, pinned, values, dir, migrate, build }: RunbookInput): RunbookStep[] {
+export function targetRunbook({ runtime, pinned, values, dir, migrate, build, keep }: RunbookInput): RunbookStep[] {
   const steps: RunbookStep[] = [];
   if (runtime.kind === 'compose') {
     const env = imageEnvironment(runtime, pinned);
@@ -39,12 +44,22 @@ export function targetRunbook({ runtime, pinned, values, dir, migrate, build }: 
     const migration = migrate ? composeMigrate(runtime, dir, env) : undefined;
     if (migration) steps.push({ kind: 'run', command: migration, onceStep: 'migrate' });
     steps.push({ kind: 'run', command: composeUp(runtime, dir, env) });
-    if (runtime.prune) steps.push({ kind: 'run', command: imagePrune(dir), afterHealthy: true });
+    if (runtime.prune) {
+      const kept = keptReferences(runtime.keepReleases, [pinned, ...(keep ?? [])]);
+      if (kept.length) steps.push({ kind: 'run', command: keepReleaseImages(dir, kept, { service: values.service ?? '', environment: values.environment ?? '' }), afterHealthy: true });
+      steps.push({ kind: 'run', command: imagePrune(dir), afterHealthy: true });
+    }
   } else {
     if (build) buildSteps(dir, runtime.build.map((b) => renderTemplate(b, values))).forEach((command, i) => steps.push({ kind: 'run', command, onceStep: `build/${i}` }));
     steps.push({ kind: 'run', command: restartUnit(dir, renderTemplate(runtime.unit, values)) });
   }
   return steps;
+}
+
+/** The image references of the first `count` distinct releases. */
+function keptReferences(count: number, releases: PinnedImages[]): string[] {
+  const distinct = releases.filter((release, i) => releases.findIndex((r) => JSON.stringify(r) === JSON.stringify(release)) === i);
+  return [...new Set(distinct.slice(0, count).flatMap((release) => Object.values(release)))];
 }
 
 /**

@@ -135,6 +135,7 @@ const composeRuntime = z.strictObject({
   imageVars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
   migrate: z.strictObject({ service: z.string().min(1), command: z.string().min(1) }).optional(),
   prune: z.boolean().default(false),
+  keepReleases: z.number().int().min(1).max(100).default(5),
 });
 const systemdRuntime = z.strictObject({
   kind: z.literal('systemd'),

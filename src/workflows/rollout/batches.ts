@@ -149,7 +149,8 @@ export class Batches {
 
   /** Starts what nothing waits for (an image prune) on the targets that are healthy, and lets it go. */
   private afterHealthy(phase: 'deploy' | 'rollback', index: number, jobs: TargetJob[]): void {
-    const hosts = afterHealthyWork(this.settings, jobs);
+    // The known-good releases stay on the hosts as images, for a rollback with the registry down.
+    const hosts = afterHealthyWork(this.settings, jobs, (this.state.ledger?.knownGood ?? []).map((release) => release.images));
     if (!hosts.length) return;
     const attempt = this.attempts.get(`${phase}/${index}`) ?? 1;
     // Not awaited here: the run goes on to its next batch at once.

@@ -1,5 +1,5 @@
 import { stepLabel, targetUpdate, updateSegments, type TargetUpdate } from '../../commands/runbook.js';
-import { hostKey } from '../../domain/plan.js';
+import { hostKey, type PinnedImages } from '../../domain/plan.js';
 import { isCancellation } from '@temporalio/workflow';
 import { hostSteps, summary } from '../activity-options.js';
 import type { AfterHealthyInput, EngineSettings, TargetJob, TargetOutcome } from '../contract.js';
@@ -56,16 +56,16 @@ async function updateOne(settings: EngineSettings, job: TargetJob): Promise<Targ
 }
 
 /** Each healthy target's steps that nothing waits for (an image prune), as the child that runs them gets them. */
-export function afterHealthyWork(settings: EngineSettings, jobs: TargetJob[]): AfterHealthyInput['hosts'] {
+export function afterHealthyWork(settings: EngineSettings, jobs: TargetJob[], keep: PinnedImages[]): AfterHealthyInput['hosts'] {
   return jobs.flatMap((job) => {
-    const commands = rendered(settings, { ...job, migrate: false, build: false }).afterHealthy;
+    const commands = rendered(settings, { ...job, migrate: false, build: false }, keep).afterHealthy;
     return commands.length ? [{ target: job.target, commands, log: stepLog(settings, job) }] : [];
   });
 }
 
 /** A target's update, rendered once for all the activities it is cut into. */
-function rendered(settings: EngineSettings, job: TargetJob): TargetUpdate {
-  return targetUpdate({ runtime: settings.runtime, health: settings.health, pinned: job.pinned, values: job.values, migrate: job.migrate, build: job.build });
+function rendered(settings: EngineSettings, job: TargetJob, keep?: PinnedImages[]): TargetUpdate {
+  return targetUpdate({ runtime: settings.runtime, health: settings.health, pinned: job.pinned, values: job.values, migrate: job.migrate, build: job.build, keep });
 }
 
 const stepLog = (settings: EngineSettings, job: TargetJob) => ({ run: settings.runId, target: job.target.id, phase: job.phase });

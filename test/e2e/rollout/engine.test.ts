@@ -21,7 +21,7 @@ function plan(environment: string, sha: string): DeployPlan {
   }));
   return {
     service: 'engine', environment, ref: { sha }, requireChecks: false, images: [], tagTemplate: '{sha}', analysis: [], targets,
-    runtime: { kind: 'compose', dir: '/srv/engine/{sha7}', file: 'docker-compose.yml', envFile: '.env', imageVars: {}, prune: false },
+    runtime: { kind: 'compose', dir: '/srv/engine/{sha7}', file: 'docker-compose.yml', envFile: '.env', imageVars: {}, prune: false, keepReleases: 5 },
     health: { timeoutMs: 1_000, intervalMs: 100, checks: [] },
     rollout: { canary: 1, batchSize: 260, bakeMs: 0, autoRollback: true, approval: false, imageTimeoutMs: 60_000 },
   };

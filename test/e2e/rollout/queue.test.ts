@@ -13,7 +13,7 @@ function plan(environment: string, sha: string): DeployPlan {
   return {
     service: 'queue', environment, ref: { sha }, requireChecks: false, images: [], tagTemplate: '{sha}', analysis: [],
     targets: [{ id: 't0', name: 't0', hostName: 't0', host: { address: '10.9.0.1', port: 22, user: 'deploy' } }],
-    runtime: { kind: 'compose', dir: '/srv/queue', file: 'docker-compose.yml', envFile: '.env', imageVars: {}, prune: false },
+    runtime: { kind: 'compose', dir: '/srv/queue', file: 'docker-compose.yml', envFile: '.env', imageVars: {}, prune: false, keepReleases: 5 },
     health: { timeoutMs: 1_000, intervalMs: 100, checks: [] },
     rollout: { canary: 1, batchSize: 1, bakeMs: 0, autoRollback: true, approval: false, imageTimeoutMs: 60_000 },
   };

@@ -82,9 +82,9 @@ describe('host commands under generated input (fast-check)', function () {
 
   const cases: fc.Arbitrary<(dir: string) => Case>[] = [
     fc.record({ file: fileName, envFile: fileName, env: fc.dictionary(envName, value, { maxKeys: 3 }), step: fc.constantFrom('pull', 'up', 'recreate') }).map(({ file, envFile, env, step }) => (dir: string) => {
-      const runtime: ComposeRuntime = { kind: 'compose', dir, file, envFile, imageVars: {}, prune: false };
+      const runtime: ComposeRuntime = { kind: 'compose', dir, file, envFile, imageVars: {}, prune: false, keepReleases: 5 };
       const command = step === 'pull' ? composePull(runtime, dir, env) : step === 'up' ? composeUp(runtime, dir, env) : composeRecreate(runtime, dir, env);
-      const args = step === 'pull' ? ['pull'] : step === 'up' ? ['up', '-d', '--remove-orphans'] : ['up', '-d', '--force-recreate', '--remove-orphans'];
+      const args = step === 'pull' ? ['pull', '--policy', 'missing'] : step === 'up' ? ['up', '-d', '--remove-orphans'] : ['up', '-d', '--force-recreate', '--remove-orphans'];
       return { command, vars: Object.keys(env), check: (seen) => assert.deepEqual(seen.calls, stubbed('docker', ['compose', '-f', file, '--env-file', envFile, ...args], dir, env)) };
     }),
     fc.constant((dir: string) => ({ command: imagePrune(dir), check: (seen) => assert.deepEqual(seen.calls, stubbed('docker', ['image', 'prune', '-f'], dir)) })),

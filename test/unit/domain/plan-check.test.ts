@@ -13,7 +13,7 @@ function plan(overrides: Partial<DeployPlan> = {}): DeployPlan {
     service: 'shop', environment: 'production', ref: { sha: 'abcdef1234567' }, requireChecks: false,
     images: [{ name: 'backend', repository: 'ghcr.io/acme/shop' }], tagTemplate: 'sha-{sha7}', analysis: [],
     targets: [target('web-1'), target('web-2')],
-    runtime: { kind: 'compose', dir: '/srv/{service}', file: 'docker-compose.yml', envFile: '.env', imageVars: {}, prune: false },
+    runtime: { kind: 'compose', dir: '/srv/{service}', file: 'docker-compose.yml', envFile: '.env', imageVars: {}, prune: false, keepReleases: 5 },
     health: { timeoutMs: 1_000, intervalMs: 100, checks: [{ http: { url: 'http://{host}:8000/{sha7}', status: 200 } }] },
     rollout: { canary: 1, batchSize: 1, bakeMs: 0, autoRollback: true, approval: false, imageTimeoutMs: 1_000 },
     ...overrides,
