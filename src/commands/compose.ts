@@ -72,7 +72,8 @@ const keepTagPrefix = ({ service, environment }: { service: string; environment:
  * older keep tags, so that the `image prune` after it removes the rest. A tag whose image a
  * container still uses cannot be dropped yet: it goes at a later prune.
  */
-export function keepReleaseImages(dir: string, references: string[], scope: { service: string; environment: string }): HostCommand {
+export function keepReleaseImages(dir: string, releases: Array<Record<string, string>>, scope: { service: string; environment: string }): HostCommand {
+  const references = [...new Set(releases.flatMap((release) => Object.values(release)))];
   const tags = references.map((reference) => [reference, keepTag(reference, scope)] as const);
   const lines = tags.map(([reference, tag]) => `if docker image inspect ${quote(reference)} >/dev/null 2>&1; then docker tag ${quote(reference)} ${quote(tag)} || exit 1; fi`);
   lines.push([
@@ -80,7 +81,7 @@ export function keepReleaseImages(dir: string, references: string[], scope: { se
     `grep -vxF ${tags.map(([, tag]) => `-e ${quote(tag)}`).join(' ')}`,
     'while read -r stale; do docker rmi "$stale" >/dev/null 2>&1 || echo "kept $stale: a container still uses it"; done',
   ].join(' | '));
-  return { label: `keep the images of ${references.length} release${references.length === 1 ? '' : 's'}`, argv: [], cwd: dir, script: lines.join('\n') };
+  return { label: `keep the images of ${releases.length} release${releases.length === 1 ? '' : 's'}`, argv: [], cwd: dir, script: lines.join('\n') };
 }
 
 /** After an env file change (a rotation): recreate the containers so they read the new values, on the pinned images. */

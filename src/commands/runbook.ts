@@ -45,7 +45,7 @@ export function targetRunbook({ runtime, pinned, values, dir, migrate, build, ke
     if (migration) steps.push({ kind: 'run', command: migration, onceStep: 'migrate' });
     steps.push({ kind: 'run', command: composeUp(runtime, dir, env) });
     if (runtime.prune) {
-      const kept = keptReferences(runtime.keepReleases, [pinned, ...(keep ?? [])]);
+      const kept = distinctReleases([pinned, ...(keep ?? [])]).slice(0, runtime.keepReleases).filter((release) => Object.keys(release).length);
       if (kept.length) steps.push({ kind: 'run', command: keepReleaseImages(dir, kept, { service: values.service ?? '', environment: values.environment ?? '' }), afterHealthy: true });
       steps.push({ kind: 'run', command: imagePrune(dir), afterHealthy: true });
     }
@@ -56,10 +56,8 @@ export function targetRunbook({ runtime, pinned, values, dir, migrate, build, ke
   return steps;
 }
 
-/** The image references of the first `count` distinct releases. */
-function keptReferences(count: number, releases: PinnedImages[]): string[] {
-  const distinct = releases.filter((release, i) => releases.findIndex((r) => JSON.stringify(r) === JSON.stringify(release)) === i);
-  return [...new Set(distinct.slice(0, count).flatMap((release) => Object.values(release)))];
+function distinctReleases(releases: PinnedImages[]): PinnedImages[] {
+  return releases.filter((release, i) => releases.findIndex((r) => JSON.stringify(r) === JSON.stringify(release)) === i);
 }
 
 /**

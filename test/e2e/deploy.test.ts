@@ -45,9 +45,10 @@ describe('deploy end to end', function () {
     const backend = run.version.images.backend as string;
     assert.match(backend, new RegExp(`^${h.registry.host}/acme/shop-backend:sha-${sha.slice(0, 7)}@sha256:[0-9a-f]{64}$`));
 
-    assert.deepEqual(h.steps('web-1'), ['pull', 'migrate', 'up', 'prune']);
-    assert.deepEqual(h.steps('web-2'), ['pull', 'up', 'prune']);
-    assert.deepEqual(h.steps('web-3'), ['pull', 'up', 'prune']);
+    // `keep`: the tags that hold this release's images through the prune (the backend's and the frontend's).
+    assert.deepEqual(h.steps('web-1'), ['pull', 'migrate', 'up', 'keep', 'keep', 'prune']);
+    assert.deepEqual(h.steps('web-2'), ['pull', 'up', 'keep', 'keep', 'prune']);
+    assert.deepEqual(h.steps('web-3'), ['pull', 'up', 'keep', 'keep', 'prune']);
     for (const host of ['web-1', 'web-2', 'web-3']) {
       const env = envFile(host);
       assert.match(env, /^# kept by hand\nDATABASE_URL=postgres:\/\/db\/shop\n/, 'other lines kept');
@@ -73,7 +74,7 @@ describe('deploy end to end', function () {
       'web-1: pin images in .env.production → docker compose pull', 'web-1: migrate: alembic upgrade head', 'web-1: docker compose up -d → health checks (3)',
     ]);
     assert.deepEqual((await summaries(run.id)).filter((s) => s.startsWith('web-2:')), ['web-2: pin images in .env.production → docker compose pull → docker compose up -d → health checks (3)']);
-    assert.deepEqual(await summaries(`${run.id}/batch-1/after-healthy`), ['web-1: docker image prune']);
+    assert.deepEqual(await summaries(`${run.id}/batch-1/after-healthy`), ['web-1: keep the images of 1 release → docker image prune']);
     assert.deepEqual((await summaries(run.id)).slice(0, 2), [`verify commit ${sha} in acme/shop`, `wait for green CI on ${sha.slice(0, 7)}`]);
   });
 

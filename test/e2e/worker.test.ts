@@ -76,7 +76,7 @@ describe('worker', function () {
       second.shutdown();
       await secondRun;
       assert.equal(finished.status, 'succeeded', JSON.stringify(finished.error));
-      assert.deepEqual(h.steps('web-3'), ['pull', 'migrate', 'up', 'prune'], 'the pull that finished during shutdown was not repeated');
+      assert.deepEqual(h.steps('web-3').filter((s) => s !== 'keep'), ['pull', 'migrate', 'up', 'prune'], 'the pull that finished during shutdown was not repeated');
     } finally {
       rmSync(join(web3.stateDir, 'delay-pull'), { force: true });
     }

@@ -11,7 +11,7 @@ import type { SlipwayConfig } from '../../src/config/schema.js';
 import { freePort, hostCalls, withNewline, type FleetHost } from '../../src/sandbox/fleet.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import type { Worker } from '@temporalio/worker';
-import { checkAnswer } from './contract.js';
+import { apiClient, TOKENS, type ApiClient } from './api-client.js';
 import { sharedFixture } from './fixtures.js';
 import { GITHUB_TOKEN, startTestGithub, type TestGithub } from './github.js';
 import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from './openssh.js';
@@ -24,7 +24,7 @@ import { testTemporal, type TestTemporal } from './temporal.js';
  * fake docker/systemctl, docker-registry behind a token server, GitHub through Prism. One
  * Slipway worker and API run in this process against a config written as a user would.
  */
-export const TOKENS = { ci: 'ci-token-5b0c1d', reader: 'reader-token-77aa01', ops: 'ops-token-9e9e9e', rotator: 'rotator-token-31c4a0', decoder: 'decoder-token-4d3c2b', hooks: 'hooks-token-6a7b8c', cli: 'cli-token-0f1e2d' };
+export { TOKENS };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The environment the harness's config reads its `${env:…}` from (workers started as processes need it too). */
@@ -32,7 +32,7 @@ export const HARNESS_ENV = { TEST_GITHUB_TOKEN: GITHUB_TOKEN, TEST_REGISTRY_PASS
 // A recipe's HTTP step reads its token from the worker's environment when it calls.
 Object.assign(process.env, HARNESS_ENV);
 
-export interface Harness {
+export interface Harness extends ApiClient {
   temporal: TestTemporal;
   fleet: OpenSshFleet;
   registry: TestRegistry;
@@ -47,10 +47,6 @@ export interface Harness {
   host(name: string): FleetHost;
   /** Calls of the fake tools on a host, as `step` names (`pull`, `up`, `migrate`, …). */
   steps(name: string): string[];
-  request(method: string, path: string, body?: unknown, token?: string, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  waitForRun(id: string, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  /** Polls a run until `predicate` holds (`what` names the state in the error otherwise). */
-  waitFor(id: string, predicate: (run: any) => boolean, what: string, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   stop(): Promise<void>;
 }
 
@@ -413,50 +409,13 @@ services:
   const server: Server = await serveApi(app, { port: 0, host: '127.0.0.1' });
   const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const request: Harness['request'] = async (method, path, body, token = TOKENS.ci, headers = {}) => {
-    const response = await fetch(`${api}${path}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-    checkAnswer({ method, path, status: response.status, contentType: response.headers.get('content-type'), body: parsed });
-    return { status: response.status, body: parsed, headers: response.headers };
-  };
+  const client = apiClient(api);
 
   return {
     temporal, fleet, registry, github, receiver, config, configText, api, taskQueue,
     host: (name) => fleet.hosts.find((h) => h.name === name)!,
     steps: (name) => hostCalls(fleet.hosts.find((h) => h.name === name)!).map((c) => c.step),
-    request,
-    async waitForRun(id, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const { body } = await request('GET', `/v1/deployments/${id}`, undefined, TOKENS.reader);
-        if (['succeeded', 'failed', 'rolled_back', 'aborted'].includes(body.status)) {
-          // A run is reported ended only once its environment has recorded it: what a test (or
-          // an operator after `--wait`) reads of the ledger next includes this run.
-          if (!body.awaitingOperator) {
-            const env = (await request('GET', `/v1/services/${body.service}/environments/${body.environment}`, undefined, TOKENS.reader)).body;
-            if (!env.history?.some((e: { runId: string }) => e.runId === id) || env.active === id) throw new Error(`run ${id} answered ${body.status}, but its environment's ledger does not have it yet: ${JSON.stringify(env)}`);
-          }
-          return body;
-        }
-        if (Date.now() > deadline) throw new Error(`run ${id} still ${body.status} after ${timeoutMs} ms: ${JSON.stringify(body)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
-    async waitFor(id, predicate, what, timeoutMs = 40_000) {
-      const get = async () => (await request('GET', `/v1/deployments/${id}`, undefined, TOKENS.reader)).body;
-      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-        const run = await get();
-        if (predicate(run)) return run;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`run ${id} never became ${what}: ${JSON.stringify(await get())}`);
-    },
+    ...client,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -31,7 +31,11 @@ export function ensureOpenSsh(): string | undefined {
   return undefined;
 }
 
-export async function startOpenSshFleet(names: string[], firstOctet: number): Promise<OpenSshFleet> {
+/**
+ * `tools: 'real'`: the hosts run the machine's own docker and systemctl instead of the fake
+ * ones, with `env` added to every command's environment (the real tier's DOCKER_HOST).
+ */
+export async function startOpenSshFleet(names: string[], firstOctet: number, options: { tools?: 'fake' | 'real'; env?: Record<string, string> } = {}): Promise<OpenSshFleet> {
   const sshd = ['/usr/sbin/sshd', '/usr/bin/sshd'].find(existsSync);
   if (!sshd) throw new Error('sshd not found');
   if (process.getuid?.() === 0) execFileSync('install', ['-d', '-m', '0755', '/run/sshd']);
@@ -49,18 +53,21 @@ export async function startOpenSshFleet(names: string[], firstOctet: number): Pr
     writeFileSync(join(homeOf(host), '.ssh', 'authorized_keys'), `${layout.clientKey.public}\n`, { mode: 0o600 });
   }
 
-  const start = async (host: FleetHost, options: { authorizedKeysFile?: string } = {}) => {
+  const hostEnv = (host: FleetHost) => (options.tools === 'real'
+    ? { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin', ...options.env }
+    : { ...fakeHostEnv(host), ...options.env });
+  const start = async (host: FleetHost, restartOptions: { authorizedKeysFile?: string } = {}) => {
     const keyPath = join(host.stateDir, 'ssh_host_ed25519_key');
     // SHLVL=1: bash sources ~/.bashrc for commands run by sshd only at shell level 1, and the
     // tester's own rc file (pyenv, nvm…) would add half a second to every step and change PATH.
     // HOME: every host has its own home, so its own authorized_keys and docker logins.
-    const env = Object.entries({ ...fakeHostEnv(host), SHLVL: '1', HOME: homeOf(host) }).map(([k, v]) => `"${k}=${v}"`).join(' ');
+    const env = Object.entries({ ...hostEnv(host), SHLVL: '1', HOME: homeOf(host) }).map(([k, v]) => `"${k}=${v}"`).join(' ');
     const configPath = join(host.stateDir, 'sshd_config');
     writeFileSync(configPath, [
       `ListenAddress ${host.address}:${host.port}`,
       `HostKey ${keyPath}`,
       `PidFile ${join(host.stateDir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${options.authorizedKeysFile ?? join(homeOf(host), '.ssh', 'authorized_keys')}`,
+      `AuthorizedKeysFile ${restartOptions.authorizedKeysFile ?? join(homeOf(host), '.ssh', 'authorized_keys')}`,
       'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
       'StrictModes no', 'UsePAM no', 'PermitRootLogin prohibit-password', 'LogLevel ERROR',
       `SetEnv ${env}`,

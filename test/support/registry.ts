@@ -1,7 +1,7 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -28,6 +28,14 @@ export interface TestRegistry {
   acceptPassword(password: string, repositories?: string[]): void;
   /** The next `count` requests to the registry API answer `status` (429 with Retry-After, or a 5xx). */
   failNext(status: number, count: number): void;
+  /** The token endpoint refuses this password of REGISTRY_USER from now on (a revoked token). */
+  revokePassword(password: string): void;
+  /** `METHOD path` of every request the registry API got, in order. */
+  requests: string[];
+  /** Blob downloads wait this long before they start (a slow link), until set back to 0. */
+  delayBlobs(ms: number): void;
+  /** Stops answering (connections refused) until the returned function is called. */
+  goOffline(): Promise<() => Promise<void>>;
   push(path: string, tag: string, payload?: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -63,7 +71,19 @@ export async function startTestRegistry(): Promise<TestRegistry> {
   // Clients talk to a proxy in front of the registry, where faults are injected.
   const host = `127.0.0.1:${proxyPort}`;
   const faults: number[] = [];
+  const requests: string[] = [];
+  let blobDelayMs = 0;
   const proxy: Server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    if (blobDelayMs && req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '')) {
+      const wait = blobDelayMs;
+      req.pause();
+      setTimeout(() => { req.resume(); forward(req, res); }, wait);
+      return;
+    }
+    forward(req, res);
+  });
+  const forward = (req: IncomingMessage, res: ServerResponse) => {
     const forced = faults.shift();
     if (forced) {
       res.writeHead(forced, { 'content-type': 'application/json', ...(forced === 429 ? { 'retry-after': '1' } : {}) })
@@ -76,7 +96,7 @@ export async function startTestRegistry(): Promise<TestRegistry> {
     });
     upstream.on('error', () => { if (!res.headersSent) res.writeHead(502).end(); else res.destroy(); });
     req.pipe(upstream);
-  });
+  };
   await new Promise<void>((r) => proxy.listen(proxyPort, '127.0.0.1', r));
   const state = { tokenRequests: 0, passwordsUsed: [] as string[] };
   const passwords = new Set([REGISTRY_PASSWORD]);
@@ -142,6 +162,14 @@ auth:
     get tokenRequests() { return state.tokenRequests; },
     passwordsUsed: state.passwordsUsed,
     acceptPassword: (password, repositories) => { passwords.add(password); if (repositories) scopedTo.set(password, repositories); },
+    revokePassword: (password) => { passwords.delete(password); },
+    requests,
+    delayBlobs: (ms) => { blobDelayMs = ms; },
+    async goOffline() {
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
+      return () => new Promise<void>((r) => proxy.listen(proxyPort, '127.0.0.1', r));
+    },
     failNext: (status, count) => { faults.push(...Array<number>(count).fill(status)); },
     async push(path, tag, payload = `${path}:${tag}:${Date.now()}:${Math.random()}`) {
       const headers = { authorization: `Bearer ${await pushToken(path)}` };

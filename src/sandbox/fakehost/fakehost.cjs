@@ -50,6 +50,19 @@ function ensureApp(port, stateFile) {
   fs.writeFileSync(pidFile, String(child.pid));
 }
 
+// The images the host has, as real docker keeps them: pulled references, and local tags on them.
+function images() {
+  const file = path.join(state, 'images.json');
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { pulled: [], tags: {} };
+}
+function saveImages(value) {
+  fs.writeFileSync(path.join(state, 'images.json'), JSON.stringify(value));
+}
+function composeImages(envFile) {
+  const values = { ...readEnvFile(envFile), ...process.env };
+  return Object.entries(values).filter(([k, v]) => k.endsWith('_IMAGE') && v.includes('@sha256:')).map(([, v]) => v);
+}
+
 function flagValue(name) {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -62,7 +75,12 @@ switch (tool) {
       const sub = args.find((a) => ['pull', 'up', 'run'].includes(a));
       record(sub === 'run' ? 'migrate' : sub || 'compose');
       // What docker compose prints, on stderr as it does.
-      if (sub === 'pull') process.stderr.write(' backend Pulling\n backend Pulled\n');
+      if (sub === 'pull') {
+        const had = images();
+        had.pulled = [...new Set([...had.pulled, ...composeImages(envFile)])];
+        saveImages(had);
+        process.stderr.write(' backend Pulling\n backend Pulled\n');
+      }
       if (sub === 'up') {
         const fromFile = readEnvFile(envFile);
         const images = {};
@@ -72,7 +90,27 @@ switch (tool) {
         ensureApp(8000, stateFile);
         process.stderr.write(` Container ${path.basename(process.cwd())}-app-1  Started\n`);
       }
-    } else if (words[0] === 'image' && words[1] === 'prune') record('prune');
+    } else if (words[0] === 'image' && words[1] === 'prune') {
+      // Removes every image no tag and no running app holds, as `image prune -f` does with
+      // images pulled by digest.
+      record('prune');
+      const had = images();
+      const running = fs.readdirSync(state).filter((f) => /^app-\d+\.json$/.test(f))
+        .flatMap((f) => Object.values(JSON.parse(fs.readFileSync(path.join(state, f), 'utf8')).images || {}));
+      had.pulled = had.pulled.filter((ref) => running.includes(ref) || Object.values(had.tags).includes(ref));
+      saveImages(had);
+    } else if (words[0] === 'image' && words[1] === 'inspect') {
+      const had = images();
+      if (!had.pulled.includes(words[2]) && !had.tags[words[2]]) process.exit(1);
+    } else if (words[0] === 'image' && words[1] === 'ls') {
+      for (const tag of Object.keys(images().tags)) process.stdout.write(`${tag}\n`);
+    } else if (words[0] === 'tag' || words[0] === 'rmi') {
+      record('keep');
+      const had = images();
+      if (words[0] === 'tag') had.tags[words[2]] = had.tags[words[1]] ?? words[1];
+      else delete had.tags[words[1]];
+      saveImages(had);
+    }
     else if (words[0] === 'login') {
       // Like docker, keeps the credential per registry under the login user's home.
       const password = args.includes('--password-stdin') ? fs.readFileSync(0, 'utf8').trim() : flagValue('--password');
