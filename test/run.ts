@@ -6,9 +6,10 @@ import Mocha from 'mocha';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
+import { dockerUnavailable, ensureComposePlugin } from './support/docker.js';
 import { stopAllFixtures } from './support/fixtures.js';
 
-/** Test files under the given files or folders (default: unit, then integration, then e2e). */
+/** Test files under the given files or folders (default: unit, integration, e2e, then the real-container tier). */
 function testFiles(path: string): string[] {
   if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) return path.endsWith('.test.ts') ? [path] : [];
   return readdirSync(path).sort().flatMap((entry) => testFiles(join(path, entry)));
@@ -17,14 +18,18 @@ function testFiles(path: string): string[] {
 const args = process.argv.slice(2);
 const grepAt = args.indexOf('--grep');
 const grep = grepAt >= 0 ? args.splice(grepAt, 2)[1] : undefined;
-const files = (args.length ? args : ['test/unit', 'test/integration', 'test/e2e']).flatMap(testFiles);
+const files = (args.length ? args : ['test/unit', 'test/integration', 'test/e2e', 'test/real']).flatMap(testFiles);
 
 // The end-to-end suites run on the Temporal CLI's dev server. On a fresh machine `go install`
 // builds it, which takes minutes: done here, before any test's timer starts.
-if (files.some((file) => file.split(/[\\/]/).includes('e2e'))) {
+const tiers = new Set(files.flatMap((file) => file.split(/[\\/]/)));
+if (tiers.has('e2e') || tiers.has('real')) {
   const cli = ensureTemporalCli((line) => console.log(`${line}\n(before the tests start, so that no test times out waiting for it)`));
   console.log(`Temporal CLI: ${cli}`);
 }
+// The real-container tier builds the Compose plugin from the Go module proxy once (about a
+// minute), before its timers start too; without Docker or root it says why it skips.
+if (tiers.has('real') && !dockerUnavailable()) console.log(`Docker Compose plugin: ${ensureComposePlugin((line) => console.log(line))}`);
 const mocha = new Mocha({ timeout: 120_000, reporter: 'spec', color: process.stdout.isTTY, ...(grep ? { grep } : {}) });
 for (const file of files) mocha.addFile(file);
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -53,8 +53,11 @@ export function ensureComposePlugin(log: (line: string) => void = () => undefine
 export interface DockerEngine {
   /** `DOCKER_HOST` for the CLI (the hosts' commands get it too). */
   host: string;
-  /** Runs the docker CLI against this Engine, with a config dir of the test's own. */
-  docker(args: string[], options?: { input?: string }): string;
+  /**
+   * Runs the docker CLI against this Engine, with a config dir of the test's own. Never
+   * synchronously: the registry and its token server answer from this very process.
+   */
+  docker(args: string[], options?: { input?: string }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -70,9 +73,12 @@ function engineAnswers(host: string): boolean {
 export function dockerEngine(): Promise<DockerEngine> {
   return sharedFixture('docker', async () => {
     const configDir = mkdtempSync(join(tmpdir(), 'slipway-docker-config-'));
-    const cli = (host: string): DockerEngine['docker'] => (args, options = {}) => execFileSync('docker', args, {
-      encoding: 'utf8', input: options.input, stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: configDir, DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' },
+    const cli = (host: string): DockerEngine['docker'] => (args, options = {}) => new Promise((resolve, reject) => {
+      const child = execFile('docker', args, {
+        encoding: 'utf8', maxBuffer: 16 << 20,
+        env: { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: configDir, DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' },
+      }, (error, stdout, stderr) => (error ? reject(new Error(`docker ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout)));
+      child.stdin!.end(options.input ?? '');
     });
     const existing = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
     if (engineAnswers(existing)) return { host: existing, docker: cli(existing), stop: async () => undefined };
@@ -94,9 +100,13 @@ export function dockerEngine(): Promise<DockerEngine> {
     return {
       host, docker,
       async stop() {
-        const containers = docker(['ps', '-aq']).split('\n').filter(Boolean);
-        if (containers.length) docker(['rm', '-f', '-v', ...containers]);
+        const containers = (await docker(['ps', '-aq'])).split('\n').filter(Boolean);
+        if (containers.length) await docker(['rm', '-f', '-v', ...containers]);
         await stopManaged(daemon, 20_000);
+        // dockerd leaves its network namespace file mounted in its exec root.
+        for (const mount of readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' ')[1]).filter((m) => m?.startsWith(dir))) {
+          spawnSync('umount', ['-l', mount!], { stdio: 'ignore' });
+        }
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -128,19 +138,19 @@ function testAppBinary(): string {
  * `repository:tag`, and removes it from the Engine again, so that a deploy pulls it for real.
  * Returns its digest.
  */
-export function pushAppImage(engine: DockerEngine, repository: string, tag: string, release: AppRelease, login: { registry: string; username: string; password: string }): string {
+export async function pushAppImage(engine: DockerEngine, repository: string, tag: string, release: AppRelease, login: { registry: string; username: string; password: string }): Promise<string> {
   const context = mkdtempSync(join(tmpdir(), 'slipway-testapp-image-'));
   try {
     copyFileSync(testAppBinary(), join(context, 'app'));
     writeFileSync(join(context, 'release.json'), JSON.stringify({ healthy: true, ...release }));
     writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY app /app\nCOPY release.json /release.json\nENTRYPOINT ["/app"]\nCMD ["serve"]\n');
     const reference = `${repository}:${tag}`;
-    engine.docker(['build', '--quiet', '--tag', reference, context]);
-    engine.docker(['login', login.registry, '--username', login.username, '--password-stdin'], { input: login.password });
-    const pushed = engine.docker(['push', reference]);
+    await engine.docker(['build', '--quiet', '--tag', reference, context]);
+    await engine.docker(['login', login.registry, '--username', login.username, '--password-stdin'], { input: login.password });
+    const pushed = await engine.docker(['push', reference]);
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
     if (!digest) throw new Error(`docker push ${reference} printed no digest:\n${pushed}`);
-    engine.docker(['rmi', reference]);
+    await engine.docker(['rmi', reference]);
     return digest;
   } finally {
     rmSync(context, { recursive: true, force: true });

@@ -1,0 +1,197 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { createApi } from '../../src/api/app.js';
+import { serveApi } from '../../src/api/serve.js';
+import { dataConverterFor } from '../../src/codec/data-converter.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { SlipwayConfig } from '../../src/config/schema.js';
+import { withNewline, type FleetHost } from '../../src/sandbox/fleet.js';
+import { createWorker } from '../../src/worker/create-worker.js';
+import { apiClient, TOKENS, type ApiClient } from './api-client.js';
+import { COMPOSE_PLUGIN, dockerEngine, ensureComposePlugin, pushAppImage, type AppRelease, type DockerEngine } from './docker.js';
+import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from './openssh.js';
+import { REGISTRY_PASSWORD, REGISTRY_USER, startTestRegistry, type TestRegistry } from './registry.js';
+import { testTemporal, type TestTemporal } from './temporal.js';
+
+/**
+ * The real-container tier's stack: three OpenSSH hosts whose `docker` is the real CLI, on one
+ * Docker Engine, each with its own compose project (`name: slipway-real-<host>`), its own
+ * docker login and its app on its own 127.0.0.N; the test registry behind its token server;
+ * the Temporal dev server; a Slipway worker and API in this process. The service `app` is the
+ * test app (test/fixtures/testapp), deployed with `docker compose` as SPEC §3 says.
+ */
+export interface RealStack extends ApiClient {
+  engine: DockerEngine;
+  temporal: TestTemporal;
+  fleet: OpenSshFleet;
+  registry: TestRegistry;
+  config: SlipwayConfig;
+  configText: string;
+  taskQueue: string;
+  /** `registry/acme/app`. */
+  repository: string;
+  hosts: FleetHost[];
+  /** The app's own address on a host. */
+  appUrl(host: FleetHost): string;
+  /** The service's directory on a host (its compose file, env file and `.slipway-prev`). */
+  dirOf(host: FleetHost, service?: string): string;
+  /** The container of a host's app (`slipway-real-<host>-<service>-app-1`). */
+  containerOf(host: FleetHost, service?: string): string;
+  /** A new commit SHA whose image, built for `release`, is pushed as `sha-<sha7>`; returns the SHA and the image's digest. */
+  release(release: AppRelease): Promise<{ sha: string; digest: string }>;
+  docker(args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const execFileAsync = promisify(execFile);
+export const APP_PORT = 8080;
+/** The crash test's service runs on the same hosts, in a compose project and on a port of its own. */
+export const CRASH_APP_PORT = 8081;
+/** The password the image builder pushes with: never rotated nor revoked by a test. */
+const BUILDER_PASSWORD = 'builder-pass-51d0c2';
+/** The config's `${env:…}` values (a worker started as a process needs them too). */
+export const REAL_ENV = { REAL_REGISTRY_PASSWORD: REGISTRY_PASSWORD };
+let commits = 0;
+
+export async function startRealStack(): Promise<RealStack> {
+  const reason = ensureOpenSsh();
+  if (reason) throw new Error(reason);
+  ensureComposePlugin();
+  const [engine, registry, temporal] = await Promise.all([dockerEngine(), startTestRegistry(), testTemporal()]);
+  const fleet = await startOpenSshFleet(['real-1', 'real-2', 'real-3'], 80, { tools: 'real', env: { DOCKER_HOST: engine.host } });
+  const repository = `${registry.host}/acme/app`;
+  registry.acceptPassword(BUILDER_PASSWORD);
+  const dirOf = (host: FleetHost, service = 'app') => join(host.stateDir, 'srv', service);
+  for (const host of fleet.hosts) {
+    // Each host as an operator sets it up once: the Compose plugin, a registry login, the compose file.
+    const home = fleet.homeOf(host);
+    mkdirSync(join(home, '.docker', 'cli-plugins'), { recursive: true });
+    symlinkSync(COMPOSE_PLUGIN, join(home, '.docker', 'cli-plugins', 'docker-compose'));
+    await execFileAsync('sh', ['-c', `printf %s "$PASSWORD" | docker login ${registry.host} --username ${REGISTRY_USER} --password-stdin`], {
+      env: { ...process.env, DOCKER_HOST: engine.host, DOCKER_CONFIG: join(home, '.docker'), PASSWORD: REGISTRY_PASSWORD },
+    });
+    for (const [service, port] of [['app', APP_PORT], ['crashapp', CRASH_APP_PORT]] as const) {
+      const dir = join(host.stateDir, 'srv', service);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'compose.yaml'), `name: slipway-real-${host.name}-${service}
+services:
+  app:
+    image: \${APP_IMAGE}
+    network_mode: host
+    env_file: [.env]
+    environment: { APP_ADDR: "${host.address}:${port}", APP_EXPOSE: API_KEY }
+    volumes: ["data:/data"]
+    stop_grace_period: 20s
+volumes:
+  data: {}
+`);
+      writeFileSync(join(dir, '.env'), '# kept by hand\nLOG_LEVEL=info\nAPI_KEY=first\n');
+    }
+  }
+  const envDir = mkdtempSync(join(tmpdir(), 'slipway-real-env-'));
+  writeFileSync(join(envDir, 'id_ed25519'), withNewline(fleet.clientKey.private), { mode: 0o600 });
+  const target = (h: FleetHost) => `{ name: ${h.name}, address: ${h.address}, port: ${h.port}, user: ${h.user} }`;
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const all = fleet.hosts.map(target).join(', ');
+
+  const configText = `
+registries:
+  "${registry.host}": { username: ${REGISTRY_USER}, token: "\${env:REAL_REGISTRY_PASSWORD}", insecure: true }
+credentialStore: ${join(fleet.dir, 'credentials')}
+# Rotations carry secrets through Temporal: they need payload encryption.
+encryption:
+  keys: [ { id: real, key: "${randomBytes(32).toString('base64')}" } ]
+ssh:
+  privateKey: \${file:${join(envDir, 'id_ed25519')}}
+  knownHosts: ${fleet.knownHostsPath}
+  connectTimeout: 2s
+  retryFor: 3s
+  commandTimeout: 120s
+api:
+  tokens:
+    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:app/*", "deploy:crashapp/*"] }
+    - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
+    - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
+services:
+  app:
+    images: { app: ${repository} }
+    tag: "sha-{sha7}"
+    runtime:
+      kind: compose
+      dir: ${fleet.dir}/hosts/{name}/srv/app
+      file: compose.yaml
+      imageVars: { APP_IMAGE: app }
+      migrate: { service: app, command: migrate }
+      prune: true
+      keepReleases: 2
+    rotatable: { variables: [API_KEY] }
+    health:
+      timeout: 10s
+      interval: 250ms
+      checks: [ { http: "http://{host}:${APP_PORT}/health" } ]
+    environments:
+      production:
+        targets: [${all}]
+        rollout: { canary: 1, batchSize: 2, imageTimeout: 10s }
+  # The crash test's own: its worker is a process of its own, SIGKILLed mid-step.
+  crashapp:
+    images: { app: ${repository} }
+    tag: "sha-{sha7}"
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/crashapp", file: compose.yaml, imageVars: { APP_IMAGE: app }, prune: true }
+    health:
+      timeout: 20s
+      interval: 250ms
+      checks: [ { http: "http://{host}:${CRASH_APP_PORT}/health" } ]
+    environments:
+      production:
+        targets: [${all}]
+        rollout: { canary: 1, batchSize: 2, imageTimeout: 10s }
+`;
+  const config = parseConfig(configText, { env: REAL_ENV });
+  const taskQueue = `slipway-real-${Date.now().toString(36)}`;
+  const worker: Worker = await createWorker({
+    connection: temporal.nativeConnection, namespace: temporal.namespace, config, taskQueue,
+    workflowBundle: temporal.workflowBundle, activityOptions: { imagePollMs: 200, checksPollMs: 200 }, shutdownGraceTime: '2s',
+  });
+  const workerRun = worker.run();
+  const app = createApi({
+    config, client: new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter: dataConverterFor(config.encryption) }), taskQueue, namespace: temporal.namespace,
+    stepTimeoutMs: config.ssh.commandTimeout, uiUrl: 'http://localhost:8233', logError: () => undefined,
+  });
+  const server = await serveApi(app, { port: 0, host: '127.0.0.1' });
+  const client = apiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+
+  return {
+    ...client, engine, temporal, fleet, registry, config, configText, taskQueue, repository, hosts: fleet.hosts,
+    appUrl: (host) => `http://${host.address}:${APP_PORT}`,
+    dirOf,
+    containerOf: (host, service = 'app') => `slipway-real-${host.name}-${service}-app-1`,
+    async release(release) {
+      const sha = `${(0xa00 + ++commits).toString(16)}${Date.now().toString(16)}`.padEnd(40, 'e').slice(0, 40);
+      const digest = await pushAppImage(engine, repository, `sha-${sha.slice(0, 7)}`, release, { registry: registry.host, username: REGISTRY_USER, password: BUILDER_PASSWORD });
+      return { sha, digest };
+    },
+    docker: (args) => engine.docker(args),
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      worker.shutdown();
+      await workerRun;
+      for (const host of fleet.hosts) {
+        for (const service of ['app', 'crashapp']) {
+          await execFileAsync('docker', ['compose', '-f', 'compose.yaml', 'down', '--volumes', '--timeout', '1'], {
+            cwd: dirOf(host, service), env: { ...process.env, DOCKER_HOST: engine.host, APP_IMAGE: 'none' },
+          });
+        }
+      }
+      await Promise.all([fleet.stop(), registry.stop()]);
+    },
+  };
+}
