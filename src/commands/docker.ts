@@ -5,7 +5,13 @@ export function dockerLoginCommand(registry: string, username: string, token: st
   return { label: `docker login ${registry} as ${username}`, argv: ['docker', 'login', registry, '--username', username, '--password-stdin'], stdin: token };
 }
 
-/** Pulls one pinned image reference (`repository:tag@sha256:…`). */
-export function dockerPullCommand(reference: string): HostCommand {
-  return { label: `docker pull ${reference}`, argv: ['docker', 'pull', reference] };
+/**
+ * Reads one pinned image's manifest from the registry with the host's stored login. Not
+ * `docker pull`: the Engine answers a pull of an image it has by digest without asking the
+ * registry (seen on Engine 20.10), so a pull proves nothing about a new token.
+ */
+export function dockerManifestCommand(reference: string, insecure: boolean): HostCommand {
+  // By digest alone: given `repository:tag@digest`, the CLI asks for the tag.
+  const byDigest = reference.replace(/^(.+?)(?::[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})$/, '$1$2');
+  return { label: `docker manifest inspect ${byDigest}`, argv: ['docker', 'manifest', 'inspect', ...(insecure ? ['--insecure'] : []), byDigest] };
 }

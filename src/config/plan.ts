@@ -78,6 +78,7 @@ export function buildRotationPlan(config: SlipwayConfig, serviceName: string, en
     case 'registry-token':
       return {
         kind: 'registry-token', ...base, registry: request.registry, username: request.username, token: request.token,
+        insecure: own(config.registries, request.registry)?.insecure ?? false,
         // Every service pulls from that registry with this one credential: it must pull them all.
         repositories: [...new Set(Object.values(config.services).flatMap((s) => repositoriesIn(s, request.registry)))], githubSecret: request.githubSecret,
       };

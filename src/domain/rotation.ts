@@ -81,6 +81,8 @@ export interface RegistryTokenPlan extends PlanBase {
   token: string;
   /** Every service's image repositories in that registry: the token must pull them all. */
   repositories: string[];
+  /** The registry answers in plain HTTP (a test registry): the hosts' docker must be told. */
+  insecure: boolean;
   githubSecret?: string | undefined;
 }
 

@@ -155,7 +155,7 @@ describe('compose on a real Docker Engine', function () {
     const seen = s.registry.requests.length;
     const rotation = await waitForRotation(started.body.id);
     assert.equal(rotation.status, 'succeeded', JSON.stringify(rotation));
-    assert.ok(s.registry.requests.slice(seen).some((r) => r === `GET /v2/acme/app/manifests/${releases.v2!.digest}`), 'the canary pulled the current release by digest');
+    assert.ok(s.registry.requests.slice(seen).some((r) => r === `GET /v2/acme/app/manifests/${releases.v2!.digest}`), `the canary pulled the current release by digest: ${s.registry.requests.slice(seen).join(', ')}`);
     for (const host of s.hosts) {
       const config = JSON.parse(readFileSync(join(s.fleet.homeOf(host), '.docker', 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
       assert.equal(Buffer.from(config.auths[s.registry.host]!.auth, 'base64').toString(), `ci:${token}`, `${host.name} is logged in with the new token`);

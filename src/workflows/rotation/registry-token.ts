@@ -1,12 +1,12 @@
-import { dockerPullCommand } from '../../commands/docker.js';
+import { dockerManifestCommand } from '../../commands/docker.js';
 import type { RegistryTokenPlan } from '../../domain/rotation.js';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
 import { checkCredentialStore, distinctLogins, type Compensation, type RotationSaga, type Saga } from './saga.js';
 
 /**
  * `registry-token` (docs/rotations.md): the supplied token verified at the registry's token endpoint,
- * `docker login` with it on every host, a pull of the current release's images verified on
- * the canary, the GitHub secret updated, and Slipway's own credential for the registry
+ * `docker login` with it on every host, the current release's manifests read with it on the
+ * canary, the GitHub secret updated, and Slipway's own credential for the registry
  * switched. A failure logs the hosts back in with the credential Slipway had before.
  */
 export function registryTokenRotation(plan: RegistryTokenPlan, saga: Saga): RotationSaga {
@@ -37,8 +37,8 @@ export function registryTokenRotation(plan: RegistryTokenPlan, saga: Saga): Rota
       const current = Object.values(saga.ledger.current?.images ?? {}).filter((ref) => ref.startsWith(`${registry}/`));
       if (current.length) {
         const canary = logins[0]!;
-        await saga.perform(saga.addStep('pull the current images with the new token', canary.name), async () => {
-          for (const ref of current) await steps.runOnHost.executeWithOptions(summary(`${canary.name}: docker pull ${ref}`), [canary.host, dockerPullCommand(ref)]);
+        await saga.perform(saga.addStep('read the current images from the registry with the new token', canary.name), async () => {
+          for (const ref of current) await steps.runOnHost.executeWithOptions(summary(`${canary.name}: docker manifest inspect ${ref}`), [canary.host, dockerManifestCommand(ref, plan.insecure)]);
         });
       }
       if (plan.githubSecret) {

@@ -251,7 +251,7 @@ describe('credential rotations', function () {
       ['check the credential store is on persistent storage', null, 'succeeded'],
       [`verify the token at ${h.registry.host}`, null, 'succeeded'],
       ...KEY_HOSTS.map((host) => [`docker login ${h.registry.host}`, host, 'succeeded']),
-      ['pull the current images with the new token', 'keys-1', 'succeeded'],
+      ['read the current images from the registry with the new token', 'keys-1', 'succeeded'],
       ['update GitHub secret REGISTRY_TOKEN', null, 'succeeded'],
       [`switch Slipway to the new token for ${h.registry.host}`, null, 'succeeded'],
     ]);
@@ -259,9 +259,9 @@ describe('credential rotations', function () {
       const logins = JSON.parse(readFileSync(join(h.fleet.homeOf(h.host(name)), '.docker', 'logins.json'), 'utf8'));
       assert.deepEqual(logins[h.registry.host], { username: 'ci', password: token }, `${name} logged in with the new token, read from stdin`);
     }
-    const pulls = hostCalls(h.host('keys-1')).filter((c) => c.step === 'docker-pull').map((c) => c.args.at(-1));
+    const pulls = hostCalls(h.host('keys-1')).filter((c) => c.step === 'docker-manifest').map((c) => c.args.at(-1));
     assert.match(pulls.at(-1)!, new RegExp(`^${h.registry.host}/acme/shop-backend:sha-[0-9a-f]{7}@sha256:[0-9a-f]{64}$`));
-    assert.ok(!hostCalls(h.host('keys-2')).some((c) => c.step === 'docker-pull'), 'only the canary pulls');
+    assert.ok(!hostCalls(h.host('keys-2')).some((c) => c.step === 'docker-manifest'), 'only the canary reads them');
     assert.equal(h.github.secrets.get('acme/shop/REGISTRY_TOKEN'), token);
     assert.deepEqual(JSON.parse(readFileSync(join(store(), 'registries', `${h.registry.host}.json`), 'utf8')), { username: 'ci', token });
 
@@ -280,12 +280,12 @@ describe('credential rotations', function () {
     const github = h.github.secrets.get('acme/shop/REGISTRY_TOKEN');
     const token = `registry-token-unpullable-${Date.now().toString(36)}`;
     h.registry.acceptPassword(token);
-    writeFileSync(join(h.host('keys-1').stateDir, 'fail-docker-pull'), 'Error response from daemon: denied\n');
+    writeFileSync(join(h.host('keys-1').stateDir, 'fail-docker-manifest'), 'Error response from daemon: denied\n');
     try {
       const started = await call('POST', '/v1/rotations', { kind: 'registry-token', service: 'keyed', environment: 'production', registry: h.registry.host, username: 'ci', token, githubSecret: 'REGISTRY_TOKEN' });
       const done = await waitFor(started.body.id, ['compensated', 'failed', 'succeeded']);
       assert.equal(done.status, 'compensated', JSON.stringify(done));
-      assert.deepEqual([done.error.step, done.error.target], ['pull the current images with the new token', 'keys-1']);
+      assert.deepEqual([done.error.step, done.error.target], ['read the current images from the registry with the new token', 'keys-1']);
       for (const name of KEY_HOSTS) {
         const logins = JSON.parse(readFileSync(join(h.fleet.homeOf(h.host(name)), '.docker', 'logins.json'), 'utf8'));
         assert.equal(logins[h.registry.host].password, old.token, `${name} is logged in with the old token again`);
@@ -293,7 +293,7 @@ describe('credential rotations', function () {
       assert.equal(h.github.secrets.get('acme/shop/REGISTRY_TOKEN'), github, 'GitHub untouched');
       assert.equal(JSON.parse(readFileSync(join(store(), 'registries', `${h.registry.host}.json`), 'utf8')).token, old.token, 'Slipway keeps the old token');
     } finally {
-      rmSync(join(h.host('keys-1').stateDir, 'fail-docker-pull'), { force: true });
+      rmSync(join(h.host('keys-1').stateDir, 'fail-docker-manifest'), { force: true });
     }
 
     const wrong = await call('POST', '/v1/rotations', { kind: 'registry-token', service: 'keyed', environment: 'production', registry: h.registry.host, username: 'ci', token: 'not-a-token-it-knows' });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { composeMigrate, composePull, composeRecreate, composeUp, imageEnvironment, imagePrune, keepReleaseImages, keepTag, type ComposeRuntime } from '../../../src/commands/compose.js';
+import { dockerManifestCommand } from '../../../src/commands/docker.js';
 import { toShell } from '../../../src/commands/shell.js';
 
 const runtime: ComposeRuntime = {
@@ -32,6 +33,12 @@ describe('compose commands', () => {
     const script = toShell(keepReleaseImages('/opt/shop', [pinned], scope));
     assert.match(script, /grep -F :slipway\.shop\.production\./);
     assert.match(script, new RegExp(`grep -vxF -e ghcr.io/acme/shop-backend:slipway.shop.production.${'a'.repeat(12)}`));
+  });
+
+  it('reads a pinned image\'s manifest by its digest alone, --insecure only for an insecure registry', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    assert.deepEqual(dockerManifestCommand(pinned.backend, false).argv, ['docker', 'manifest', 'inspect', `ghcr.io/acme/shop-backend@${digest}`]);
+    assert.deepEqual(dockerManifestCommand(`127.0.0.1:5000/acme/app:sha-1@${digest}`, true).argv, ['docker', 'manifest', 'inspect', '--insecure', `127.0.0.1:5000/acme/app@${digest}`]);
   });
 
   it('recreates the compose services after a rotation so they read the new env file, on the pinned images', () => {

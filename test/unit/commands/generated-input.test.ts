@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { composePull, composeRecreate, composeUp, imagePrune, type ComposeRuntime } from '../../../src/commands/compose.js';
-import { dockerLoginCommand, dockerPullCommand } from '../../../src/commands/docker.js';
+import { dockerLoginCommand, dockerManifestCommand } from '../../../src/commands/docker.js';
 import { backupFileCommand, fileExistsCommand, readFileCommand, removeFileCommand, replaceFileCommand } from '../../../src/commands/files.js';
 import { forgetRevokedKeysCommand } from '../../../src/commands/authorized-keys.js';
 import { hostScript } from '../../../src/commands/host-process.js';
@@ -89,7 +89,7 @@ describe('host commands under generated input (fast-check)', function () {
     }),
     fc.constant((dir: string) => ({ command: imagePrune(dir), check: (seen) => assert.deepEqual(seen.calls, stubbed('docker', ['image', 'prune', '-f'], dir)) })),
     value.map((unit) => (dir: string) => ({ command: restartUnit(dir, unit), check: (seen) => assert.deepEqual(seen.calls, stubbed('systemctl', ['restart', unit], dir)) })),
-    value.map((reference) => (dir: string) => ({ command: { ...dockerPullCommand(reference), cwd: dir }, check: (seen) => assert.deepEqual(seen.calls, stubbed('docker', ['pull', reference], dir)) })),
+    value.map((reference) => (dir: string) => ({ command: { ...dockerManifestCommand(reference, true), cwd: dir }, check: (seen) => assert.deepEqual(seen.calls, stubbed('docker', ['manifest', 'inspect', '--insecure', reference], dir)) })),
     // The token goes on standard input: no traced command line may hold it.
     fc.tuple(value, value, value.map((v) => `slipway-token:${v}`)).map(([registry, username, token]) => (dir: string) => ({
       command: { ...dockerLoginCommand(registry, username, token), cwd: dir },
