@@ -3,9 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FleetHost } from '../../src/sandbox/fleet.js';
 import { TOKENS } from '../support/api-client.js';
-import { dockerUnavailable } from '../support/docker.js';
-import { sharedFixture } from '../support/fixtures.js';
-import { startRealStack, type RealStack } from '../support/real-stack.js';
+import { useRealStack, type RealStack } from '../support/real-stack.js';
 import { REGISTRY_PASSWORD } from '../support/registry.js';
 
 interface Container { Id: string; Image: string; Config: { Image: string }; State: { StartedAt: string; Running: boolean } }
@@ -22,14 +20,7 @@ describe('compose on a real Docker Engine', function () {
   const releases: Record<string, { sha: string; digest: string }> = {};
 
   before(async function () {
-    const reason = dockerUnavailable();
-    if (reason) {
-      // CI is root and installs Docker: there the tier must run, never skip.
-      if (process.env.CI) throw new Error(reason);
-      console.log(`      skipped: ${reason}`);
-      this.skip();
-    }
-    s = await sharedFixture('real-stack', startRealStack, (x) => x.stop());
+    s = await useRealStack(this);
   });
 
   const reference = (name: string) => `${s.repository}:sha-${releases[name]!.sha.slice(0, 7)}@${releases[name]!.digest}`;
@@ -147,7 +138,7 @@ describe('compose on a real Docker Engine', function () {
     }
   });
 
-  it('rotates the registry token: docker login on every host, a real pull by digest with it, and deploys go on once the old one is revoked', async () => {
+  it('rotates the registry token: docker login on every host, its manifest read by digest with it on the canary, and deploys go on once the old one is revoked', async () => {
     const token = `real-registry-token-${Date.now().toString(36)}`;
     s.registry.acceptPassword(token);
     const started = await s.request('POST', '/v1/rotations', { kind: 'registry-token', service: 'app', environment: 'production', registry: s.registry.host, username: 'ci', token }, TOKENS.ops);

@@ -120,6 +120,8 @@ export interface AppRelease {
   revision: string;
   healthy?: boolean;
   migrationFails?: boolean;
+  /** How long it keeps serving after SIGTERM, so replacing its container takes that long. */
+  stopDelayMs?: number;
 }
 
 /** The test app's static binary, built once per source (CGO off: it runs FROM scratch). */

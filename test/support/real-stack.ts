@@ -15,7 +15,8 @@ import type { SlipwayConfig } from '../../src/config/schema.js';
 import { withNewline, type FleetHost } from '../../src/sandbox/fleet.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { apiClient, TOKENS, type ApiClient } from './api-client.js';
-import { COMPOSE_PLUGIN, dockerEngine, ensureComposePlugin, pushAppImage, type AppRelease, type DockerEngine } from './docker.js';
+import { COMPOSE_PLUGIN, dockerEngine, dockerUnavailable, ensureComposePlugin, pushAppImage, type AppRelease, type DockerEngine } from './docker.js';
+import { sharedFixture } from './fixtures.js';
 import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from './openssh.js';
 import { REGISTRY_PASSWORD, REGISTRY_USER, startTestRegistry, type TestRegistry } from './registry.js';
 import { testTemporal, type TestTemporal } from './temporal.js';
@@ -60,7 +61,21 @@ const BUILDER_PASSWORD = 'builder-pass-51d0c2';
 export const REAL_ENV = { REAL_REGISTRY_PASSWORD: REGISTRY_PASSWORD };
 let commits = 0;
 
-export async function startRealStack(): Promise<RealStack> {
+/**
+ * The tier's one stack, shared by its suites; on a machine without Docker and without root to
+ * install it, the suite says why and skips. CI is root and installs Docker: there it never skips.
+ */
+export async function useRealStack(suite: Mocha.Context): Promise<RealStack> {
+  const reason = dockerUnavailable();
+  if (reason) {
+    if (process.env.CI) throw new Error(reason);
+    console.log(`      skipped: ${reason}`);
+    suite.skip();
+  }
+  return sharedFixture('real-stack', startRealStack, (stack) => stack.stop());
+}
+
+async function startRealStack(): Promise<RealStack> {
   const reason = ensureOpenSsh();
   if (reason) throw new Error(reason);
   ensureComposePlugin();
