@@ -26,6 +26,7 @@ import { hostCalls } from '../src/sandbox/fleet.js';
 import { SshSession } from '../src/ssh/session.js';
 import { HARNESS_ENV, startHarness, TOKENS, type Harness } from '../test/support/harness.js';
 import { stopAllFixtures } from '../test/support/fixtures.js';
+import { registryLoginOf } from '../test/support/docker.js';
 import { spawnManaged, stopManaged } from '../test/support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -278,10 +279,7 @@ async function rotate(body: Body): Promise<string> {
 }
 
 const vaultKeys = () => TARGETS['vault/production']!.map((host) => readEnvValues(readFileSync(join(h.fleet.dir, 'hosts', host, 'srv', 'vault', '.env'), 'utf8')).API_KEY);
-const registryLogins = () => TARGETS['keyed/production']!.map((host) => {
-  const file = join(h.fleet.homeOf(h.host(host)), '.docker', 'logins.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, { password: string }>)[h.registry.host]?.password : undefined;
-});
+const registryLogins = () => TARGETS['keyed/production']!.map((host) => registryLoginOf(h.fleet.homeOf(h.host(host)), h.registry.host)?.password);
 
 interface Scenario { fault: string; count: number; run(): Promise<string[]> }
 const scenarios: Scenario[] = [

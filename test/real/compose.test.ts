@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FleetHost } from '../../src/sandbox/fleet.js';
 import { TOKENS } from '../support/api-client.js';
+import { registryLoginOf } from '../support/docker.js';
 import { useRealStack, type RealStack } from '../support/real-stack.js';
 import { REGISTRY_PASSWORD } from '../support/registry.js';
 
@@ -148,8 +149,7 @@ describe('compose on a real Docker Engine', function () {
     assert.equal(rotation.status, 'succeeded', JSON.stringify(rotation));
     assert.ok(s.registry.requests.slice(seen).some((r) => r === `GET /v2/acme/app/manifests/${releases.v2!.digest}`), `the canary pulled the current release by digest: ${s.registry.requests.slice(seen).join(', ')}`);
     for (const host of s.hosts) {
-      const config = JSON.parse(readFileSync(join(s.fleet.homeOf(host), '.docker', 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
-      assert.equal(Buffer.from(config.auths[s.registry.host]!.auth, 'base64').toString(), `ci:${token}`, `${host.name} is logged in with the new token`);
+      assert.deepEqual(registryLoginOf(s.fleet.homeOf(host), s.registry.host), { username: 'ci', password: token }, `${host.name} is logged in with the new token`);
     }
 
     s.registry.revokePassword(REGISTRY_PASSWORD);

@@ -158,3 +158,14 @@ export async function pushAppImage(engine: DockerEngine, repository: string, tag
     rmSync(context, { recursive: true, force: true });
   }
 }
+
+/** The login docker keeps for `registry` under a host's home (`~/.docker/config.json`), real or fake. */
+export function registryLoginOf(home: string, registry: string): { username: string; password: string } | undefined {
+  const file = join(home, '.docker', 'config.json');
+  if (!existsSync(file)) return undefined;
+  const auth = (JSON.parse(readFileSync(file, 'utf8')) as { auths?: Record<string, { auth?: string }> }).auths?.[registry]?.auth;
+  if (!auth) return undefined;
+  const decoded = Buffer.from(auth, 'base64').toString();
+  const colon = decoded.indexOf(':');
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}

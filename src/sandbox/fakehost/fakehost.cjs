@@ -112,15 +112,16 @@ switch (tool) {
       saveImages(had);
     }
     else if (words[0] === 'login') {
-      // Like docker, keeps the credential per registry under the login user's home.
+      // As docker does: ~/.docker/config.json, `auths.<registry>.auth` = base64("user:password").
       const password = args.includes('--password-stdin') ? fs.readFileSync(0, 'utf8').trim() : flagValue('--password');
       record('login');
       const dir = path.join(process.env.HOME, '.docker');
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const file = path.join(dir, 'logins.json');
-      const logins = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
-      logins[words[1]] = { username: flagValue('--username'), password };
-      fs.writeFileSync(file, JSON.stringify(logins), { mode: 0o600 });
+      const file = path.join(dir, 'config.json');
+      const config = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+      config.auths = { ...config.auths, [words[1]]: { auth: Buffer.from(`${flagValue('--username')}:${password}`).toString('base64') } };
+      fs.writeFileSync(file, JSON.stringify(config, null, '\t'), { mode: 0o600 });
+      process.stdout.write('Login Succeeded\n');
     }
     else record(`docker-${words[0]}`);
     break;

@@ -9,6 +9,7 @@ import type { SlipwayConfig } from '../../../src/config/schema.js';
 import { hostCalls } from '../../../src/sandbox/fleet.js';
 import { SshError, SshSession } from '../../../src/ssh/session.js';
 import { sharedFixture } from '../../support/fixtures.js';
+import { registryLoginOf } from '../../support/docker.js';
 import { newRelease, startHarness, TOKENS, type Harness } from '../../support/harness.js';
 import { callStack, rawHistoryText, startSealedStack, waitForRotation, type SealedStack } from '../../support/sealed.js';
 
@@ -256,11 +257,10 @@ describe('credential rotations', function () {
       [`switch Slipway to the new token for ${h.registry.host}`, null, 'succeeded'],
     ]);
     for (const name of KEY_HOSTS) {
-      const logins = JSON.parse(readFileSync(join(h.fleet.homeOf(h.host(name)), '.docker', 'logins.json'), 'utf8'));
-      assert.deepEqual(logins[h.registry.host], { username: 'ci', password: token }, `${name} logged in with the new token, read from stdin`);
+      assert.deepEqual(registryLoginOf(h.fleet.homeOf(h.host(name)), h.registry.host), { username: 'ci', password: token }, `${name} logged in with the new token, read from stdin`);
     }
     const pulls = hostCalls(h.host('keys-1')).filter((c) => c.step === 'docker-manifest').map((c) => c.args.at(-1));
-    assert.match(pulls.at(-1)!, new RegExp(`^${h.registry.host}/acme/shop-backend:sha-[0-9a-f]{7}@sha256:[0-9a-f]{64}$`));
+    assert.match(pulls.at(-1)!, new RegExp(`^${h.registry.host}/acme/shop-backend@sha256:[0-9a-f]{64}$`));
     assert.ok(!hostCalls(h.host('keys-2')).some((c) => c.step === 'docker-manifest'), 'only the canary reads them');
     assert.equal(h.github.secrets.get('acme/shop/REGISTRY_TOKEN'), token);
     assert.deepEqual(JSON.parse(readFileSync(join(store(), 'registries', `${h.registry.host}.json`), 'utf8')), { username: 'ci', token });
@@ -287,8 +287,7 @@ describe('credential rotations', function () {
       assert.equal(done.status, 'compensated', JSON.stringify(done));
       assert.deepEqual([done.error.step, done.error.target], ['read the current images from the registry with the new token', 'keys-1']);
       for (const name of KEY_HOSTS) {
-        const logins = JSON.parse(readFileSync(join(h.fleet.homeOf(h.host(name)), '.docker', 'logins.json'), 'utf8'));
-        assert.equal(logins[h.registry.host].password, old.token, `${name} is logged in with the old token again`);
+        assert.equal(registryLoginOf(h.fleet.homeOf(h.host(name)), h.registry.host)?.password, old.token, `${name} is logged in with the old token again`);
       }
       assert.equal(h.github.secrets.get('acme/shop/REGISTRY_TOKEN'), github, 'GitHub untouched');
       assert.equal(JSON.parse(readFileSync(join(store(), 'registries', `${h.registry.host}.json`), 'utf8')).token, old.token, 'Slipway keeps the old token');
