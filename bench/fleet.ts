@@ -10,6 +10,11 @@
  *   npm run bench:fleet                # 50 hosts, 3 rounds
  *   npm run bench:fleet -- 50 5        # hosts, rounds
  *
+ * Then a real-container round (bench/containers.ts): the limit and Slipway on three hosts
+ * running the real docker and Compose against one Engine, with the last line's medians:
+ *
+ *   bench: containers=3 rounds=3 limit_s=… slipway_s=… slipway_ratio=…
+ *
  * The hosts' fake `docker` takes as long as the steps measured on real hosts (pull 0.8 s,
  * up 1.5 s; docs/benchmarks.md). Each round runs the three one after the other. The last
  * line gives the medians:
@@ -21,6 +26,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { containerRounds } from './containers.js';
 import { Runs } from '../src/api/runs.js';
 import { parseConfig } from '../src/config/load.js';
 import { buildDeployPlan } from '../src/config/plan.js';
@@ -151,6 +157,14 @@ try {
   console.log(JSON.stringify({ commit, hosts: hostCount, batches: batches.length, rounds, limit: summary(results.limit), ansible: summary(results.ansible), slipway: summary(results.slipway) }));
   const [limit, ansibleS, slipwayS] = [median(results.limit), median(results.ansible), median(results.slipway)];
   console.log(`bench: fleet=${hostCount} rounds=${rounds} limit_s=${seconds(limit)} ansible_s=${seconds(ansibleS)} slipway_s=${seconds(slipwayS)} ansible_ratio=${(ansibleS / limit).toFixed(2)} slipway_ratio=${(slipwayS / limit).toFixed(2)}`);
+
+  // The same rollout on real containers, on the real tier's three hosts (bench/containers.ts).
+  const containers = await containerRounds(rounds);
+  if (typeof containers === 'string') console.log(`bench: containers skipped: ${containers}`);
+  else {
+    const [limitC, slipwayC] = [median(containers.limitMs), median(containers.slipwayMs)];
+    console.log(`bench: containers=${containers.hosts} rounds=${rounds} limit_s=${seconds(limitC)} slipway_s=${seconds(slipwayC)} slipway_ratio=${(slipwayC / limitC).toFixed(2)}`);
+  }
 } finally {
   worker.shutdown();
   await running;

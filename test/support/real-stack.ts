@@ -75,7 +75,7 @@ export async function useRealStack(suite: Mocha.Context): Promise<RealStack> {
   return sharedFixture('real-stack', startRealStack, (stack) => stack.stop());
 }
 
-async function startRealStack(): Promise<RealStack> {
+export async function startRealStack(): Promise<RealStack> {
   const reason = ensureOpenSsh();
   if (reason) throw new Error(reason);
   ensureComposePlugin();

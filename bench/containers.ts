@@ -1,0 +1,65 @@
+/**
+ * `bench:fleet`'s real-container round (docs/benchmarks.md): the three hosts of the real tier
+ * (test/support/real-stack.ts), real OpenSSH, one Docker Engine, each host its own compose
+ * project; each round pushes a new image of the test app and rolls it out twice, canary 1 then
+ * the other two:
+ *
+ *   - the physical limit: `docker compose pull --policy missing && up -d` with the image
+ *     pinned, on each batch's hosts at once over plain `ssh`, batch after batch;
+ *   - Slipway: a deploy through the API, the worker and the real activities, health checks on.
+ *
+ * The hosts share one Engine: the canary pulls the image and the batch finds it there, so this
+ * measures the runbook's steps on real containers (pull by digest, stop, create, start), not a
+ * network.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { FleetHost } from '../src/sandbox/fleet.js';
+import { planBatches } from '../src/domain/rollout.js';
+import { dockerUnavailable } from '../test/support/docker.js';
+import { startRealStack, type RealStack } from '../test/support/real-stack.js';
+
+const run = promisify(execFile);
+
+export interface ContainerRounds { hosts: number; limitMs: number[]; slipwayMs: number[] }
+
+/** Runs `rounds` rounds, or says why it cannot (no Docker, not root). */
+export async function containerRounds(rounds: number): Promise<ContainerRounds | string> {
+  const reason = dockerUnavailable();
+  if (reason) return reason;
+  const stack = await startRealStack();
+  try {
+    const batches = planBatches(stack.hosts, 1, 2);
+    const result: ContainerRounds = { hosts: stack.hosts.length, limitMs: [], slipwayMs: [] };
+    for (let round = 1; round <= rounds; round++) {
+      const byHand = await stack.release({ version: `limit-${round}`, revision: 'b' });
+      result.limitMs.push(await physicalLimit(stack, batches, `${stack.repository}@${byHand.digest}`));
+      const release = await stack.release({ version: `slipway-${round}`, revision: 'b' });
+      result.slipwayMs.push(await slipwayRollout(stack, release.sha));
+      console.log(JSON.stringify({ round, containers: true, limitMs: result.limitMs.at(-1), slipwayMs: result.slipwayMs.at(-1) }));
+    }
+    return result;
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function physicalLimit(stack: RealStack, batches: FleetHost[][], image: string): Promise<number> {
+  const started = Date.now();
+  for (const batch of batches) {
+    await Promise.all(batch.map((host) => run('ssh', [
+      '-i', `${stack.fleet.dir}/id_ed25519`, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${stack.fleet.knownHostsPath}`,
+      '-o', 'StrictHostKeyChecking=yes', '-p', String(host.port), `${host.user}@${host.address}`,
+      `cd ${stack.dirOf(host, 'crashapp')} && export APP_IMAGE=${image} && docker compose -f compose.yaml pull --policy missing && docker compose -f compose.yaml up -d`,
+    ])));
+  }
+  return Date.now() - started;
+}
+
+async function slipwayRollout(stack: RealStack, sha: string): Promise<number> {
+  const started = await stack.request('POST', '/v1/deployments', { service: 'crashapp', environment: 'production', sha, reason: 'bench' });
+  if (started.status !== 202) throw new Error(`deploy refused: ${JSON.stringify(started.body)}`);
+  const finished = await stack.waitForRun(started.body.id, 300_000);
+  if (finished.status !== 'succeeded') throw new Error(`the Slipway run ended ${finished.status}: ${JSON.stringify(finished.error)}`);
+  return Date.parse(finished.finishedAt) - Date.parse(finished.createdAt);
+}
