@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Runs } from '../../src/api/runs.js';
 import { buildDeployPlan } from '../../src/config/plan.js';
 import type { Run } from '../../src/domain/run.js';
 import { sharedFixture } from '../support/fixtures.js';
 import { HARNESS_ENV, startHarness, type Harness } from '../support/harness.js';
-import { spawnManaged, stopManaged } from '../support/processes.js';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
+import { WorkerProcess } from '../support/worker-process.js';
 
 /**
  * Crash safety: `npm run worker` as its own process, SIGKILLed mid-rollout and started again,
@@ -23,39 +20,16 @@ describe('crash safety', function () {
   let runs: Runs;
   let configPath: string;
   const taskQueue = `crash-${Date.now().toString(36)}`;
-  let worker: ChildProcess | undefined;
-  let workerLog = '';
+  let worker: WorkerProcess;
 
   before(async () => {
     h = await sharedFixture('harness', startHarness, (x) => x.stop());
     configPath = join(mkdtempSync(join(tmpdir(), 'slipway-crash-')), 'slipway.yaml');
     writeFileSync(configPath, h.configText);
     runs = new Runs(h.temporal.client, { taskQueue, namespace: h.temporal.namespace, stepTimeoutMs: 60_000, heartbeatTimeoutMs: 3_000, uiUrl: 'http://ui' });
+    worker = new WorkerProcess({ SLIPWAY_CONFIG: configPath, TEMPORAL_ADDRESS: h.temporal.address, TEMPORAL_NAMESPACE: h.temporal.namespace, SLIPWAY_TASK_QUEUE: taskQueue, ...HARNESS_ENV });
   });
-  after(async () => { if (worker) await stopManaged(worker, 1_000); });
-
-  async function startWorker(): Promise<void> {
-    worker = spawnManaged(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'src', 'main', 'worker.ts')], {
-      env: {
-        ...process.env, SLIPWAY_CONFIG: configPath, TEMPORAL_ADDRESS: h.temporal.address, TEMPORAL_NAMESPACE: h.temporal.namespace,
-        SLIPWAY_TASK_QUEUE: taskQueue, ...HARNESS_ENV,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    worker.stdout!.on('data', (c: Buffer) => { workerLog += c.toString(); });
-    worker.stderr!.on('data', (c: Buffer) => { workerLog += c.toString(); });
-    for (let i = 0; !workerLog.includes('worker started'); i++) {
-      if (i > 600 || worker.exitCode !== null) throw new Error(`worker did not start:\n${workerLog}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  function killWorker(): Promise<void> {
-    const dying = worker!;
-    worker = undefined;
-    const gone = new Promise<void>((r) => dying.once('exit', () => r()));
-    process.kill(-dying.pid!, 'SIGKILL');
-    return gone;
-  }
+  after(() => worker.stop());
 
   let n = 0;
   async function deploy(service = 'web', environment = 'crash'): Promise<string> {
@@ -72,7 +46,7 @@ describe('crash safety', function () {
       if (run && predicate(run)) return run;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`run ${id} never ${what}: ${JSON.stringify(await runs.get(id))}\nworker:\n${workerLog.slice(-3000)}`);
+    throw new Error(`run ${id} never ${what}: ${JSON.stringify(await runs.get(id))}\nworker:\n${worker.log()}`);
   }
   const ups = () => ['web-1', 'web-2', 'web-3'].map((host) => h.steps(host).filter((s) => s === 'up').length);
   const done = (r: Run) => ['succeeded', 'failed', 'rolled_back', 'aborted'].includes(r.status);
@@ -83,7 +57,7 @@ describe('crash safety', function () {
   /** Starts a deploy whose fleet batch takes a while, and returns once web-2 is being updated. */
   async function deployIntoFleetBatch(): Promise<string> {
     for (const host of ['web-2', 'web-3']) writeFileSync(join(h.host(host).stateDir, 'delay-pull'), '2');
-    if (!worker) await startWorker();
+    if (!worker.running) await worker.start();
     const id = await deploy();
     await waitFor(id, (r) => r.phase === 'fleet' && h.steps('web-2').includes('pull'), 'in the fleet batch');
     return id;
@@ -95,28 +69,28 @@ describe('crash safety', function () {
   }
 
   it('survives the worker being killed during the bake', async () => {
-    await startWorker();
+    await worker.start();
     const id = await deploy();
     await waitFor(id, (r) => r.phase === 'bake', 'baking');
-    await killWorker();
-    await startWorker();
+    await worker.kill();
+    await worker.start();
     await expectEveryHostUpdatedOnce(id);
   });
 
   it('survives the worker being killed during a batch', async () => {
     const id = await deployIntoFleetBatch();
-    await killWorker();
-    await startWorker();
+    await worker.kill();
+    await worker.start();
     await expectEveryHostUpdatedOnce(id);
   });
 
   it('runs a migration once when the worker dies while it runs: the retry waits for the first copy', async () => {
     writeFileSync(join(h.host('web-1').stateDir, 'delay-migrate'), '4');
-    if (!worker) await startWorker();
+    if (!worker.running) await worker.start();
     const id = await deploy('shop', 'migrating');
     await waitFor(id, () => h.steps('web-1').includes('migrate'), 'migrating');
-    await killWorker();
-    await startWorker();
+    await worker.kill();
+    await worker.start();
     const run = await waitFor(id, done, 'finished');
     assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
     assert.equal(h.steps('web-1').filter((s) => s === 'migrate').length, 1, 'the migration ran once');

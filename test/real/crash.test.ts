@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { Runs } from '../../src/api/runs.js';
 import { dataConverterFor } from '../../src/codec/data-converter.js';
 import { buildDeployPlan } from '../../src/config/plan.js';
 import type { Run } from '../../src/domain/run.js';
-import { spawnManaged, stopManaged } from '../support/processes.js';
+import { WorkerProcess } from '../support/worker-process.js';
 import { REAL_ENV, useRealStack, type RealStack } from '../support/real-stack.js';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /**
  * A worker SIGKILLed while a host runs `docker compose pull`, and while it runs `up -d`: the
@@ -23,8 +20,7 @@ describe('compose on a real Docker Engine, with the worker killed mid-step', fun
   this.timeout(300_000);
   let s: RealStack;
   let runs: Runs;
-  let worker: ChildProcess | undefined;
-  let workerLog = '';
+  let worker: WorkerProcess;
   const taskQueue = `real-crash-${Date.now().toString(36)}`;
   let configPath: string;
 
@@ -34,30 +30,10 @@ describe('compose on a real Docker Engine, with the worker killed mid-step', fun
     writeFileSync(configPath, s.configText);
     const client = new Client({ connection: s.temporal.connection, namespace: s.temporal.namespace, dataConverter: dataConverterFor(s.config.encryption) });
     runs = new Runs(client, { taskQueue, namespace: s.temporal.namespace, stepTimeoutMs: 120_000, heartbeatTimeoutMs: 3_000, uiUrl: 'http://ui' });
-    await startWorker();
+    worker = new WorkerProcess({ SLIPWAY_CONFIG: configPath, TEMPORAL_ADDRESS: s.temporal.address, TEMPORAL_NAMESPACE: s.temporal.namespace, SLIPWAY_TASK_QUEUE: taskQueue, ...REAL_ENV });
+    await worker.start();
   });
-  after(async () => { if (worker) await stopManaged(worker, 1_000); });
-
-  async function startWorker(): Promise<void> {
-    worker = spawnManaged(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'src', 'main', 'worker.ts')], {
-      env: { ...process.env, SLIPWAY_CONFIG: configPath, TEMPORAL_ADDRESS: s.temporal.address, TEMPORAL_NAMESPACE: s.temporal.namespace, SLIPWAY_TASK_QUEUE: taskQueue, ...REAL_ENV },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    workerLog = '';
-    worker.stdout!.on('data', (c: Buffer) => { workerLog += c.toString(); });
-    worker.stderr!.on('data', (c: Buffer) => { workerLog += c.toString(); });
-    for (let i = 0; !workerLog.includes('worker started'); i++) {
-      if (i > 600 || worker.exitCode !== null) throw new Error(`worker did not start:\n${workerLog}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  function killWorker(): Promise<void> {
-    const dying = worker!;
-    worker = undefined;
-    const gone = new Promise<void>((r) => dying.once('exit', () => r()));
-    process.kill(-dying.pid!, 'SIGKILL');
-    return gone;
-  }
+  after(() => worker.stop());
 
   const releases: Record<string, { sha: string; digest: string }> = {};
   const reference = (name: string) => `${s.repository}:sha-${releases[name]!.sha.slice(0, 7)}@${releases[name]!.digest}`;
@@ -72,14 +48,14 @@ describe('compose on a real Docker Engine, with the worker killed mid-step', fun
       if (run && ['succeeded', 'failed', 'rolled_back', 'aborted'].includes(run.status)) return run;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`run ${id} never ended: ${JSON.stringify(await runs.get(id))}\nworker:\n${workerLog.slice(-3000)}`);
+    throw new Error(`run ${id} never ended: ${JSON.stringify(await runs.get(id))}\nworker:\n${worker.log()}`);
   }
   async function until(what: string, condition: () => Promise<boolean> | boolean): Promise<void> {
     for (let i = 0; i < 600; i++) {
       if (await condition()) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`never saw ${what}\nworker:\n${workerLog.slice(-3000)}`);
+    throw new Error(`never saw ${what}\nworker:\n${worker.log()}`);
   }
   /** Docker's events of one kind for a host's crashapp containers since `since` (seconds). */
   async function events(host: string, action: string, since: number): Promise<string[]> {
@@ -109,9 +85,9 @@ describe('compose on a real Docker Engine, with the worker killed mid-step', fun
     try {
       const id = await deploy('c2');
       await until('the canary pulling', () => s.registry.requests.slice(seen).some((r) => r.startsWith('GET /v2/acme/app/blobs/')));
-      await killWorker();
+      await worker.kill();
       s.registry.delayBlobs(0);
-      await startWorker();
+      await worker.start();
       const run = await ended(id);
       assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
     } finally {
@@ -128,8 +104,8 @@ describe('compose on a real Docker Engine, with the worker killed mid-step', fun
     const id = await deploy('c3');
     // The canary's old container was asked to stop: `up -d` is under way, for 3 s more.
     await until('the canary\'s up -d', async () => (await events('real-1', 'kill', since)).length > 0);
-    await killWorker();
-    await startWorker();
+    await worker.kill();
+    await worker.start();
     const run = await ended(id);
     assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
     await assertEachStartedOnce('c3', since);

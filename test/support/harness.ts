@@ -1,17 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { generateEd25519KeyPair } from '../../src/ssh/keygen.js';
-import { createApi } from '../../src/api/app.js';
-import { serveApi } from '../../src/api/serve.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { SlipwayConfig } from '../../src/config/schema.js';
 import { freePort, hostCalls, withNewline, type FleetHost } from '../../src/sandbox/fleet.js';
-import { createWorker } from '../../src/worker/create-worker.js';
-import type { Worker } from '@temporalio/worker';
 import { apiClient, TOKENS, type ApiClient } from './api-client.js';
+import { startSlipwayInProcess } from './in-process.js';
 import { sharedFixture } from './fixtures.js';
 import { GITHUB_TOKEN, startTestGithub, type TestGithub } from './github.js';
 import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from './openssh.js';
@@ -395,20 +390,8 @@ services:
 `;
   const config = parseConfig(configText, { env: HARNESS_ENV });
 
-  const taskQueue = `slipway-test-${Date.now().toString(36)}`;
-  const worker: Worker = await createWorker({
-    connection: temporal.nativeConnection, namespace: temporal.namespace, config, taskQueue,
-    workflowBundle: temporal.workflowBundle, activityOptions: { imagePollMs: 200, checksPollMs: 200 }, shutdownGraceTime: '2s',
-  });
-  const workerRun = worker.run();
-
-  const app = createApi({
-    config, client: temporal.client, taskQueue, namespace: temporal.namespace,
-    stepTimeoutMs: config.ssh.commandTimeout, uiUrl: 'http://localhost:8233', logError: () => undefined,
-  });
-  const server: Server = await serveApi(app, { port: 0, host: '127.0.0.1' });
-  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
+  const slipway = await startSlipwayInProcess(temporal, config, 'slipway-test');
+  const { api, taskQueue } = slipway;
   const client = apiClient(api);
 
   return {
@@ -417,10 +400,7 @@ services:
     steps: (name) => hostCalls(fleet.hosts.find((h) => h.name === name)!).map((c) => c.step),
     ...client,
     async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      worker.shutdown();
-      await workerRun;
+      await slipway.stop();
       await Promise.all([fleet.stop(), receiver.stop()]);
     },
   };

@@ -2,19 +2,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
-import { createApi } from '../../src/api/app.js';
-import { serveApi } from '../../src/api/serve.js';
 import { dataConverterFor } from '../../src/codec/data-converter.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { SlipwayConfig } from '../../src/config/schema.js';
 import { withNewline, type FleetHost } from '../../src/sandbox/fleet.js';
-import { createWorker } from '../../src/worker/create-worker.js';
 import { apiClient, TOKENS, type ApiClient } from './api-client.js';
+import { startSlipwayInProcess } from './in-process.js';
 import { COMPOSE_PLUGIN, dockerEngine, dockerUnavailable, ensureComposePlugin, pushAppImage, type AppRelease, type DockerEngine } from './docker.js';
 import { sharedFixture } from './fixtures.js';
 import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from './openssh.js';
@@ -170,18 +166,10 @@ services:
         rollout: { canary: 1, batchSize: 2, imageTimeout: 10s }
 `;
   const config = parseConfig(configText, { env: REAL_ENV });
-  const taskQueue = `slipway-real-${Date.now().toString(36)}`;
-  const worker: Worker = await createWorker({
-    connection: temporal.nativeConnection, namespace: temporal.namespace, config, taskQueue,
-    workflowBundle: temporal.workflowBundle, activityOptions: { imagePollMs: 200, checksPollMs: 200 }, shutdownGraceTime: '2s',
-  });
-  const workerRun = worker.run();
-  const app = createApi({
-    config, client: new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter: dataConverterFor(config.encryption) }), taskQueue, namespace: temporal.namespace,
-    stepTimeoutMs: config.ssh.commandTimeout, uiUrl: 'http://localhost:8233', logError: () => undefined,
-  });
-  const server = await serveApi(app, { port: 0, host: '127.0.0.1' });
-  const client = apiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  const codec = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter: dataConverterFor(config.encryption) });
+  const slipway = await startSlipwayInProcess(temporal, config, 'slipway-real', codec);
+  const { taskQueue } = slipway;
+  const client = apiClient(slipway.api);
 
   return {
     ...client, engine, temporal, fleet, registry, config, configText, taskQueue, repository, hosts: fleet.hosts,
@@ -195,10 +183,7 @@ services:
     },
     docker: (args) => engine.docker(args),
     async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      worker.shutdown();
-      await workerRun;
+      await slipway.stop();
       for (const host of fleet.hosts) {
         for (const service of ['app', 'crashapp']) {
           await execFileAsync('docker', ['compose', '-f', 'compose.yaml', 'down', '--volumes', '--timeout', '1'], {
