@@ -4,8 +4,10 @@
  * project; each round pushes a new image of the test app and rolls it out twice, canary 1 then
  * the other two:
  *
- *   - the physical limit: `docker compose pull --policy missing && up -d` with the image
- *     pinned, on each batch's hosts at once over plain `ssh`, batch after batch;
+ *   - the physical limit: the runbook's own steps by hand, as one shell line per host over
+ *     plain `ssh`, on each batch's hosts at once, batch after batch: the image pinned in
+ *     `.env`, `docker compose pull --policy missing`, `up -d`, `curl` of the health endpoint
+ *     every 100 ms until it answers, `docker image prune -f`;
  *   - Slipway: a deploy through the API, the worker and the real activities, health checks on.
  *
  * The hosts share one Engine: the canary pulls the image and the batch finds it there, so this
@@ -17,7 +19,7 @@ import { promisify } from 'node:util';
 import type { FleetHost } from '../src/sandbox/fleet.js';
 import { planBatches } from '../src/domain/rollout.js';
 import { dockerUnavailable } from '../test/support/docker.js';
-import { startRealStack, type RealStack } from '../test/support/real-stack.js';
+import { CRASH_APP_PORT, startRealStack, type RealStack } from '../test/support/real-stack.js';
 
 const run = promisify(execFile);
 
@@ -50,7 +52,11 @@ async function physicalLimit(stack: RealStack, batches: FleetHost[][], image: st
     await Promise.all(batch.map((host) => run('ssh', [
       '-i', `${stack.fleet.dir}/id_ed25519`, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${stack.fleet.knownHostsPath}`,
       '-o', 'StrictHostKeyChecking=yes', '-p', String(host.port), `${host.user}@${host.address}`,
-      `cd ${stack.dirOf(host, 'crashapp')} && export APP_IMAGE=${image} && docker compose -f compose.yaml pull --policy missing && docker compose -f compose.yaml up -d`,
+      [
+        `cd ${stack.dirOf(host, 'crashapp')}`, `sed -i '/^APP_IMAGE=/d' .env`, `echo APP_IMAGE=${image} >> .env`,
+        'docker compose -f compose.yaml pull --policy missing', 'docker compose -f compose.yaml up -d',
+        `until curl -sf http://${host.address}:${CRASH_APP_PORT}/health >/dev/null; do sleep 0.1; done`, 'docker image prune -f >/dev/null',
+      ].join(' && '),
     ])));
   }
   return Date.now() - started;
