@@ -85,7 +85,9 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
     const dir = renderTemplate(plan.runtime.dir, targetValues);
     const build = plan.runtime.kind === 'systemd' && !builtOn.has(hostKey(t));
     builtOn.add(hostKey(t));
-    const runbook = targetRunbook({ runtime: plan.runtime, pinned, values: targetValues, dir, migrate: kind === 'deploy' && t === plan.targets[0], build });
+    const runbook = targetRunbook({
+      runtime: plan.runtime, pinned, values: targetValues, dir, migrate: kind === 'deploy' && t === plan.targets[0], build, keep: env.knownGood.map((release) => release.images),
+    });
     return {
       name: t.name, batch: index + 1,
       commands: runbook.map((step) => (step.kind === 'pin'

@@ -59,8 +59,10 @@ export function imagePrune(dir: string): HostCommand {
  * to pull it again, from a registry that may be down. One tag per service, environment and
  * digest, so that the tags of one environment never decide what another keeps.
  */
+const PINNED = /^(.+?)(?::[\w][\w.-]{0,127})?@sha256:([a-f0-9]{64})$/;
+
 export function keepTag(reference: string, scope: { service: string; environment: string }): string {
-  const match = /^(.+?)(?::[\w][\w.-]{0,127})?@sha256:([a-f0-9]{64})$/.exec(reference);
+  const match = PINNED.exec(reference);
   if (!match) throw new PlanError(FailureType.ReleaseIncomplete, `cannot keep image ${JSON.stringify(reference)}: it is not pinned by digest`);
   return `${match[1]}:${keepTagPrefix(scope)}${match[2]!.slice(0, 12)}`;
 }
@@ -72,8 +74,10 @@ const keepTagPrefix = ({ service, environment }: { service: string; environment:
  * older keep tags, so that the `image prune` after it removes the rest. A tag whose image a
  * container still uses cannot be dropped yet: it goes at a later prune.
  */
-export function keepReleaseImages(dir: string, releases: Array<Record<string, string>>, scope: { service: string; environment: string }): HostCommand {
-  const references = [...new Set(releases.flatMap((release) => Object.values(release)))];
+export function keepReleaseImages(dir: string, releases: Array<Record<string, string>>, scope: { service: string; environment: string }): HostCommand | undefined {
+  // A dry run shows an image not pushed yet by its tag alone: there is no digest to keep it by.
+  const references = [...new Set(releases.flatMap((release) => Object.values(release)))].filter((reference) => PINNED.test(reference));
+  if (!references.length) return undefined;
   const tags = references.map((reference) => [reference, keepTag(reference, scope)] as const);
   const lines = tags.map(([reference, tag]) => `if docker image inspect ${quote(reference)} >/dev/null 2>&1; then docker tag ${quote(reference)} ${quote(tag)} || exit 1; fi`);
   lines.push([

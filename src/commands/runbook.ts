@@ -45,8 +45,9 @@ export function targetRunbook({ runtime, pinned, values, dir, migrate, build, ke
     if (migration) steps.push({ kind: 'run', command: migration, onceStep: 'migrate' });
     steps.push({ kind: 'run', command: composeUp(runtime, dir, env) });
     if (runtime.prune) {
-      const kept = distinctReleases([pinned, ...(keep ?? [])]).slice(0, runtime.keepReleases).filter((release) => Object.keys(release).length);
-      if (kept.length) steps.push({ kind: 'run', command: keepReleaseImages(dir, kept, { service: values.service ?? '', environment: values.environment ?? '' }), afterHealthy: true });
+      const kept = distinctReleases([pinned, ...(keep ?? [])]).slice(0, runtime.keepReleases);
+      const tagging = keepReleaseImages(dir, kept, { service: values.service ?? '', environment: values.environment ?? '' });
+      if (tagging) steps.push({ kind: 'run', command: tagging, afterHealthy: true });
       steps.push({ kind: 'run', command: imagePrune(dir), afterHealthy: true });
     }
   } else {

@@ -45,6 +45,9 @@ describe('dry runs', function () {
     assert.ok(first.commands.some((c: string) => c.includes('docker compose') && c.includes('pull')), first.commands.join('\n'));
     assert.ok(first.commands.some((c: string) => c.includes('alembic upgrade head') && c.endsWith('# once per run and target')), 'the migration, on the first target');
     assert.ok(!second.commands.some((c: string) => c.includes('alembic')), 'and only there');
+    const keep = first.commands.find((c: string) => c.includes('docker tag'));
+    assert.ok(keep?.includes(`${backend.pinned} ${backend.pinned.replace(/:sha-[0-9a-f]{7}@sha256:([0-9a-f]{12})[0-9a-f]+$/, ':slipway.shop.production.$1')}`), `the prune keeps this release's image: ${keep}`);
+    assert.ok(keep.endsWith('# once healthy, nothing waits for it'));
     assert.deepEqual(first.health.map((c: { http?: string | { url: string } }) => (typeof c.http === 'string' ? c.http : c.http?.url)).filter(Boolean),
       [`http://${h.host('web-1').address}:8000/api/v1/health/live`, `http://${h.host('web-1').address}:8000/api/v1/health/ready`]);
     assert.equal(plan.queuedBehind, null);

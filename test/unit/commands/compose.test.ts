@@ -30,7 +30,9 @@ describe('compose commands', () => {
     assert.equal(keepTag(pinned.backend, scope), `ghcr.io/acme/shop-backend:slipway.shop.production.${'a'.repeat(12)}`);
     assert.equal(keepTag(`127.0.0.1:5000/acme/app@sha256:${'b'.repeat(64)}`, scope), `127.0.0.1:5000/acme/app:slipway.shop.production.${'b'.repeat(12)}`, 'a registry port is not a tag');
     assert.throws(() => keepTag('ghcr.io/acme/shop-backend:latest', scope), /not pinned by digest/);
-    const script = toShell(keepReleaseImages('/opt/shop', [pinned], scope));
+    const script = toShell(keepReleaseImages('/opt/shop', [pinned, { frontend: 'ghcr.io/acme/shop-frontend:sha-abc1234' }], scope)!);
+    assert.ok(!script.includes('shop-frontend'), 'an image not pinned by digest (a dry run\'s missing one) is not kept');
+    assert.equal(keepReleaseImages('/opt/shop', [{ frontend: 'ghcr.io/acme/shop-frontend:sha-abc1234' }], scope), undefined);
     assert.match(script, /grep -F :slipway\.shop\.production\./);
     assert.match(script, new RegExp(`grep -vxF -e ghcr.io/acme/shop-backend:slipway.shop.production.${'a'.repeat(12)}`));
   });
