@@ -231,6 +231,23 @@ export class SshSession {
     });
   }
 
+  /**
+   * A stream to a unix socket or a TCP port on the host (or reachable from it), carried by this
+   * connection (OpenSSH's `direct-streamlocal` / `direct-tcpip`): what talks to a load
+   * balancer's admin socket without `socat` on its host.
+   */
+  openStream(to: { socket: string } | { host: string; port: number }): Promise<ClientChannel> {
+    const where = describeHost(this.host);
+    const what = 'socket' in to ? to.socket : `${to.host}:${to.port}`;
+    return new Promise((resolve, reject) => {
+      const done = (error: Error | undefined, channel: ClientChannel) => (error
+        ? reject(new SshError('unreachable', `${where} could not open ${what}: ${error.message}`))
+        : resolve(channel));
+      if ('socket' in to) this.client.openssh_forwardOutStreamLocal(to.socket, done);
+      else this.client.forwardOut('127.0.0.1', 0, to.host, to.port, done);
+    });
+  }
+
   close(): void {
     this.client.end();
   }

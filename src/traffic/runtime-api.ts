@@ -1,0 +1,114 @@
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { SshSession, type SshHost, type SshSettings } from '../ssh/session.js';
+import { readSetAnswer, readShowStat, setServerState, SHOW_STAT, type ServerStat } from './haproxy.js';
+
+/**
+ * Where HAProxy's runtime API listens: `host:port`, or a unix socket path, which is reached on
+ * `via`'s host through SSH when `via` is given (and on this machine otherwise).
+ */
+export interface RuntimeApiEndpoint {
+  runtimeApi: string;
+  via?: SshHost | undefined;
+}
+
+/** The runtime API could not be reached or did not answer: worth another attempt. */
+export class RuntimeApiUnreachable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeApiUnreachable';
+  }
+}
+
+/** `host:port` or `[v6]:port` as TCP; anything starting with `/` as a unix socket. */
+export function runtimeApiAddress(runtimeApi: string): { socket: string } | { host: string; port: number } {
+  if (runtimeApi.startsWith('/')) return { socket: runtimeApi };
+  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(runtimeApi);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) throw new Error(`runtimeApi ${JSON.stringify(runtimeApi)} is neither host:port nor a socket path`);
+  return { host: match[1]!, port };
+}
+
+/**
+ * A client of one HAProxy's runtime API: one command per connection, as HAProxy's
+ * non-interactive mode answers and then closes. Through `via`, one SSH connection carries
+ * them all until `close()`.
+ */
+export class HaproxyRuntimeApi {
+  private session: Promise<SshSession> | undefined;
+
+  constructor(private readonly endpoint: RuntimeApiEndpoint, private readonly ssh: SshSettings, private readonly timeoutMs = 10_000) {}
+
+  async setState(backend: string, server: string, state: 'drain' | 'ready'): Promise<void> {
+    readSetAnswer(await this.call(setServerState(backend, server, state)), backend, server);
+  }
+
+  async stats(): Promise<ServerStat[]> {
+    return readShowStat(await this.call(SHOW_STAT));
+  }
+
+  close(): void {
+    void this.session?.then((s) => s.close(), () => undefined);
+    this.session = undefined;
+  }
+
+  private describe(): string {
+    return this.endpoint.via ? `${this.endpoint.runtimeApi} on ${this.endpoint.via.address}` : this.endpoint.runtimeApi;
+  }
+
+  private async open(): Promise<Duplex> {
+    const to = runtimeApiAddress(this.endpoint.runtimeApi);
+    const { via } = this.endpoint;
+    if (via) {
+      this.session ??= SshSession.connect(via, this.ssh);
+      const session = await this.session.catch((error: Error) => {
+        this.session = undefined;
+        throw new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()}: ${error.message}`);
+      });
+      return session.openStream(to).catch((error: Error) => {
+        throw new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()}: ${error.message}`);
+      });
+    }
+    return new Promise((resolve, reject) => {
+      const socket = 'socket' in to ? connect(to.socket) : connect(to.port, to.host);
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', (error) => reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()}: ${error.message}`)));
+    });
+  }
+
+  /** Sends one command and reads the whole answer (HAProxy closes the connection after it). */
+  private async call(command: string): Promise<string> {
+    const stream = await this.open();
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const timer = setTimeout(() => {
+        stream.destroy();
+        reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()} did not answer "${command.split(' ').slice(0, 2).join(' ')}" within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        // show stat of a large config is tens of kB; anything past this is not HAProxy.
+        if (size > 8 * 1024 * 1024) {
+          clearTimeout(timer);
+          stream.destroy();
+          reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()} answered more than 8 MiB`));
+        } else chunks.push(chunk);
+      });
+      stream.once('error', (error: Error) => {
+        clearTimeout(timer);
+        reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()}: ${error.message}`));
+      });
+      // HAProxy closes its side after the answer. Through SSH, the channel closes only once
+      // both sides have: so the answer is complete at the end of HAProxy's side, and ours follows.
+      const finish = () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(chunks).toString('utf8'));
+        stream.end();
+      };
+      stream.once('end', finish);
+      stream.once('close', finish);
+      stream.write(`${command}\n`);
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { SshSettings } from '../../../src/ssh/session.js';
+import { HaproxyRuntimeApi, RuntimeApiUnreachable } from '../../../src/traffic/runtime-api.js';
+import { sharedFixture } from '../../support/fixtures.js';
+import { startHaproxy, type TestHaproxy } from '../../support/haproxy.js';
+import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from '../../support/openssh.js';
+import { freePort } from '../../../src/sandbox/fleet.js';
+
+/** HAProxy's runtime API for real (Debian's haproxy), over TCP and as a unix socket through OpenSSH. */
+describe('HAProxy\'s runtime API', function () {
+  this.timeout(30_000);
+  let haproxy: TestHaproxy;
+  let fleet: OpenSshFleet;
+  const apps: Server[] = [];
+  let ssh: SshSettings;
+
+  before(async function () {
+    const reason = ensureOpenSsh();
+    const servers: Record<string, string> = {};
+    for (const name of ['web-1', 'web-2']) {
+      const port = await freePort('127.0.0.1');
+      const app = createServer((_, res) => res.end('ok')).listen(port, '127.0.0.1');
+      apps.push(app);
+      servers[name] = `127.0.0.1:${port}`;
+    }
+    const started = reason ? undefined : await startHaproxy('shop', servers, '/');
+    if (!started) { console.log('      skipped: HAProxy or OpenSSH is missing, and we are not root to install them'); this.skip(); }
+    haproxy = started;
+    fleet = await sharedFixture('ssh-fleet', () => startOpenSshFleet(['ssh-1'], 40), (f) => f.stop());
+    ssh = { privateKey: fleet.clientKey.private, knownHostsPath: fleet.knownHostsPath, connectTimeoutMs: 2_000, keepaliveIntervalMs: 1_000 };
+    // Both servers up, by HAProxy's own checks.
+    const api = new HaproxyRuntimeApi({ runtimeApi: haproxy.runtimeApi }, ssh);
+    for (let i = 0; (await api.stats()).some((s) => s.status !== 'UP'); i++) {
+      if (i > 50) throw new Error(`servers never up: ${JSON.stringify(await api.stats())}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  after(async () => {
+    await haproxy?.stop();
+    for (const app of apps) app.close();
+  });
+
+  const via = () => ({ address: fleet.hosts[0]!.address, port: fleet.hosts[0]!.port, user: fleet.hosts[0]!.user });
+
+  it('drains a server and readies it again over TCP, and reads its state and sessions', async () => {
+    const api = new HaproxyRuntimeApi({ runtimeApi: haproxy.runtimeApi }, ssh);
+    await api.setState('shop', 'web-1', 'drain');
+    assert.deepEqual((await api.stats()).map((s) => [s.server, s.status, s.sessions]), [['web-1', 'DRAIN', 0], ['web-2', 'UP', 0]]);
+    await api.setState('shop', 'web-1', 'ready');
+    assert.equal((await api.stats()).find((s) => s.server === 'web-1')!.status, 'UP');
+  });
+
+  it('does the same through SSH to the balancer\'s host, on its unix socket', async () => {
+    const api = new HaproxyRuntimeApi({ runtimeApi: haproxy.socket, via: via() }, ssh);
+    try {
+      await api.setState('shop', 'web-2', 'drain');
+      assert.equal((await api.stats()).find((s) => s.server === 'web-2')!.status, 'DRAIN');
+      await api.setState('shop', 'web-2', 'ready');
+      assert.equal((await api.stats()).find((s) => s.server === 'web-2')!.status, 'UP');
+    } finally {
+      api.close();
+    }
+  });
+
+  it('names the backend or server HAProxy does not have, and a runtime API that does not answer', async () => {
+    const api = new HaproxyRuntimeApi({ runtimeApi: haproxy.runtimeApi }, ssh);
+    await assert.rejects(api.setState('shop', 'web-9', 'drain'), /backend "shop" has no server "web-9"/);
+    await assert.rejects(api.setState('shp', 'web-1', 'drain'), /HAProxy has no backend "shp"/);
+    const closed = new HaproxyRuntimeApi({ runtimeApi: `127.0.0.1:${await freePort('127.0.0.1')}` }, ssh);
+    await assert.rejects(closed.stats(), (e: Error) => e instanceof RuntimeApiUnreachable && /ECONNREFUSED/.test(e.message));
+    const missing = new HaproxyRuntimeApi({ runtimeApi: '/nonexistent/admin.sock', via: via() }, ssh);
+    try {
+      await assert.rejects(missing.stats(), (e: Error) => e instanceof RuntimeApiUnreachable && /\/nonexistent\/admin\.sock/.test(e.message));
+    } finally {
+      missing.close();
+    }
+  });
+});
