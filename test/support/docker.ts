@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sharedFixture } from './fixtures.js';
+import { ensureDebianPackage } from './packages.js';
 import { spawnManaged, stopManaged } from './processes.js';
 
 /**
@@ -20,12 +21,12 @@ const TESTAPP_DIR = resolve(import.meta.dirname, '..', 'fixtures', 'testapp');
 const isRoot = () => process.getuid?.() === 0;
 const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 
-/** Why the real tier cannot run on this machine, or undefined when it can (installing what it lacks, as root). */
+/** Why the real tier cannot run on this machine, or undefined when it can (installing Debian's docker.io as root). */
 export function dockerUnavailable(): string | undefined {
-  if (has('dockerd') && has('docker') && has('go')) return undefined;
-  if (!isRoot()) return 'the real-container tier needs Docker Engine (dockerd), the docker CLI and Go, or root to install Debian\'s docker.io';
   if (!has('go')) return 'the real-container tier builds its test app and the Compose plugin with Go, which is not installed';
-  execFileSync('apt-get', ['install', '-y', '-qq', 'docker.io'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (has('dockerd') && has('docker')) return undefined;
+  if (!isRoot()) return 'the real-container tier needs Docker Engine (dockerd) and the docker CLI, or root to install Debian\'s docker.io';
+  ensureDebianPackage('docker.io', '/usr/sbin/dockerd');
   return undefined;
 }
 
