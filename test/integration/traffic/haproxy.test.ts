@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { SshSettings } from '../../../src/ssh/session.js';
+import { drainServer } from '../../../src/traffic/drain.js';
 import { HaproxyRuntimeApi, RuntimeApiUnreachable } from '../../../src/traffic/runtime-api.js';
 import { sharedFixture } from '../../support/fixtures.js';
 import { startHaproxy, type TestHaproxy } from '../../support/haproxy.js';
@@ -20,7 +21,11 @@ describe('HAProxy\'s runtime API', function () {
     const servers: Record<string, string> = {};
     for (const name of ['web-1', 'web-2']) {
       const port = await freePort('127.0.0.1');
-      const app = createServer((_, res) => res.end('ok')).listen(port, '127.0.0.1');
+      // `/slow` holds its session open for a while: what a drain waits for.
+      const app = createServer((req, res) => {
+        if (req.url === '/slow') setTimeout(() => res.end('slow'), 1_500);
+        else res.end(name);
+      }).listen(port, '127.0.0.1');
       apps.push(app);
       servers[name] = `127.0.0.1:${port}`;
     }
@@ -61,6 +66,36 @@ describe('HAProxy\'s runtime API', function () {
     } finally {
       api.close();
     }
+  });
+
+  it('drains: no new request reaches the server, and the wait ends when its open session does, or at drainTimeout', async () => {
+    const api = new HaproxyRuntimeApi({ runtimeApi: haproxy.runtimeApi }, ssh);
+    const server = async () => {
+      // A request through the balancer, held open by the server it lands on.
+      const slow = fetch(`${haproxy.url}/slow`).then((r) => r.text());
+      for (let i = 0; i < 50; i++) {
+        const busy = (await api.stats()).find((s) => s.sessions > 0);
+        if (busy) return { name: busy.server, slow };
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('the slow request never reached a server');
+    };
+    const first = await server();
+    const drained = await drainServer(api, 'shop', first.name, 10_000, { pollMs: 50 });
+    assert.equal(drained.sessionsLeft, 0);
+    assert.ok(drained.waitedMs >= 800, `waited for the open session to end (${drained.waitedMs} ms)`);
+    assert.equal(await first.slow, 'slow', 'the request in flight was served to its end');
+    const servedBy = await Promise.all(Array.from({ length: 6 }, async () => (await fetch(`${haproxy.url}/`)).text()));
+    assert.ok(servedBy.every((name) => name !== first.name), `no new request reached the drained ${first.name}: ${servedBy.join(', ')}`);
+    assert.equal((await api.stats()).find((s) => s.server === first.name)!.status, 'DRAIN');
+    await api.setState('shop', first.name, 'ready');
+
+    const second = await server();
+    const timedOut = await drainServer(api, 'shop', second.name, 300, { pollMs: 50 });
+    assert.equal(timedOut.sessionsLeft, 1, 'drainTimeout ran out with the session still open');
+    assert.ok(timedOut.waitedMs >= 300 && timedOut.waitedMs < 1_000, `${timedOut.waitedMs} ms`);
+    await second.slow;
+    await api.setState('shop', second.name, 'ready');
   });
 
   it('names the backend or server HAProxy does not have, and a runtime API that does not answer', async () => {
