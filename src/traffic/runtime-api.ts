@@ -1,16 +1,6 @@
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SshSession, type SshHost, type SshSettings } from '../ssh/session.js';
 import { readSetAnswer, readShowStat, setServerState, SHOW_STAT, type ServerStat } from './haproxy.js';
-
-/**
- * Where HAProxy's runtime API listens: `host:port`, or a unix socket path, which is reached on
- * `via`'s host through SSH when `via` is given (and on this machine otherwise).
- */
-export interface RuntimeApiEndpoint {
-  runtimeApi: string;
-  via?: SshHost | undefined;
-}
 
 /** The runtime API could not be reached or did not answer: worth another attempt. */
 export class RuntimeApiUnreachable extends Error {
@@ -29,15 +19,27 @@ export function runtimeApiAddress(runtimeApi: string): { socket: string } | { ho
   return { host: match[1]!, port };
 }
 
+/** Opens a connection to the runtime API: directly, or carried by an SSH connection to the balancer's host. */
+export type OpenStream = (to: { socket: string } | { host: string; port: number }) => Promise<Duplex>;
+
+/** A TCP connection or a unix socket on this machine. */
+export const directStream: OpenStream = (to) => new Promise((resolve, reject) => {
+  const socket = 'socket' in to ? connect(to.socket) : connect(to.port, to.host);
+  socket.once('connect', () => resolve(socket));
+  socket.once('error', reject);
+});
+
 /**
- * A client of one HAProxy's runtime API: one command per connection, as HAProxy's
- * non-interactive mode answers and then closes. Through `via`, one SSH connection carries
- * them all until `close()`.
+ * A client of one HAProxy's runtime API (`host:port`, or a unix socket path): one command per
+ * connection, as HAProxy's non-interactive mode answers and then closes. `open` reaches it
+ * (through SSH to the balancer's host, for `via`); `where` names it in errors.
  */
 export class HaproxyRuntimeApi {
-  private session: Promise<SshSession> | undefined;
+  private readonly address: { socket: string } | { host: string; port: number };
 
-  constructor(private readonly endpoint: RuntimeApiEndpoint, private readonly ssh: SshSettings, private readonly timeoutMs = 10_000) {}
+  constructor(private readonly runtimeApi: string, private readonly open: OpenStream = directStream, private readonly where = runtimeApi, private readonly timeoutMs = 10_000) {
+    this.address = runtimeApiAddress(runtimeApi);
+  }
 
   async setState(backend: string, server: string, state: 'drain' | 'ready'): Promise<void> {
     readSetAnswer(await this.call(setServerState(backend, server, state)), backend, server);
@@ -47,44 +49,17 @@ export class HaproxyRuntimeApi {
     return readShowStat(await this.call(SHOW_STAT));
   }
 
-  close(): void {
-    void this.session?.then((s) => s.close(), () => undefined);
-    this.session = undefined;
-  }
-
-  private describe(): string {
-    return this.endpoint.via ? `${this.endpoint.runtimeApi} on ${this.endpoint.via.address}` : this.endpoint.runtimeApi;
-  }
-
-  private async open(): Promise<Duplex> {
-    const to = runtimeApiAddress(this.endpoint.runtimeApi);
-    const { via } = this.endpoint;
-    if (via) {
-      this.session ??= SshSession.connect(via, this.ssh);
-      const session = await this.session.catch((error: Error) => {
-        this.session = undefined;
-        throw new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()}: ${error.message}`);
-      });
-      return session.openStream(to).catch((error: Error) => {
-        throw new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()}: ${error.message}`);
-      });
-    }
-    return new Promise((resolve, reject) => {
-      const socket = 'socket' in to ? connect(to.socket) : connect(to.port, to.host);
-      socket.once('connect', () => resolve(socket));
-      socket.once('error', (error) => reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()}: ${error.message}`)));
-    });
-  }
-
   /** Sends one command and reads the whole answer (HAProxy closes the connection after it). */
   private async call(command: string): Promise<string> {
-    const stream = await this.open();
+    const stream = await this.open(this.address).catch((error: Error) => {
+      throw new RuntimeApiUnreachable(`HAProxy's runtime API ${this.where}: ${error.message}`);
+    });
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
       const timer = setTimeout(() => {
         stream.destroy();
-        reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()} did not answer "${command.split(' ').slice(0, 2).join(' ')}" within ${this.timeoutMs} ms`));
+        reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.where} did not answer "${command.split(' ').slice(0, 2).join(' ')}" within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       stream.on('data', (chunk: Buffer) => {
         size += chunk.length;
@@ -92,12 +67,12 @@ export class HaproxyRuntimeApi {
         if (size > 8 * 1024 * 1024) {
           clearTimeout(timer);
           stream.destroy();
-          reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()} answered more than 8 MiB`));
+          reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.where} answered more than 8 MiB`));
         } else chunks.push(chunk);
       });
       stream.once('error', (error: Error) => {
         clearTimeout(timer);
-        reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.describe()}: ${error.message}`));
+        reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.where}: ${error.message}`));
       });
       // HAProxy closes its side after the answer. Through SSH, the channel closes only once
       // both sides have: so the answer is complete at the end of HAProxy's side, and ours follows.

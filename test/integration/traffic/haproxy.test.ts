@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { SshSettings } from '../../../src/ssh/session.js';
+import { SshSession, type SshSettings } from '../../../src/ssh/session.js';
 import { drainServer } from '../../../src/traffic/drain.js';
 import { HaproxyRuntimeApi, RuntimeApiUnreachable } from '../../../src/traffic/runtime-api.js';
 import { sharedFixture } from '../../support/fixtures.js';
@@ -35,7 +35,7 @@ describe('HAProxy\'s runtime API', function () {
     fleet = await sharedFixture('ssh-fleet', () => startOpenSshFleet(['ssh-1'], 40), (f) => f.stop());
     ssh = { privateKey: fleet.clientKey.private, knownHostsPath: fleet.knownHostsPath, connectTimeoutMs: 2_000, keepaliveIntervalMs: 1_000 };
     // Both servers up, by HAProxy's own checks.
-    const api = new HaproxyRuntimeApi({ runtimeApi: haproxy.runtimeApi }, ssh);
+    const api = new HaproxyRuntimeApi(haproxy.runtimeApi);
     for (let i = 0; (await api.stats()).some((s) => s.status !== 'UP'); i++) {
       if (i > 50) throw new Error(`servers never up: ${JSON.stringify(await api.stats())}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -49,7 +49,7 @@ describe('HAProxy\'s runtime API', function () {
   const via = () => ({ address: fleet.hosts[0]!.address, port: fleet.hosts[0]!.port, user: fleet.hosts[0]!.user });
 
   it('drains a server and readies it again over TCP, and reads its state and sessions', async () => {
-    const api = new HaproxyRuntimeApi({ runtimeApi: haproxy.runtimeApi }, ssh);
+    const api = new HaproxyRuntimeApi(haproxy.runtimeApi);
     await api.setState('shop', 'web-1', 'drain');
     assert.deepEqual((await api.stats()).map((s) => [s.server, s.status, s.sessions]), [['web-1', 'DRAIN', 0], ['web-2', 'UP', 0]]);
     await api.setState('shop', 'web-1', 'ready');
@@ -57,19 +57,20 @@ describe('HAProxy\'s runtime API', function () {
   });
 
   it('does the same through SSH to the balancer\'s host, on its unix socket', async () => {
-    const api = new HaproxyRuntimeApi({ runtimeApi: haproxy.socket, via: via() }, ssh);
+    const session = await SshSession.connect(via(), ssh);
+    const api = new HaproxyRuntimeApi(haproxy.socket, (to) => session.openStream(to), `${haproxy.socket} on ${via().address}`);
     try {
       await api.setState('shop', 'web-2', 'drain');
       assert.equal((await api.stats()).find((s) => s.server === 'web-2')!.status, 'DRAIN');
       await api.setState('shop', 'web-2', 'ready');
       assert.equal((await api.stats()).find((s) => s.server === 'web-2')!.status, 'UP');
     } finally {
-      api.close();
+      session.close();
     }
   });
 
   it('drains: no new request reaches the server, and the wait ends when its open session does, or at drainTimeout', async () => {
-    const api = new HaproxyRuntimeApi({ runtimeApi: haproxy.runtimeApi }, ssh);
+    const api = new HaproxyRuntimeApi(haproxy.runtimeApi);
     const server = async () => {
       // A request through the balancer, held open by the server it lands on.
       const slow = fetch(`${haproxy.url}/slow`).then((r) => r.text());
@@ -99,16 +100,17 @@ describe('HAProxy\'s runtime API', function () {
   });
 
   it('names the backend or server HAProxy does not have, and a runtime API that does not answer', async () => {
-    const api = new HaproxyRuntimeApi({ runtimeApi: haproxy.runtimeApi }, ssh);
+    const api = new HaproxyRuntimeApi(haproxy.runtimeApi);
     await assert.rejects(api.setState('shop', 'web-9', 'drain'), /backend "shop" has no server "web-9"/);
     await assert.rejects(api.setState('shp', 'web-1', 'drain'), /HAProxy has no backend "shp"/);
-    const closed = new HaproxyRuntimeApi({ runtimeApi: `127.0.0.1:${await freePort('127.0.0.1')}` }, ssh);
+    const closed = new HaproxyRuntimeApi(`127.0.0.1:${await freePort('127.0.0.1')}`);
     await assert.rejects(closed.stats(), (e: Error) => e instanceof RuntimeApiUnreachable && /ECONNREFUSED/.test(e.message));
-    const missing = new HaproxyRuntimeApi({ runtimeApi: '/nonexistent/admin.sock', via: via() }, ssh);
+    const session = await SshSession.connect(via(), ssh);
     try {
-      await assert.rejects(missing.stats(), (e: Error) => e instanceof RuntimeApiUnreachable && /\/nonexistent\/admin\.sock/.test(e.message));
+      const missing = new HaproxyRuntimeApi('/nonexistent/admin.sock', (to) => session.openStream(to), `/nonexistent/admin.sock on ${via().address}`);
+      await assert.rejects(missing.stats(), (e: Error) => e instanceof RuntimeApiUnreachable && /\/nonexistent\/admin\.sock on 127\.0\.0\.40/.test(e.message));
     } finally {
-      missing.close();
+      session.close();
     }
   });
 });
