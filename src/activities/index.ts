@@ -15,6 +15,7 @@ import { DEFAULT_UI_URL } from '../domain/links.js';
 import { HostRunner } from '../ssh/runner.js';
 import { sshActivities } from './ssh.js';
 import { runbookActivities } from './runbook.js';
+import { trafficActivities } from './traffic.js';
 import { stepLogStore } from '../step-logs/store.js';
 
 export interface ActivityOptions {
@@ -44,6 +45,7 @@ export function createActivities(config: SlipwayConfig, deps: ActivityDeps, opti
     ...sshActivities({ runner }),
     ...runbookActivities({ runner, stopping: options.stopping ?? (() => false) }),
     ...healthActivities({ runner }),
+    ...trafficActivities({ runner }),
     ...bakeActivities({ runner }),
     ...registryActivities({ registry, clientWith, imagePollMs: options.imagePollMs ?? 5_000 }),
     ...githubActivities({ github, runner, credentials: rotated, checksPollMs: options.checksPollMs ?? 10_000 }),

@@ -38,6 +38,11 @@ export const FailureType = {
   TemplateUnresolved: 'TemplateUnresolved',
   /** The release to apply lacks an image the config names (a rollback to a release from before the image existed). */
   ReleaseIncomplete: 'ReleaseIncomplete',
+  /**
+   * The load balancer refused a change, or has no such backend or server, or would be left
+   * with no server taking requests: nothing retrying can heal.
+   */
+  LoadBalancerRefused: 'LoadBalancerRefused',
   /** Workflow code itself threw: a bug, reported as the run's failure instead of a workflow task retried forever. */
   WorkflowError: 'WorkflowError',
 } as const;
@@ -57,6 +62,8 @@ export const TransientFailureType = {
   GithubUnavailable: 'GithubUnavailable',
   HttpStepTransient: 'HttpStepTransient',
   NotificationTransient: 'NotificationTransient',
+  /** The load balancer's admin API did not answer (refused, dropped, or silent). */
+  LoadBalancerUnreachable: 'LoadBalancerUnreachable',
   /** The worker is shutting down between two steps of a target's update: another worker goes on. */
   WorkerStopping: 'WorkerStopping',
 } as const;

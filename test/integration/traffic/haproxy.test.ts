@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { ApplicationFailure } from '@temporalio/common';
+import { trafficActivities } from '../../../src/activities/traffic.js';
+import { FailureType, TransientFailureType } from '../../../src/domain/failures.js';
+import { HostRunner } from '../../../src/ssh/runner.js';
 import { SshSession, type SshSettings } from '../../../src/ssh/session.js';
 import { drainServer } from '../../../src/traffic/drain.js';
 import { HaproxyRuntimeApi, RuntimeApiUnreachable } from '../../../src/traffic/runtime-api.js';
@@ -112,5 +116,31 @@ describe('HAProxy\'s runtime API', function () {
     } finally {
       session.close();
     }
+  });
+
+  it('as activities: checks the servers first, refuses to drain the last one serving, and types each failure', async () => {
+    const runner = new HostRunner({
+      privateKey: fleet.clientKey.private, knownHosts: fleet.knownHostsPath, connectTimeout: 2_000, keepaliveInterval: 1_000, retryFor: 0, commandTimeout: 10_000, maxConcurrentHandshakes: 30, passphrase: undefined,
+    });
+    const { checkHaproxyServers, drainHaproxyServer, readyHaproxyServer } = trafficActivities({ runner });
+    const lb = (server: string) => ({ runtimeApi: haproxy.socket, via: via(), backend: 'shop', server });
+    await checkHaproxyServers([lb('web-1'), lb('web-2')]);
+    await assert.rejects(checkHaproxyServers([lb('web-1'), lb('web-3')]),
+      (e: ApplicationFailure) => e.type === FailureType.LoadBalancerRefused && e.nonRetryable === true && /has no server "web-3"/.test(e.message));
+
+    await drainHaproxyServer(lb('web-1'), 1_000, false);
+    try {
+      await assert.rejects(drainHaproxyServer(lb('web-2'), 1_000, false),
+        (e: ApplicationFailure) => e.type === FailureType.LoadBalancerRefused && /web-2 is the last server of HAProxy's backend shop taking requests/.test(e.message));
+      const direct = new HaproxyRuntimeApi(haproxy.runtimeApi);
+      assert.equal((await direct.stats()).find((s) => s.server === 'web-2')!.status, 'UP', 'and it was left serving');
+      // An environment of one target has no one else to send requests to: its drain goes on.
+      await drainHaproxyServer(lb('web-2'), 1_000, true);
+      await readyHaproxyServer(lb('web-2'));
+    } finally {
+      await readyHaproxyServer(lb('web-1'));
+    }
+    const down = { runtimeApi: `127.0.0.1:${await freePort('127.0.0.1')}`, backend: 'shop', server: 'web-1' };
+    await assert.rejects(readyHaproxyServer(down), (e: ApplicationFailure) => e.type === TransientFailureType.LoadBalancerUnreachable && e.nonRetryable === false);
   });
 });
