@@ -19,7 +19,7 @@ import { testTemporal, type TestTemporal } from './temporal.js';
 
 /**
  * The real-container tier's stack: three OpenSSH hosts whose `docker` is the real CLI, on one
- * Docker Engine, each with its own compose project (`name: slipway-real-<host>`), its own
+ * Docker Engine, each with a compose project per service (`name: slipway-real-<host>-<service>`), its own
  * docker login and its app on its own 127.0.0.N; the test registry behind its token server;
  * the Temporal dev server; a Slipway worker and API in this process. The service `app` is the
  * test app (test/fixtures/testapp), deployed with `docker compose` as SPEC §3 says.
@@ -49,7 +49,7 @@ export interface RealStack extends ApiClient {
 
 const execFileAsync = promisify(execFile);
 export const APP_PORT = 8080;
-/** The crash test's service runs on the same hosts, in a compose project and on a port of its own. */
+/** `crashapp`, the crash test's and the container benchmark's service: the same hosts, a compose project and a port of its own. */
 export const CRASH_APP_PORT = 8081;
 /** The password the image builder pushes with: never rotated nor revoked by a test. */
 const BUILDER_PASSWORD = 'builder-pass-51d0c2';
