@@ -81,7 +81,8 @@ describe('compose on a real Docker Engine, with the worker killed mid-step', fun
     releases.c2 = await s.release({ version: 'c2', revision: 'c', stopDelayMs: 3_000 });
     const since = Math.floor(Date.now() / 1000);
     const seen = s.registry.requests.length;
-    s.registry.delayBlobs(4_000);
+    // Short enough that the first pull has ended before the retry (after the 3 s heartbeat timeout) starts.
+    s.registry.delayBlobs(2_000);
     try {
       const id = await deploy('c2');
       await until('the canary pulling', () => s.registry.requests.slice(seen).some((r) => r.startsWith('GET /v2/acme/app/blobs/')));
