@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 
 /**
@@ -52,16 +53,19 @@ export interface ServerStat {
 const count = z.string().regex(/^\d+$/, 'expected a count').transform(Number);
 const statRow = z.object({ pxname: z.string().min(1), svname: z.string().min(1), scur: count, status: z.string().min(1) });
 
-/** Every server row of `show stat` (not the FRONTEND and BACKEND rows). Throws on anything but HAProxy's CSV. */
+/**
+ * Every server row of `show stat` (not the FRONTEND and BACKEND rows). Throws on anything but
+ * HAProxy's CSV, whose fields are quoted when they hold a comma (a check's reason can).
+ */
 export function readShowStat(answer: string): ServerStat[] {
-  const lines = answer.split('\n').filter((line) => line.length);
-  const header = lines[0];
-  if (!header?.startsWith('# ')) throw new HaproxyAnswerError('invalid', `HAProxy's show stat did not start with its CSV header: ${JSON.stringify((header ?? '').slice(0, 80))}`);
-  const columns = header.slice(2).split(',');
-  return lines.slice(1).flatMap((line, i) => {
-    const fields = line.split(',');
-    if (fields.length !== columns.length) throw new HaproxyAnswerError('invalid', `HAProxy's show stat line ${i + 2} has ${fields.length} fields, its header ${columns.length}`);
-    const row = Object.fromEntries(columns.map((column, c) => [column, fields[c]!]));
+  if (!answer.startsWith('# ')) throw new HaproxyAnswerError('invalid', `HAProxy's show stat did not start with its CSV header: ${JSON.stringify(answer.split('\n')[0]!.slice(0, 80))}`);
+  let rows: Array<Record<string, string>>;
+  try {
+    rows = parse(answer.slice(2), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  } catch (error) {
+    throw new HaproxyAnswerError('invalid', `HAProxy's show stat is not CSV: ${(error as Error).message}`);
+  }
+  return rows.flatMap((row, i) => {
     if (row.svname === 'FRONTEND' || row.svname === 'BACKEND') return [];
     const parsed = statRow.safeParse(row);
     if (!parsed.success) throw new HaproxyAnswerError('invalid', `HAProxy's show stat line ${i + 2}: ${parsed.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`).join('; ')}`);
