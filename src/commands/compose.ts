@@ -1,6 +1,7 @@
 import type { HostCommand } from './shell.js';
 import { quote } from './shell.js';
 import { FailureType, PlanError } from '../domain/failures.js';
+import { parsePinnedReference } from '../domain/plan.js';
 
 /** The `compose` runtime, one builder per runbook step. */
 export interface ComposeRuntime {
@@ -59,12 +60,10 @@ export function imagePrune(dir: string): HostCommand {
  * to pull it again, from a registry that may be down. One tag per service, environment and
  * digest, so that the tags of one environment never decide what another keeps.
  */
-const PINNED = /^(.+?)(?::[\w][\w.-]{0,127})?@sha256:([a-f0-9]{64})$/;
-
 export function keepTag(reference: string, scope: { service: string; environment: string }): string {
-  const match = PINNED.exec(reference);
-  if (!match) throw new PlanError(FailureType.ReleaseIncomplete, `cannot keep image ${JSON.stringify(reference)}: it is not pinned by digest`);
-  return `${match[1]}:${keepTagPrefix(scope)}${match[2]!.slice(0, 12)}`;
+  const pinned = parsePinnedReference(reference);
+  if (!pinned) throw new PlanError(FailureType.ReleaseIncomplete, `cannot keep image ${JSON.stringify(reference)}: it is not pinned by digest`);
+  return `${pinned.repository}:${keepTagPrefix(scope)}${pinned.digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
 }
 
 const keepTagPrefix = ({ service, environment }: { service: string; environment: string }) => `slipway.${service}.${environment}.`;
@@ -76,7 +75,7 @@ const keepTagPrefix = ({ service, environment }: { service: string; environment:
  */
 export function keepReleaseImages(dir: string, releases: Array<Record<string, string>>, scope: { service: string; environment: string }): HostCommand | undefined {
   // A dry run shows an image not pushed yet by its tag alone: there is no digest to keep it by.
-  const references = [...new Set(releases.flatMap((release) => Object.values(release)))].filter((reference) => PINNED.test(reference));
+  const references = [...new Set(releases.flatMap((release) => Object.values(release)))].filter((reference) => parsePinnedReference(reference));
   if (!references.length) return undefined;
   const tags = references.map((reference) => [reference, keepTag(reference, scope)] as const);
   const lines = tags.map(([reference, tag]) => `if docker image inspect ${quote(reference)} >/dev/null 2>&1; then docker tag ${quote(reference)} ${quote(tag)} || exit 1; fi`);

@@ -1,3 +1,4 @@
+import { parsePinnedReference } from '../domain/plan.js';
 import type { HostCommand } from './shell.js';
 
 /** `docker login` with the token on standard input, never on the command line or in `ps`. */
@@ -12,6 +13,7 @@ export function dockerLoginCommand(registry: string, username: string, token: st
  */
 export function dockerManifestCommand(reference: string, insecure: boolean): HostCommand {
   // By digest alone: given `repository:tag@digest`, the CLI asks for the tag.
-  const byDigest = reference.replace(/^(.+?)(?::[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})$/, '$1$2');
+  const pinned = parsePinnedReference(reference);
+  const byDigest = pinned ? `${pinned.repository}@${pinned.digest}` : reference;
   return { label: `docker manifest inspect ${byDigest}`, argv: ['docker', 'manifest', 'inspect', ...(insecure ? ['--insecure'] : []), byDigest] };
 }

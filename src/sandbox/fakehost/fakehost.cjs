@@ -51,11 +51,11 @@ function ensureApp(port, stateFile) {
 }
 
 // The images the host has, as real docker keeps them: pulled references, and local tags on them.
-function images() {
+function imageStore() {
   const file = path.join(state, 'images.json');
   return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { pulled: [], tags: {} };
 }
-function saveImages(value) {
+function saveImageStore(value) {
   fs.writeFileSync(path.join(state, 'images.json'), JSON.stringify(value));
 }
 function composeImages(envFile) {
@@ -76,9 +76,9 @@ switch (tool) {
       record(sub === 'run' ? 'migrate' : sub || 'compose');
       // What docker compose prints, on stderr as it does.
       if (sub === 'pull') {
-        const had = images();
+        const had = imageStore();
         had.pulled = [...new Set([...had.pulled, ...composeImages(envFile)])];
-        saveImages(had);
+        saveImageStore(had);
         process.stderr.write(' backend Pulling\n backend Pulled\n');
       }
       if (sub === 'up') {
@@ -94,22 +94,22 @@ switch (tool) {
       // Removes every image no tag and no running app holds, as `image prune -f` does with
       // images pulled by digest.
       record('prune');
-      const had = images();
+      const had = imageStore();
       const running = fs.readdirSync(state).filter((f) => /^app-\d+\.json$/.test(f))
         .flatMap((f) => Object.values(JSON.parse(fs.readFileSync(path.join(state, f), 'utf8')).images || {}));
       had.pulled = had.pulled.filter((ref) => running.includes(ref) || Object.values(had.tags).includes(ref));
-      saveImages(had);
+      saveImageStore(had);
     } else if (words[0] === 'image' && words[1] === 'inspect') {
-      const had = images();
+      const had = imageStore();
       if (!had.pulled.includes(words[2]) && !had.tags[words[2]]) process.exit(1);
     } else if (words[0] === 'image' && words[1] === 'ls') {
-      for (const tag of Object.keys(images().tags)) process.stdout.write(`${tag}\n`);
+      for (const tag of Object.keys(imageStore().tags)) process.stdout.write(`${tag}\n`);
     } else if (words[0] === 'tag' || words[0] === 'rmi') {
       record('keep');
-      const had = images();
+      const had = imageStore();
       if (words[0] === 'tag') had.tags[words[2]] = had.tags[words[1]] ?? words[1];
       else delete had.tags[words[1]];
-      saveImages(had);
+      saveImageStore(had);
     }
     else if (words[0] === 'login') {
       // As docker does: ~/.docker/config.json, `auths.<registry>.auth` = base64("user:password").
