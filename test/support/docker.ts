@@ -18,14 +18,19 @@ const COMPOSE_MODULE = 'github.com/docker/compose/v5';
 export const COMPOSE_PLUGIN = join(homedir(), '.docker', 'cli-plugins', 'docker-compose');
 const TESTAPP_DIR = resolve(import.meta.dirname, '..', 'fixtures', 'testapp');
 
+const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
 const isRoot = () => process.getuid?.() === 0;
 const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 
 /** Why the real tier cannot run on this machine, or undefined when it can (installing Debian's docker.io as root). */
 export function dockerUnavailable(): string | undefined {
   if (!has('go')) return 'the real-container tier builds its test app and the Compose plugin with Go, which is not installed';
+  if (!isRoot()) {
+    // Without root, the tier can use an Engine that runs already, but neither install nor start one.
+    if (has('docker') && engineAnswers(process.env.DOCKER_HOST ?? DEFAULT_SOCKET)) return undefined;
+    return 'the real-container tier needs a running Docker Engine, or root to install Debian\'s docker.io and start dockerd';
+  }
   if (has('dockerd') && has('docker')) return undefined;
-  if (!isRoot()) return 'the real-container tier needs Docker Engine (dockerd) and the docker CLI, or root to install Debian\'s docker.io';
   ensureDebianPackage('docker.io', '/usr/sbin/dockerd');
   return undefined;
 }
@@ -81,7 +86,7 @@ export function dockerEngine(): Promise<DockerEngine> {
       }, (error, stdout, stderr) => (error ? reject(new Error(`docker ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout)));
       child.stdin!.end(options.input ?? '');
     });
-    const existing = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    const existing = process.env.DOCKER_HOST ?? DEFAULT_SOCKET;
     if (engineAnswers(existing)) return { host: existing, docker: cli(existing), stop: async () => undefined };
 
     const dir = mkdtempSync(join(tmpdir(), 'slipway-dockerd-'));
