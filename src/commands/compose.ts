@@ -1,7 +1,7 @@
 import type { HostCommand } from './shell.js';
 import { quote } from './shell.js';
 import { FailureType, PlanError } from '../domain/failures.js';
-import { parsePinnedReference } from '../domain/plan.js';
+import { parsePinnedReference } from '../domain/pinned-reference.js';
 
 /** The `compose` runtime, one builder per runbook step. */
 export interface ComposeRuntime {

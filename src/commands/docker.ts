@@ -1,4 +1,4 @@
-import { parsePinnedReference } from '../domain/plan.js';
+import { parsePinnedReference } from '../domain/pinned-reference.js';
 import type { HostCommand } from './shell.js';
 
 /** `docker login` with the token on standard input, never on the command line or in `ps`. */

@@ -83,12 +83,6 @@ export interface DeployPlan {
 /** An image pinned to its digest: what a deploy writes and what a rollback returns to. */
 export type PinnedImages = Record<string, string>;
 
-/** `repository[:tag]@sha256:<hex>` split into its repository and digest; undefined for a reference not pinned by digest. */
-export function parsePinnedReference(reference: string): { repository: string; digest: string } | undefined {
-  const match = /^(.+?)(?::[\w][\w.-]{0,127})?@(sha256:[a-f0-9]{64})$/.exec(reference);
-  return match ? { repository: match[1]!, digest: match[2]! } : undefined;
-}
-
 /** The SHA or tag a run was asked for, as it is shown and searched (`SlipwayVersion`). */
 export const refName = (ref: DeployPlan['ref']): string => ('sha' in ref ? ref.sha : ref.tag);
 
