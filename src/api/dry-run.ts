@@ -2,10 +2,12 @@ import { targetRunbook } from '../commands/runbook.js';
 import { toShell } from '../commands/shell.js';
 import { renderHealth } from '../domain/health.js';
 import { rollbackRelease } from '../domain/ledger.js';
-import { hostKey, refName, refSha, type DeployPlan, type HealthCheck, type PinnedImages } from '../domain/plan.js';
+import { hostKey, refName, refSha, type DeployPlan, type HealthCheck, type PinnedImages, type TrafficPlan, type TrafficTarget } from '../domain/plan.js';
 import { imagesToPin, releaseValues } from '../domain/release.js';
 import { planBatches } from '../domain/rollout.js';
 import { renderTemplate, targetTemplateValues } from '../domain/templates.js';
+import { trafficTarget } from '../domain/traffic.js';
+import { setServerState } from '../traffic/haproxy.js';
 import { GithubError, type GithubClient } from '../github/client.js';
 import { pinnedReference, type RegistryClient } from '../registry/client.js';
 import type { EnvironmentView } from '../workflows/contract.js';
@@ -38,6 +40,15 @@ export interface DryRunDeps {
   github?: GithubClient | undefined;
   registry: RegistryClient;
   environment(service: string, environment: string): Promise<EnvironmentView>;
+}
+
+/** A target's steps between leaving its load balancer and coming back, once healthy. */
+function withTraffic(plan: TrafficPlan, at: TrafficTarget, steps: string[], afterHealthy: number): string[] {
+  const drain = at.kind === 'haproxy'
+    ? `${setServerState(at.backend, at.server, 'drain')}   # HAProxy ${at.runtimeApi}${at.via ? ` on ${at.via.address}` : ''}, then wait for its sessions to end (at most ${plan.drainTimeoutMs / 1000} s)`
+    : `${at.drain}   # on ${at.on.address}`;
+  const ready = at.kind === 'haproxy' ? `${setServerState(at.backend, at.server, 'ready')}   # once healthy` : `${at.ready}   # on ${at.on.address}, once healthy`;
+  return [drain, ...steps.slice(0, steps.length - afterHealthy), ready, ...steps.slice(steps.length - afterHealthy)];
 }
 
 export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps: DryRunDeps, rollbackTo?: string): Promise<DryRunPlan> {
@@ -88,11 +99,12 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
     const runbook = targetRunbook({
       runtime: plan.runtime, pinned, values: targetValues, dir, migrate: kind === 'deploy' && t === plan.targets[0], build, keep: env.knownGood.map((release) => release.images),
     });
+    const steps = runbook.map((step) => (step.kind === 'pin'
+      ? `${step.label}: ${Object.entries(step.values).map(([k, v]) => `${k}=${v}`).join(' ')}`
+      : `${toShell(step.command)}${step.onceStep ? '   # once per run and target' : ''}${step.afterHealthy ? '   # once healthy, nothing waits for it' : ''}`));
     return {
       name: t.name, batch: index + 1,
-      commands: runbook.map((step) => (step.kind === 'pin'
-        ? `${step.label}: ${Object.entries(step.values).map(([k, v]) => `${k}=${v}`).join(' ')}`
-        : `${toShell(step.command)}${step.onceStep ? '   # once per run and target' : ''}${step.afterHealthy ? '   # once healthy, nothing waits for it' : ''}`)),
+      commands: plan.traffic ? withTraffic(plan.traffic, trafficTarget(plan.traffic, t, values), steps, runbook.filter((step) => step.kind !== 'pin' && step.afterHealthy).length) : steps,
       health: renderHealth(plan.health, targetValues).checks,
     };
   }));

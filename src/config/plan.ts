@@ -1,5 +1,5 @@
 import type { EnvSecretPlan, RecipeCommand, RecipePlan, RecipeWrite, RotationPlan } from '../domain/rotation.js';
-import { targetId, type DeployPlan, type HealthPlan, type Target } from '../domain/plan.js';
+import { targetId, type DeployPlan, type HealthPlan, type Target, type TrafficPlan } from '../domain/plan.js';
 import { lockOrder } from '../domain/recipe.js';
 import { own, type EnvironmentConfig, type RolloutOverride, type ServiceConfig, type SlipwayConfig } from './schema.js';
 
@@ -14,6 +14,14 @@ export function expandTargets(env: EnvironmentConfig): Target[] {
 
 function healthPlan(service: ServiceConfig): HealthPlan {
   return { timeoutMs: service.health.timeout, intervalMs: service.health.interval, checks: service.health.checks };
+}
+
+/** The balancer in front of the environment's targets, if it names one. */
+export function trafficPlan(env: EnvironmentConfig): TrafficPlan | undefined {
+  const { traffic } = env;
+  if (!traffic) return undefined;
+  if (traffic.haproxy) return { kind: 'haproxy', drainTimeoutMs: traffic.drainTimeout, ...traffic.haproxy };
+  return { kind: 'command', drainTimeoutMs: traffic.drainTimeout, ...traffic.command! };
 }
 
 export interface DeployRequestRef {
@@ -38,6 +46,7 @@ export function buildDeployPlan(serviceName: string, service: ServiceConfig, env
     health: healthPlan(service),
     analysis: service.analysis,
     targets: expandTargets(env),
+    traffic: trafficPlan(env),
     rollout: {
       canary: rollout.canary, batchSize: rollout.batchSize, bakeMs: rollout.bake,
       autoRollback: rollout.autoRollback, approval: rollout.approval, approvalTimeoutMs: rollout.approvalTimeout, imageTimeoutMs: rollout.imageTimeout,
@@ -68,7 +77,7 @@ export function buildRotationPlan(config: SlipwayConfig, serviceName: string, en
   const env = own(service.environments, environmentName)!;
   const base = {
     service: serviceName, environment: environmentName, repo: service.repo,
-    targets: expandTargets(env), canary: env.rollout.canary, batchSize: env.rollout.batchSize,
+    targets: expandTargets(env), canary: env.rollout.canary, batchSize: env.rollout.batchSize, traffic: trafficPlan(env),
   };
   switch (request.kind) {
     case 'env-secret':
@@ -101,7 +110,7 @@ function buildRecipePlan(config: SlipwayConfig, base: Pick<RecipePlan, 'service'
     const { service, env } = at(w);
     return {
       service: w.service, environment: w.environment, targets: expandTargets(env), canary: env.rollout.canary, batchSize: env.rollout.batchSize,
-      runtime: service.runtime, health: healthPlan(service), variables: w.variables,
+      runtime: service.runtime, health: healthPlan(service), variables: w.variables, traffic: trafficPlan(env),
     };
   });
   return {

@@ -69,10 +69,37 @@ const targetSchema = z.strictObject({
   instances: z.array(z.union([z.number().int().min(0), z.string().regex(/^[a-zA-Z0-9_.-]+$/)])).min(1).optional(),
 });
 
+/** A host Slipway logs in to that is not a target (the load balancer's). */
+const hostRefSchema = z.strictObject({
+  address: hostAddress,
+  user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'expected a user name').default('root'),
+  port: z.number().int().min(1).max(65535).default(22),
+});
+
+// As HAProxy allows them; the runtime API runs `;`-separated commands, so none may carry one.
+const haproxyName = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expected a name HAProxy allows (letters, digits, "_", ".", ":", "-")');
+const haproxyServer = template.refine((t) => /^[A-Za-z0-9_.:{}-]{1,128}$/.test(t), 'expected a server name HAProxy allows, with template variables like {name}');
+const runtimeApi = z.string().refine((v) => v.startsWith('/') || /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):([1-9]\d{0,4})$/.test(v) && Number(v.split(':').pop()) <= 65535, 'expected host:port or a unix socket path');
+
+/** The load balancer in front of the targets: drained before a target changes, readied once it is healthy. */
+const trafficSchema = z.strictObject({
+  haproxy: z.strictObject({
+    runtimeApi,
+    via: hostRefSchema.optional(),
+    backend: haproxyName,
+    server: haproxyServer.default('{name}'),
+  }).optional(),
+  command: z.strictObject({ drain: template, ready: template, on: hostRefSchema.optional() }).optional(),
+  drainTimeout: duration.default(30_000),
+}).superRefine((traffic, ctx) => {
+  if (Number(!!traffic.haproxy) + Number(!!traffic.command) !== 1) ctx.addIssue({ code: 'custom', message: 'expected exactly one of haproxy or command' });
+});
+
 const environmentSchema = z.strictObject({
   requireChecks: z.boolean().default(false),
   targets: z.array(targetSchema).min(1, 'expected at least one target'),
   rollout: rolloutSchema.prefault({}),
+  traffic: trafficSchema.optional(),
 }).superRefine((env, ctx) => {
   const seen = new Set<string>();
   env.targets.forEach((t, i) => {

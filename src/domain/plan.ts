@@ -29,6 +29,20 @@ export interface Target {
   instance?: string | undefined;
 }
 
+/**
+ * The load balancer in front of an environment's targets (docs/configuration.md, `traffic`),
+ * as a run is given it: templates not yet rendered, no secret in it.
+ */
+export type TrafficPlan = { drainTimeoutMs: number } & (
+  | { kind: 'haproxy'; runtimeApi: string; via?: HostRef | undefined; backend: string; server: string }
+  | { kind: 'command'; drain: string; ready: string; on?: HostRef | undefined }
+);
+
+/** One target's place behind the balancer: what its drain and ready steps act on. */
+export type TrafficTarget =
+  | { kind: 'haproxy'; runtimeApi: string; via?: HostRef | undefined; backend: string; server: string }
+  | { kind: 'command'; drain: string; ready: string; on: HostRef };
+
 /** An image of a service, as the config names it. */
 export interface PlanImage {
   /** Logical name from config (`backend`). */
@@ -76,6 +90,8 @@ export interface DeployPlan {
   /** Metric gates of the bake, templates not yet rendered. */
   analysis: AnalysisGate[];
   targets: Target[];
+  /** The load balancer each target leaves while it changes. */
+  traffic?: TrafficPlan | undefined;
   rollout: RolloutPlan;
   reason?: string | undefined;
 }

@@ -1,6 +1,6 @@
 import type { ComposeRuntime } from '../commands/compose.js';
 import type { SystemdRuntime } from '../commands/systemd.js';
-import type { HealthPlan, Target } from './plan.js';
+import type { HealthPlan, Target, TrafficPlan } from './plan.js';
 import type { HttpStepCall } from './recipe.js';
 import type { RunError } from './run.js';
 
@@ -54,6 +54,8 @@ interface PlanBase {
   targets: Target[];
   canary: number | string;
   batchSize: number | string;
+  /** The load balancer a target leaves while it restarts. */
+  traffic?: TrafficPlan | undefined;
 }
 
 export interface EnvSecretPlan extends PlanBase {
@@ -100,6 +102,7 @@ export interface RecipeWrite extends EnvironmentRef {
   runtime: (ComposeRuntime | SystemdRuntime) & { envFile: string };
   health: HealthPlan;
   variables: string[];
+  traffic?: TrafficPlan | undefined;
 }
 
 /** A recipe's command (`values`, `finally`, `undo`), run on the first target of `on`, in its service's dir. */
@@ -147,7 +150,7 @@ export function envSecretAsRecipe(plan: EnvSecretPlan): RecipeSpec {
   return {
     service: plan.service, environment: plan.environment, repo: plan.repo,
     values: Object.entries(plan.variables).map(([name, source]): RecipeValue => ('value' in source ? { supplied: { name, value: source.value } } : { generate: { name, ...source.generate } })),
-    writes: [{ service: plan.service, environment: plan.environment, targets: plan.targets, canary: plan.canary, batchSize: plan.batchSize, runtime: plan.runtime, health: plan.health, variables: names }],
+    writes: [{ service: plan.service, environment: plan.environment, targets: plan.targets, canary: plan.canary, batchSize: plan.batchSize, runtime: plan.runtime, health: plan.health, variables: names, traffic: plan.traffic }],
     githubSecrets: plan.githubSecrets, http: [], finally: [], undo: [],
   };
 }

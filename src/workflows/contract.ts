@@ -8,6 +8,7 @@ import { OPERATOR_ACTIONS, type OperatorAction } from '../domain/operator-action
 import type { EnvironmentRef, RotationPlan, RotationView, SecretSource } from '../domain/rotation.js';
 import type { Run, StepLogRef } from '../domain/run.js';
 import type { TemplateValues } from '../domain/templates.js';
+import type { DrainStep } from '../domain/traffic.js';
 
 /**
  * The contract of Slipway's workflows: their ids, their inputs, and the signals, updates and
@@ -93,6 +94,8 @@ export interface TargetJob {
   onceKey: string;
   /** The step to start at: 0, or the one an earlier attempt failed at. */
   resumeAt: number;
+  /** With `traffic`: the target leaves its load balancer first, and comes back once healthy. */
+  drain?: DrainStep | undefined;
 }
 
 export type TargetOutcome =
@@ -259,6 +262,8 @@ export type HostCall = { summary: string; attempts?: number | undefined } & (
 export interface HostJob {
   calls: HostCall[];
   health?: { target: Target; dir: string; plan: HealthPlan; values: TemplateValues } | undefined;
+  /** With `traffic`: the target leaves its load balancer before the calls, and comes back once healthy. */
+  drain?: DrainStep | undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import { reportToGithub } from './rollout/github.js';
 import { preflight, PreflightFailed, type Release } from './rollout/preflight.js';
 import { rollBackAll } from './rollout/rollback.js';
 import { RunState, StopRollout } from './rollout/run-state.js';
+import { putBackDrained } from './rollout/traffic.js';
 
 /**
  * A deploy or rollback, as the runbook goes: wait for the environment's lock, preflight, the
@@ -22,6 +23,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
   const state = new RunState(input);
   const { run } = state;
   const batches = new Batches(input, state);
+  let release: Release | undefined;
 
   // Aborted by an operator while it waited in the queue: it ends here, having touched nothing.
   if (input.abortedInQueue) {
@@ -33,7 +35,6 @@ export async function deploy(input: DeployInput): Promise<Run> {
   state.setStatus('running');
 
   try {
-    let release: Release;
     try {
       release = await preflight(input, state);
     } catch (error) {
@@ -43,6 +44,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
       return await end('failed');
     }
 
+    const deploying = release;
     const planned = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize);
     // Shown with each target (the CLI's progress groups them so); changes no command.
     planned.forEach((batch, index) => batch.forEach((t) => { state.target(t.id).batch = index + 1; }));
@@ -51,12 +53,12 @@ export async function deploy(input: DeployInput): Promise<Run> {
       run.phase = index === 0 ? 'canary' : 'fleet';
       state.touch();
       const migrateOn: Target | undefined = run.kind === 'deploy' && index === 0 ? batch[0] : undefined;
-      await gated(`batch ${index + 1}`, () => batches.deploy(index, batch, release, migrateOn));
+      await gated(`batch ${index + 1}`, () => batches.deploy(index, batch, deploying, migrateOn));
       const canary = index === 0 && planned.length > 1;
       if (canary && plan.rollout.bakeMs > 0) {
         run.phase = 'bake';
         state.touch();
-        await gated('bake', () => bake(plan, batch, release.values, input.stepTimeoutMs, input.heartbeatTimeoutMs));
+        await gated('bake', () => bake(plan, batch, deploying.values, input.stepTimeoutMs, input.heartbeatTimeoutMs));
       }
       if (canary && plan.rollout.approval) await awaitApproval();
     }
@@ -124,6 +126,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
   }
 
   async function end(status: 'succeeded' | 'failed' | 'rolled_back' | 'aborted'): Promise<Run> {
+    await putBackDrained(input, state, batches, release);
     await reportToGithub(plan, run, status, input.uiUrl);
     await batches.settled();
     if (status === 'succeeded') run.phase = 'done';

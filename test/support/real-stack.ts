@@ -13,6 +13,7 @@ import { apiClient, TOKENS, type ApiClient } from './api-client.js';
 import { startSlipwayInProcess } from './in-process.js';
 import { COMPOSE_PLUGIN, dockerEngine, dockerUnavailable, ensureComposePlugin, pushAppImage, type AppRelease, type DockerEngine } from './docker.js';
 import { sharedFixture } from './fixtures.js';
+import { startHaproxy, type TestHaproxy } from './haproxy.js';
 import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from './openssh.js';
 import { REGISTRY_PASSWORD, REGISTRY_USER, startTestRegistry, type TestRegistry } from './registry.js';
 import { testTemporal, type TestTemporal } from './temporal.js';
@@ -35,6 +36,11 @@ export interface RealStack extends ApiClient {
   /** `registry/acme/app`. */
   repository: string;
   hosts: FleetHost[];
+  /**
+   * HAProxy in front of the three hosts' `web` (a service with `traffic`), their `bare` (the
+   * same app, without) and their `crashapp` (with `traffic`, for a worker killed mid-drain).
+   */
+  balancers: Record<keyof typeof BALANCED_PORTS, TestHaproxy>;
   /** The app's own address on a host. */
   appUrl(host: FleetHost): string;
   /** The service's directory on a host (its compose file, env file and `.slipway-prev`). */
@@ -51,6 +57,9 @@ const execFileAsync = promisify(execFile);
 export const APP_PORT = 8080;
 /** `crashapp`, the crash test's and the container benchmark's service: the same hosts, a compose project and a port of its own. */
 export const CRASH_APP_PORT = 8081;
+/** `web` and `bare`, the traffic test's services: the same app behind HAProxy, with and without `traffic`. */
+export const WEB_PORTS = { web: 8082, bare: 8083 } as const;
+const BALANCED_PORTS = { ...WEB_PORTS, crashapp: CRASH_APP_PORT } as const;
 /** The password the image builder pushes with: never rotated nor revoked by a test. */
 const BUILDER_PASSWORD = 'builder-pass-51d0c2';
 /** The config's `${env:…}` values (a worker started as a process needs them too). */
@@ -77,6 +86,13 @@ export async function startRealStack(): Promise<RealStack> {
   ensureComposePlugin();
   const [engine, registry, temporal] = await Promise.all([dockerEngine(), startTestRegistry(), testTemporal()]);
   const fleet = await startOpenSshFleet(['real-1', 'real-2', 'real-3'], 80, { tools: 'real', env: { DOCKER_HOST: engine.host } });
+  // HAProxy's own default check timing (2 s, 3 falls): a replica that restarts is still sent requests for a while.
+  const balancer = async (service: keyof typeof BALANCED_PORTS) => {
+    const lb = await startHaproxy(service, Object.fromEntries(fleet.hosts.map((h) => [h.name, `${h.address}:${BALANCED_PORTS[service]}`])), '/health', 'inter 2s fall 3 rise 2');
+    if (!lb) throw new Error('HAProxy is not installed, and installing it needs root');
+    return lb;
+  };
+  const balancers = { web: await balancer('web'), bare: await balancer('bare'), crashapp: await balancer('crashapp') };
   const repository = `${registry.host}/acme/app`;
   registry.acceptPassword(BUILDER_PASSWORD);
   const dirOf = (host: FleetHost, service = 'app') => join(host.stateDir, 'srv', service);
@@ -88,7 +104,7 @@ export async function startRealStack(): Promise<RealStack> {
     await execFileAsync('sh', ['-c', `printf %s "$PASSWORD" | docker login ${registry.host} --username ${REGISTRY_USER} --password-stdin`], {
       env: { ...process.env, DOCKER_HOST: engine.host, DOCKER_CONFIG: join(home, '.docker'), PASSWORD: REGISTRY_PASSWORD },
     });
-    for (const [service, port] of [['app', APP_PORT], ['crashapp', CRASH_APP_PORT]] as const) {
+    for (const [service, port] of [['app', APP_PORT], ['crashapp', CRASH_APP_PORT], ['web', WEB_PORTS.web], ['bare', WEB_PORTS.bare]] as const) {
       const dir = join(host.stateDir, 'srv', service);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'compose.yaml'), `name: slipway-real-${host.name}-${service}
@@ -127,7 +143,7 @@ ssh:
   commandTimeout: 120s
 api:
   tokens:
-    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:app/*", "deploy:crashapp/*"] }
+    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:app/*", "deploy:crashapp/*", "deploy:web/*", "deploy:bare/*", "rotate:web/*"] }
     - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
     - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
 services:
@@ -151,7 +167,7 @@ services:
       production:
         targets: [${all}]
         rollout: { canary: 1, batchSize: 2, imageTimeout: 10s }
-  # The crash test's own: its worker is a process of its own, SIGKILLed mid-step.
+  # The crash test's own: its worker is a process of its own, SIGKILLed mid-step (and mid-drain).
   crashapp:
     images: { app: ${repository} }
     tag: "sha-{sha7}"
@@ -164,7 +180,27 @@ services:
       production:
         targets: [${all}]
         rollout: { canary: 1, batchSize: 2, imageTimeout: 10s }
-`;
+        traffic:
+          haproxy: { runtimeApi: "${balancers.crashapp.runtimeApi}", backend: crashapp }
+          drainTimeout: 5s
+${(['web', 'bare'] as const).map((service) => `  # The traffic test's: behind HAProxy${service === 'web' ? ', drained and readied by Slipway' : ', which Slipway is not told of'}.
+  ${service}:
+    images: { app: ${repository} }
+    tag: "sha-{sha7}"
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/${service}", file: compose.yaml, imageVars: { APP_IMAGE: app } }
+    rotatable: { variables: [API_KEY] }
+    health:
+      timeout: 10s
+      interval: 250ms
+      checks: [ { http: "http://{host}:${WEB_PORTS[service]}/health" } ]
+    environments:
+      production:
+        targets: [${all}]
+        rollout: { canary: 1, batchSize: 2, imageTimeout: 10s }
+${service === 'web' ? `        traffic:
+          haproxy: { runtimeApi: "${balancers.web.runtimeApi}", backend: web }
+          drainTimeout: 5s
+` : ''}`).join('')}`;
   const config = parseConfig(configText, { env: REAL_ENV });
   const codec = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter: dataConverterFor(config.encryption) });
   const slipway = await startSlipwayInProcess(temporal, config, 'slipway-real', codec);
@@ -172,7 +208,7 @@ services:
   const client = apiClient(slipway.api);
 
   return {
-    ...client, engine, temporal, fleet, registry, config, configText, taskQueue, repository, hosts: fleet.hosts,
+    ...client, engine, temporal, fleet, registry, config, configText, taskQueue, repository, hosts: fleet.hosts, balancers,
     appUrl: (host) => `http://${host.address}:${APP_PORT}`,
     dirOf,
     containerOf: (host, service = 'app') => `slipway-real-${host.name}-${service}-app-1`,
@@ -185,13 +221,13 @@ services:
     async stop() {
       await slipway.stop();
       for (const host of fleet.hosts) {
-        for (const service of ['app', 'crashapp']) {
+        for (const service of ['app', 'crashapp', 'web', 'bare']) {
           await execFileAsync('docker', ['compose', '-f', 'compose.yaml', 'down', '--volumes', '--timeout', '1'], {
             cwd: dirOf(host, service), env: { ...process.env, DOCKER_HOST: engine.host, APP_IMAGE: 'none' },
           });
         }
       }
-      await Promise.all([fleet.stop(), registry.stop()]);
+      await Promise.all([fleet.stop(), registry.stop(), ...Object.values(balancers).map((lb) => lb.stop())]);
     },
   };
 }

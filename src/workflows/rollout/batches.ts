@@ -2,6 +2,7 @@ import { executeChild, isCancellation, ParentClosePolicy, startChild } from '@te
 import { hostKey, type Target } from '../../domain/plan.js';
 import { CHILD_BATCH_THRESHOLD } from '../../domain/rollout.js';
 import { targetTemplateValues } from '../../domain/templates.js';
+import { drainSteps } from '../../domain/traffic.js';
 import type { FailureDetails } from '../../domain/failures.js';
 import { onceScope } from '../once-scope.js';
 import { afterHealthyWorkflowId, batchWorkflowId, type DeployInput, type EngineSettings, type TargetJob, type TargetOutcome } from '../contract.js';
@@ -36,6 +37,8 @@ export class Batches {
   private readonly settings: EngineSettings;
   private readonly inChildren: boolean;
   private readonly afterHealthyRuns: Array<Promise<unknown>> = [];
+  /** Targets this run took out of their load balancer and has not put back: healthy ones go back when it ends. */
+  readonly drained = new Set<string>();
 
   constructor(private readonly input: DeployInput, private readonly state: RunState) {
     const { plan } = input;
@@ -50,6 +53,7 @@ export class Batches {
   async deploy(index: number, batch: Target[], release: Release, migrateOn: Target | undefined): Promise<void> {
     const { state } = this;
     const pending = batch.filter((t) => state.target(t.id).status !== 'healthy');
+    const drains = drainSteps(this.input.plan.traffic, pending, release.values, this.input.plan.targets.length);
     const jobs = pending.map((t): TargetJob => {
       const build = this.builds('deploy', t);
       if (!this.touched.includes(t)) this.touched.push(t);
@@ -58,7 +62,7 @@ export class Batches {
       target.error = undefined;
       return {
         target: t, phase: 'deploy', pinned: release.pinned, values: targetTemplateValues(t, release.values), migrate: t === migrateOn, build,
-        onceKey: onceKey('deploy', t.id), resumeAt: this.resumeAt.get(`deploy/${t.id}`) ?? 0,
+        onceKey: onceKey('deploy', t.id), resumeAt: this.resumeAt.get(`deploy/${t.id}`) ?? 0, drain: drains.get(t.id),
       };
     });
     const version = state.run.version.sha ?? Object.values(release.pinned)[0];
@@ -101,9 +105,10 @@ export class Batches {
 
   /** Puts `batch` back on `release`; answers each target's outcome (cancelled ones too). */
   async rollBack(index: number, batch: Target[], release: Release): Promise<TargetOutcome[]> {
+    const drains = drainSteps(this.input.plan.traffic, batch, release.values, this.input.plan.targets.length);
     const jobs = batch.map((t): TargetJob => ({
       target: t, phase: 'rollback', pinned: release.pinned, values: targetTemplateValues(t, release.values), migrate: false, build: this.builds('rollback', t),
-      onceKey: onceKey('rollback', t.id), resumeAt: this.resumeAt.get(`rollback/${t.id}`) ?? 0,
+      onceKey: onceKey('rollback', t.id), resumeAt: this.resumeAt.get(`rollback/${t.id}`) ?? 0, drain: drains.get(t.id),
     }));
     const outcomes = await this.update('rollback', index, jobs);
     outcomes.forEach((outcome, i) => {
@@ -127,6 +132,14 @@ export class Batches {
   private async update(phase: 'deploy' | 'rollback', index: number, jobs: TargetJob[], whenHealthy?: (job: TargetJob) => void): Promise<TargetOutcome[]> {
     if (!jobs.length) return [];
     const attempt = this.nextAttempt(phase, index);
+    for (const job of jobs) if (job.drain) this.drained.add(job.target.id);
+    // A healthy target is back in rotation: its update readied it.
+    const outcomes = await this.updateJobs(phase, index, attempt, jobs, whenHealthy);
+    for (const outcome of outcomes) if (outcome.status === 'healthy' || outcome.status === 'skipped') this.drained.delete(outcome.id);
+    return outcomes;
+  }
+
+  private async updateJobs(phase: 'deploy' | 'rollback', index: number, attempt: number, jobs: TargetJob[], whenHealthy?: (job: TargetJob) => void): Promise<TargetOutcome[]> {
     if (!this.inChildren) return updateTargets(this.settings, jobs, whenHealthy);
     const { plan } = this.input;
     try {

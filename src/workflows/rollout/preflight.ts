@@ -1,6 +1,7 @@
 import { refName, refSha, type DeployPlan, type PinnedImages } from '../../domain/plan.js';
 import { imagesToPin, releaseValues } from '../../domain/release.js';
 import { rollbackRelease } from '../../domain/ledger.js';
+import { trafficTarget } from '../../domain/traffic.js';
 import type { RunError } from '../../domain/run.js';
 import type { TemplateValues } from '../../domain/templates.js';
 import { apiSteps, summary, waitingSteps } from '../activity-options.js';
@@ -23,7 +24,7 @@ export class PreflightFailed extends Error {
 
 /**
  * The checks before any host is touched: the commit exists (and its CI is green), every
- * image resolves to a digest, and the GitHub deployment is open. A rollback instead finds the
+ * image resolves to a digest, HAProxy has every target's server, and the GitHub deployment is open. A rollback instead finds the
  * known-good release it returns to.
  */
 export async function preflight(input: DeployInput, state: RunState): Promise<Release> {
@@ -51,6 +52,13 @@ export async function preflight(input: DeployInput, state: RunState): Promise<Re
       }
       run.version.images = pinned;
       state.setStatus('running');
+    }
+    if (plan.traffic?.kind === 'haproxy') {
+      step = 'preflight: load balancer';
+      const { traffic } = plan;
+      const values = releaseValues(plan, run.version.sha);
+      const at = plan.targets.map((t) => trafficTarget(traffic, t, values));
+      await state.cancellable(() => apiSteps.checkTraffic.executeWithOptions(summary(`check ${plan.targets.length} servers in HAProxy's ${traffic.backend}`), [at]));
     }
     if (plan.repo && run.version.sha) {
       step = 'preflight: GitHub deployment';

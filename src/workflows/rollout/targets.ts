@@ -1,6 +1,7 @@
 import { stepLabel, targetUpdate, updateSegments, type TargetUpdate } from '../../commands/runbook.js';
 import { hostKey, type PinnedImages } from '../../domain/plan.js';
 import { isCancellation } from '@temporalio/workflow';
+import { describeTrafficTarget } from '../../domain/traffic.js';
 import { hostSteps, summary } from '../activity-options.js';
 import type { AfterHealthyInput, EngineSettings, TargetJob, TargetOutcome } from '../contract.js';
 import { describeFailure } from '../failure-details.js';
@@ -29,28 +30,38 @@ export async function updateTargets(settings: EngineSettings, jobs: TargetJob[],
 }
 
 async function updateOne(settings: EngineSettings, job: TargetJob): Promise<TargetOutcome> {
-  const { target } = job;
+  const { target, drain } = job;
   let at = job.resumeAt;
+  // Until the drain is done, nothing of this attempt has reached the host.
+  let drained = !drain;
   try {
     const { dir, steps, health } = rendered(settings, job);
     const healthTimeoutMs = settings.health.timeoutMs;
+    const log = stepLog(settings, job);
+    if (drain) {
+      await hostSteps(drain.drainTimeoutMs + settings.stepTimeoutMs, settings.heartbeatTimeoutMs).drainTarget
+        .executeWithOptions(summary(`${target.name}: drain (${describeTrafficTarget(drain.at)})`), [drain, log]);
+      drained = true;
+    }
     for (const { from, to } of updateSegments(steps, job.resumeAt)) {
       const labels = steps.slice(from, to).map(stepLabel);
       const timeoutMs = settings.stepTimeoutMs * (to - from) + (steps[to - 1]?.kind === 'health' ? healthTimeoutMs : 0);
       await hostSteps(timeoutMs, settings.heartbeatTimeoutMs).updateHost.executeWithOptions(
         summary(`${target.name}: ${job.phase === 'rollback' ? 'roll back: ' : ''}${labels.join(' → ')}`),
-        [{ target, dir, steps: steps.slice(from, to), from, health, onceKey: job.onceKey, log: stepLog(settings, job) }],
+        [{ target, dir, steps: steps.slice(from, to), from, health, onceKey: job.onceKey, log }],
       );
       at = to;
     }
+    // Healthy (its last step is the health checks): back in rotation.
+    if (drain) await hostSteps(settings.stepTimeoutMs, settings.heartbeatTimeoutMs).readyTarget.executeWithOptions(summary(`${target.name}: ready (${describeTrafficTarget(drain.at)})`), [drain.at, log]);
     return { id: target.id, status: 'healthy' };
   } catch (error) {
     if (isCancellation(error)) return { id: target.id, status: 'cancelled' };
     const failure = describeFailure(error);
     const resumeAt = failure.stepIndex ?? at;
     // Failed before any step of this run reached the host (a changed host key, a host that is
-    // down): the target is as it was.
-    const untouched = failure.hostReached === false && at === 0;
+    // down, a balancer that refused the drain): the target is as it was.
+    const untouched = (failure.hostReached === false || !drained) && at === 0;
     return { id: target.id, status: 'failed', failure: { ...failure, target: failure.target ?? target.name }, resumeAt, untouched };
   }
 }

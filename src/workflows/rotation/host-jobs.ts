@@ -4,6 +4,7 @@ import { hostSteps, summary } from '../activity-options.js';
 import type { HostCall, HostJob, HostJobOutcome, JobOrder, RotationBatchInput } from '../contract.js';
 import { describeFailure } from '../failure-details.js';
 import { checkHealth } from '../health-step.js';
+import { describeTrafficTarget } from '../../domain/traffic.js';
 
 /** Told as each job starts and ends, where someone watches (the rotation's own steps). */
 export interface JobEvents {
@@ -26,12 +27,17 @@ export async function runHostJobs({ jobs, order, stepTimeoutMs, heartbeatTimeout
   const runJob = async (job: HostJob): Promise<HostJobOutcome> => {
     const results: unknown[] = [];
     let tookEffect = false;
+    const { drain } = job;
+    const where = drain && `${job.health?.target.name ?? drain.together[0]}: `;
     try {
+      if (drain) await hostSteps(drain.drainTimeoutMs + stepTimeoutMs, heartbeatTimeoutMs).drainTarget.executeWithOptions(summary(`${where}drain (${describeTrafficTarget(drain.at)})`), [drain]);
       for (const call of job.calls) {
         results.push(await invoke(steps, call));
         tookEffect ||= call.activity !== 'sshPublicKeyInUse';
       }
       if (job.health) await checkHealth(job.health.target, job.health.dir, job.health.plan, job.health.values, stepTimeoutMs, heartbeatTimeoutMs);
+      // Healthy: back in rotation. One that is not stays out, for its compensation to bring back.
+      if (drain) await steps.readyTarget.executeWithOptions(summary(`${where}ready (${describeTrafficTarget(drain.at)})`), [drain.at]);
       return { status: 'succeeded', results };
     } catch (error) {
       return { status: 'failed', failure: describeFailure(error), tookEffect };

@@ -6,6 +6,7 @@ import { placeholders, stringsIn, type RecipeValues } from '../../domain/recipe.
 import type { EnvironmentRef, RecipeCommand, RecipeSpec, RecipeValue, RecipeWrite, RotationStep } from '../../domain/rotation.js';
 import { planBatches } from '../../domain/rollout.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../../domain/templates.js';
+import { drainSteps } from '../../domain/traffic.js';
 import { apiSteps, hostSteps, summary } from '../activity-options.js';
 import type { HostJob } from '../contract.js';
 import type { Compensation, RotationSaga, Saga } from './saga.js';
@@ -47,7 +48,7 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
   const provisioned: { c: RecipeCommand; once: string }[] = [];
   const wroteTo = new Map<RotationStep, { w: RecipeWrite; t: Target }>();
 
-  const restart = (w: RecipeWrite, t: Target): HostJob => {
+  const restart = (w: RecipeWrite, t: Target, together: Target[] = [t]): HostJob => {
     const dir = dirOf(w, t);
     // The images of the release running there, pinned as a deploy pins them: whatever the env
     // file says, a rotation's restart never changes which image runs.
@@ -58,6 +59,7 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
     return {
       calls: [{ activity: 'runOnHost', args: [t.host, command], summary: `${t.name}: ${command.label}` }],
       health: { target: t, dir, plan: w.health, values: valuesFor(w, t) },
+      drain: drainSteps(w.traffic, together, releaseValues(w, release?.sha), w.targets.length).get(t.id),
     };
   };
   const runCommand = (c: RecipeCommand, once: string) =>
@@ -126,7 +128,7 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
         }), 'in-turn');
         for (const batch of planBatches(restarts, w.canary, w.batchSize)) {
           restarted.push(...batch.map((t) => ({ w, t })));
-          await saga.onHosts(batch.map((t) => ({ step: restartSteps.get(t)!, job: restart(w, t) })), 'together');
+          await saga.onHosts(batch.map((t) => ({ step: restartSteps.get(t)!, job: restart(w, t, batch) })), 'together');
         }
       }
 
@@ -164,7 +166,7 @@ export function recipeRotation(spec: RecipeSpec, saga: Saga): RotationSaga {
 
     unwind() {
       const restarts = [...restarted].reverse().map(({ w, t }): Compensation => ({
-        step: restartSteps.get(t)!, job: restart(w, t), byHand: `restart ${t.name} once its env file holds the old values`,
+        step: restartSteps.get(t)!, job: restart(w, t), byHand: `restart ${t.name} once its env file holds the old values${w.traffic ? ', and put it back in its load balancer once healthy' : ''}`,
       }));
       const files = [...undos.file].reverse();
       const github = [...undos.github].reverse();

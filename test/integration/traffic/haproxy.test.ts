@@ -122,25 +122,26 @@ describe('HAProxy\'s runtime API', function () {
     const runner = new HostRunner({
       privateKey: fleet.clientKey.private, knownHosts: fleet.knownHostsPath, connectTimeout: 2_000, keepaliveInterval: 1_000, retryFor: 0, commandTimeout: 10_000, maxConcurrentHandshakes: 30, passphrase: undefined,
     });
-    const { checkHaproxyServers, drainHaproxyServer, readyHaproxyServer } = trafficActivities({ runner });
-    const lb = (server: string) => ({ runtimeApi: haproxy.socket, via: via(), backend: 'shop', server });
-    await checkHaproxyServers([lb('web-1'), lb('web-2')]);
-    await assert.rejects(checkHaproxyServers([lb('web-1'), lb('web-3')]),
+    const { checkTraffic, drainTarget, readyTarget } = trafficActivities({ runner });
+    const lb = (server: string) => ({ kind: 'haproxy' as const, runtimeApi: haproxy.socket, via: via(), backend: 'shop', server });
+    const drain = (server: string, onlyTarget: boolean) => drainTarget({ at: lb(server), drainTimeoutMs: 1_000, together: [server], onlyTarget });
+    await checkTraffic([lb('web-1'), lb('web-2')]);
+    await assert.rejects(checkTraffic([lb('web-1'), lb('web-3')]),
       (e: ApplicationFailure) => e.type === FailureType.LoadBalancerRefused && e.nonRetryable === true && /has no server "web-3"/.test(e.message));
 
-    await drainHaproxyServer(lb('web-1'), 1_000, false);
+    await drain('web-1', false);
     try {
-      await assert.rejects(drainHaproxyServer(lb('web-2'), 1_000, false),
+      await assert.rejects(drain('web-2', false),
         (e: ApplicationFailure) => e.type === FailureType.LoadBalancerRefused && /web-2 is the last server of HAProxy's backend shop taking requests/.test(e.message));
       const direct = new HaproxyRuntimeApi(haproxy.runtimeApi);
       assert.equal((await direct.stats()).find((s) => s.server === 'web-2')!.status, 'UP', 'and it was left serving');
       // An environment of one target has no one else to send requests to: its drain goes on.
-      await drainHaproxyServer(lb('web-2'), 1_000, true);
-      await readyHaproxyServer(lb('web-2'));
+      await drain('web-2', true);
+      await readyTarget(lb('web-2'));
     } finally {
-      await readyHaproxyServer(lb('web-1'));
+      await readyTarget(lb('web-1'));
     }
-    const down = { runtimeApi: `127.0.0.1:${await freePort('127.0.0.1')}`, backend: 'shop', server: 'web-1' };
-    await assert.rejects(readyHaproxyServer(down), (e: ApplicationFailure) => e.type === TransientFailureType.LoadBalancerUnreachable && e.nonRetryable === false);
+    const down = { kind: 'haproxy' as const, runtimeApi: `127.0.0.1:${await freePort('127.0.0.1')}`, backend: 'shop', server: 'web-1' };
+    await assert.rejects(readyTarget(down), (e: ApplicationFailure) => e.type === TransientFailureType.LoadBalancerUnreachable && e.nonRetryable === false);
   });
 });
