@@ -4,7 +4,7 @@ import type { HostRef, TrafficTarget } from '../domain/plan.js';
 import { describeTrafficTarget, type DrainStep } from '../domain/traffic.js';
 import type { HostRunner } from '../ssh/runner.js';
 import type { StepLogWriter } from '../step-logs/store.js';
-import { drainServer } from '../traffic/drain.js';
+import { drainServer, othersServing, readyServer } from '../traffic/drain.js';
 import { HaproxyAnswerError, serverStat, servingServers } from '../traffic/haproxy.js';
 import { HaproxyRuntimeApi, RuntimeApiUnreachable } from '../traffic/runtime-api.js';
 import { heartbeat } from './context.js';
@@ -42,12 +42,12 @@ export function trafficActivities({ runner }: TrafficDeps) {
   async function drainHaproxy(lb: HaproxyTarget, { drainTimeoutMs, together, onlyTarget }: DrainStep, step?: StepLogWriter): Promise<void> {
     await withApi(lb, async (api) => {
       const serving = servingServers(await api.stats(), lb.backend);
-      // A batch drains together: what serves once all of it is drained is what is left.
-      const left = serving.filter((server) => !together.includes(server));
-      if (!onlyTarget && serving.includes(lb.server) && !left.length) {
+      // A batch drains together: what serves once all of it is drained is what is left. A
+      // server readied a moment ago may still be passing HAProxy's checks: it is waited for.
+      if (!onlyTarget && serving.includes(lb.server) && !(await othersServing(api, lb.backend, together, drainTimeoutMs, { onProgress: heartbeat })).length) {
         throw new HaproxyAnswerError('refused', `${lb.server} is the last server of HAProxy's backend ${lb.backend} taking requests${together.length > 1 ? ` once ${together.join(', ')} are drained together` : ''}: draining it would leave none`);
       }
-      const { sessionsLeft, waitedMs } = await drainServer(api, lb.backend, lb.server, drainTimeoutMs, { onProgress: (sessions) => heartbeat({ draining: lb.server, sessions }) });
+      const { sessionsLeft, waitedMs } = await drainServer(api, lb.backend, lb.server, drainTimeoutMs, { onProgress: heartbeat });
       step?.note(sessionsLeft
         ? `slipway: ${sessionsLeft} session${sessionsLeft === 1 ? '' : 's'} still open after drainTimeout (${(waitedMs / 1000).toFixed(1)} s): going on`
         : `slipway: no session open after ${(waitedMs / 1000).toFixed(1)} s`);
@@ -84,10 +84,17 @@ export function trafficActivities({ runner }: TrafficDeps) {
       await runner.logged(log, `drain (${describeTrafficTarget(at)})`, (step) => (at.kind === 'haproxy' ? drainHaproxy(at, drain, step) : onHost(at, 'drain', step)));
     },
 
-    /** Puts the target back in rotation: only ever once it is healthy. */
-    async readyTarget(at: TrafficTarget, log?: StepLogRef): Promise<void> {
+    /**
+     * Puts the target back in rotation: only ever once it is healthy. With HAProxy, waits up to
+     * `waitMs` for its checks to see the server up, so that the next batch drains only once
+     * this one takes requests again.
+     */
+    async readyTarget(at: TrafficTarget, waitMs: number, log?: StepLogRef): Promise<void> {
       await runner.logged(log, `ready (${describeTrafficTarget(at)})`, (step) => (at.kind === 'haproxy'
-        ? withApi(at, (api) => api.setState(at.backend, at.server, 'ready'))
+        ? withApi(at, async (api) => {
+          const { up, waitedMs } = await readyServer(api, at.backend, at.server, waitMs, { onProgress: heartbeat });
+          step?.note(up ? `slipway: taking requests after ${(waitedMs / 1000).toFixed(1)} s` : `slipway: readied, but HAProxy's checks did not see it up within ${(waitedMs / 1000).toFixed(1)} s`);
+        })
         : onHost(at, 'ready', step)));
     },
   };

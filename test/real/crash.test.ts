@@ -7,14 +7,17 @@ import { Runs } from '../../src/api/runs.js';
 import { dataConverterFor } from '../../src/codec/data-converter.js';
 import { buildDeployPlan } from '../../src/config/plan.js';
 import type { Run } from '../../src/domain/run.js';
+import { serverStatuses, untilAllServing } from '../support/haproxy.js';
+import { startLoad } from '../support/load.js';
 import { WorkerProcess } from '../support/worker-process.js';
 import { REAL_ENV, useRealStack, type RealStack } from '../support/real-stack.js';
 
 /**
  * A worker SIGKILLed while a host runs `docker compose pull`, and while it runs `up -d`: the
  * run resumes on a new worker and ends with every container on the right digest, each started
- * once. The worker is `npm run worker` as a process of its own; the service is `crashapp`, a
- * compose project of its own on the same three hosts.
+ * once; and while a target is out of its load balancer. The worker is `npm run worker` as a
+ * process of its own; the service is `crashapp`, a compose project of its own on the same three
+ * hosts, behind an HAProxy of its own.
  */
 describe('compose on a real Docker Engine, with the worker killed mid-step', function () {
   this.timeout(300_000);
@@ -110,5 +113,26 @@ describe('compose on a real Docker Engine, with the worker killed mid-step', fun
     const run = await ended(id);
     assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
     await assertEachStartedOnce('c3', since);
+  });
+
+  it('resumes a deploy whose worker died while a target was out of its load balancer: put back once healthy, no request lost', async () => {
+    await untilAllServing(s.balancers.crashapp, 'crashapp');
+    releases.c4 = await s.release({ version: 'c4', revision: 'c', stopDelayMs: 3_000 });
+    const load = startLoad(s.balancers.crashapp.url);
+    let result;
+    try {
+      const id = await deploy('c4');
+      await until('the canary drained', async () => (await serverStatuses(s.balancers.crashapp, 'crashapp'))['real-1']?.startsWith('DRAIN') ?? false);
+      await worker.kill();
+      await new Promise((r) => setTimeout(r, 1_000));
+      await worker.start();
+      const run = await ended(id);
+      assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    } finally {
+      result = await load.stop();
+    }
+    assert.equal(result.failed, 0, `no request failed: ${result.failures.join('; ')}`);
+    const statuses = await serverStatuses(s.balancers.crashapp, 'crashapp');
+    assert.ok(Object.values(statuses).every((status) => /^UP\b/.test(status)), `nothing is left drained: ${JSON.stringify(statuses)}`);
   });
 });

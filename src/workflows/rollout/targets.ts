@@ -39,7 +39,7 @@ async function updateOne(settings: EngineSettings, job: TargetJob): Promise<Targ
     const healthTimeoutMs = settings.health.timeoutMs;
     const log = stepLog(settings, job);
     if (drain) {
-      await hostSteps(drain.drainTimeoutMs + settings.stepTimeoutMs, settings.heartbeatTimeoutMs).drainTarget
+      await hostSteps(2 * drain.drainTimeoutMs + settings.stepTimeoutMs, settings.heartbeatTimeoutMs).drainTarget
         .executeWithOptions(summary(`${target.name}: drain (${describeTrafficTarget(drain.at)})`), [drain, log]);
       drained = true;
     }
@@ -53,7 +53,7 @@ async function updateOne(settings: EngineSettings, job: TargetJob): Promise<Targ
       at = to;
     }
     // Healthy (its last step is the health checks): back in rotation.
-    if (drain) await hostSteps(settings.stepTimeoutMs, settings.heartbeatTimeoutMs).readyTarget.executeWithOptions(summary(`${target.name}: ready (${describeTrafficTarget(drain.at)})`), [drain.at, log]);
+    if (drain) await hostSteps(drain.drainTimeoutMs + settings.stepTimeoutMs, settings.heartbeatTimeoutMs).readyTarget.executeWithOptions(summary(`${target.name}: ready (${describeTrafficTarget(drain.at)})`), [drain.at, drain.drainTimeoutMs, log]);
     return { id: target.id, status: 'healthy' };
   } catch (error) {
     if (isCancellation(error)) return { id: target.id, status: 'cancelled' };

@@ -40,7 +40,7 @@ export async function putBackDrained(input: DeployInput, state: RunState, batche
       return;
     }
     try {
-      await hostSteps(input.stepTimeoutMs, input.heartbeatTimeoutMs).readyTarget.executeWithOptions(summary(`${t.name}: ready (${where}), as the run ends`), [at, log]);
+      await hostSteps(traffic.drainTimeoutMs + input.stepTimeoutMs, input.heartbeatTimeoutMs).readyTarget.executeWithOptions(summary(`${t.name}: ready (${where}), as the run ends`), [at, traffic.drainTimeoutMs, log]);
       batches.drained.delete(t.id);
     } catch (error) {
       const failure = describeFailure(error);

@@ -30,14 +30,14 @@ export async function runHostJobs({ jobs, order, stepTimeoutMs, heartbeatTimeout
     const { drain } = job;
     const where = drain && `${job.health?.target.name ?? drain.together[0]}: `;
     try {
-      if (drain) await hostSteps(drain.drainTimeoutMs + stepTimeoutMs, heartbeatTimeoutMs).drainTarget.executeWithOptions(summary(`${where}drain (${describeTrafficTarget(drain.at)})`), [drain]);
+      if (drain) await hostSteps(2 * drain.drainTimeoutMs + stepTimeoutMs, heartbeatTimeoutMs).drainTarget.executeWithOptions(summary(`${where}drain (${describeTrafficTarget(drain.at)})`), [drain]);
       for (const call of job.calls) {
         results.push(await invoke(steps, call));
         tookEffect ||= call.activity !== 'sshPublicKeyInUse';
       }
       if (job.health) await checkHealth(job.health.target, job.health.dir, job.health.plan, job.health.values, stepTimeoutMs, heartbeatTimeoutMs);
       // Healthy: back in rotation. One that is not stays out, for its compensation to bring back.
-      if (drain) await steps.readyTarget.executeWithOptions(summary(`${where}ready (${describeTrafficTarget(drain.at)})`), [drain.at]);
+      if (drain) await hostSteps(drain.drainTimeoutMs + stepTimeoutMs, heartbeatTimeoutMs).readyTarget.executeWithOptions(summary(`${where}ready (${describeTrafficTarget(drain.at)})`), [drain.at, drain.drainTimeoutMs]);
       return { status: 'succeeded', results };
     } catch (error) {
       return { status: 'failed', failure: describeFailure(error), tookEffect };

@@ -137,11 +137,24 @@ describe('HAProxy\'s runtime API', function () {
       assert.equal((await direct.stats()).find((s) => s.server === 'web-2')!.status, 'UP', 'and it was left serving');
       // An environment of one target has no one else to send requests to: its drain goes on.
       await drain('web-2', true);
-      await readyTarget(lb('web-2'));
+      await readyTarget(lb('web-2'), 1_000);
     } finally {
-      await readyTarget(lb('web-1'));
+      await readyTarget(lb('web-1'), 1_000);
     }
+
+    // A batch drains together: it may not take the backend's last servers with it.
+    await assert.rejects(drainTarget({ at: lb('web-1'), drainTimeoutMs: 500, together: ['web-1', 'web-2'], onlyTarget: false }),
+      (e: ApplicationFailure) => e.type === FailureType.LoadBalancerRefused && /once web-1, web-2 are drained together/.test(e.message));
+    // A server readied a moment ago counts once HAProxy takes it back: the drain of the other waits for it.
+    await drain('web-1', false);
+    const waiting = drain('web-2', false);
+    setTimeout(() => void new HaproxyRuntimeApi(haproxy.runtimeApi).setState('shop', 'web-1', 'ready'), 300);
+    await waiting;
+    const statuses = Object.fromEntries((await new HaproxyRuntimeApi(haproxy.runtimeApi).stats()).map((s) => [s.server, s.status]));
+    assert.deepEqual(statuses, { 'web-1': 'UP', 'web-2': 'DRAIN' });
+    await readyTarget(lb('web-2'), 1_000);
+
     const down = { kind: 'haproxy' as const, runtimeApi: `127.0.0.1:${await freePort('127.0.0.1')}`, backend: 'shop', server: 'web-1' };
-    await assert.rejects(readyTarget(down), (e: ApplicationFailure) => e.type === TransientFailureType.LoadBalancerUnreachable && e.nonRetryable === false);
+    await assert.rejects(readyTarget(down, 1_000), (e: ApplicationFailure) => e.type === TransientFailureType.LoadBalancerUnreachable && e.nonRetryable === false);
   });
 });
