@@ -76,6 +76,17 @@ describe('traffic: zero downtime behind HAProxy', function () {
     assert.match(labels.join(' → '), /^drain \(HAProxy web\/real-2\) → .*up -d.* → ready \(HAProxy web\/real-2\)$/, 'the step log shows the drain first and the ready last');
   });
 
+  it('shows the drain first and the ready last in a dry run, touching nothing', async () => {
+    const before = await serverStatuses(s.balancers.web, 'web');
+    const { status, body: plan } = await s.request('POST', '/v1/deployments', { service: 'web', environment: 'production', sha: releases.w1!.sha, dryRun: true });
+    assert.equal(status, 200, JSON.stringify(plan));
+    const commands: string[] = plan.targets[1].commands;
+    assert.match(commands[0]!, new RegExp(`^set server web/real-2 state drain   # HAProxy ${s.balancers.web.runtimeApi}, then wait for its sessions to end \\(at most 5 s\\)$`));
+    assert.ok(commands.findIndex((c) => c.includes(' up -d')) > 0, commands.join('\n'));
+    assert.equal(commands.at(-1), 'set server web/real-2 state ready   # once healthy');
+    assert.deepEqual(await serverStatuses(s.balancers.web, 'web'), before, 'nothing drained');
+  });
+
   it('keeps a canary that fails its checks out of rotation until it is healthy on the old version again', async () => {
     releases.bad = await s.release({ version: 'bad', revision: 'w', healthy: false });
     const run = await underLoad('web', () => deploy('web', 'bad'));

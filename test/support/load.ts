@@ -14,7 +14,7 @@ export interface Load {
  * sending `path` again as soon as its last answer came back, on keep-alive connections as
  * browsers and API clients do. A request fails when it gets no answer or anything but 200.
  */
-export function startLoad(url: string, { concurrency = 6, path = '/work?ms=30', timeoutMs = 10_000 } = {}): Load {
+export function startLoad(url: string, { concurrency = 8, path = '/work?ms=50', timeoutMs = 10_000 } = {}): Load {
   const result: LoadResult = { sent: 0, failed: 0, failures: [] };
   let running = true;
   const fail = (what: string) => {

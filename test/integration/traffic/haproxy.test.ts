@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { trafficActivities } from '../../../src/activities/traffic.js';
 import { FailureType, TransientFailureType } from '../../../src/domain/failures.js';
@@ -156,5 +159,19 @@ describe('HAProxy\'s runtime API', function () {
 
     const down = { kind: 'haproxy' as const, runtimeApi: `127.0.0.1:${await freePort('127.0.0.1')}`, backend: 'shop', server: 'web-1' };
     await assert.rejects(readyTarget(down, 1_000), (e: ApplicationFailure) => e.type === TransientFailureType.LoadBalancerUnreachable && e.nonRetryable === false);
+  });
+
+  it('the command kind: runs drain and ready over SSH where told, and a command that fails names itself', async () => {
+    const runner = new HostRunner({
+      privateKey: fleet.clientKey.private, knownHosts: fleet.knownHostsPath, connectTimeout: 2_000, keepaliveInterval: 1_000, retryFor: 0, commandTimeout: 10_000, maxConcurrentHandshakes: 30, passphrase: undefined,
+    });
+    const { drainTarget, readyTarget } = trafficActivities({ runner });
+    const marks = join(mkdtempSync(join(tmpdir(), 'slipway-lb-')), 'marks');
+    const at = { kind: 'command' as const, drain: `echo "drain web-1" >> ${marks}`, ready: `echo "ready web-1" >> ${marks}`, on: via() };
+    await drainTarget({ at, drainTimeoutMs: 1_000, together: ['web-1'], onlyTarget: false });
+    await readyTarget(at, 1_000);
+    assert.equal(readFileSync(marks, 'utf8'), 'drain web-1\nready web-1\n');
+    await assert.rejects(drainTarget({ at: { ...at, drain: 'echo "no such server" >&2; exit 3' }, drainTimeoutMs: 1_000, together: ['web-1'], onlyTarget: false }),
+      (e: ApplicationFailure) => e.type === FailureType.CommandFailed && /drain: echo "no such server"/.test(e.message) && /no such server/.test(e.message));
   });
 });
