@@ -10,6 +10,8 @@
  *     every 100 ms until it answers, `docker image prune -f`;
  *   - Slipway: a deploy through the API, the worker and the real activities, health checks on.
  *
+ * The service is `bare` (no `traffic`: the load-balanced rounds are bench/fleet.ts's).
+ *
  * The hosts share one Engine: the canary pulls the image and the batch finds it there, so this
  * measures the runbook's steps on real containers (pull by digest, stop, create, start), not a
  * network.
@@ -19,7 +21,7 @@ import { promisify } from 'node:util';
 import type { FleetHost } from '../src/sandbox/fleet.js';
 import { planBatches } from '../src/domain/rollout.js';
 import { dockerUnavailable } from '../test/support/docker.js';
-import { CRASH_APP_PORT, startRealStack, type RealStack } from '../test/support/real-stack.js';
+import { startRealStack, WEB_PORTS, type RealStack } from '../test/support/real-stack.js';
 
 const run = promisify(execFile);
 
@@ -53,9 +55,9 @@ async function physicalLimit(stack: RealStack, batches: FleetHost[][], image: st
       '-i', `${stack.fleet.dir}/id_ed25519`, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${stack.fleet.knownHostsPath}`,
       '-o', 'StrictHostKeyChecking=yes', '-p', String(host.port), `${host.user}@${host.address}`,
       [
-        `cd ${stack.dirOf(host, 'crashapp')}`, `sed -i '/^APP_IMAGE=/d' .env`, `echo APP_IMAGE=${image} >> .env`,
+        `cd ${stack.dirOf(host, 'bare')}`, `sed -i '/^APP_IMAGE=/d' .env`, `echo APP_IMAGE=${image} >> .env`,
         'docker compose -f compose.yaml pull --policy missing', 'docker compose -f compose.yaml up -d',
-        `until curl -sf http://${host.address}:${CRASH_APP_PORT}/health >/dev/null; do sleep 0.1; done`, 'docker image prune -f >/dev/null',
+        `until curl -sf http://${host.address}:${WEB_PORTS.bare}/health >/dev/null; do sleep 0.1; done`, 'docker image prune -f >/dev/null',
       ].join(' && '),
     ])));
   }
@@ -63,7 +65,7 @@ async function physicalLimit(stack: RealStack, batches: FleetHost[][], image: st
 }
 
 async function slipwayRollout(stack: RealStack, sha: string): Promise<number> {
-  const started = await stack.request('POST', '/v1/deployments', { service: 'crashapp', environment: 'production', sha, reason: 'bench' });
+  const started = await stack.request('POST', '/v1/deployments', { service: 'bare', environment: 'production', sha, reason: 'bench' });
   if (started.status !== 202) throw new Error(`deploy refused: ${JSON.stringify(started.body)}`);
   const finished = await stack.waitForRun(started.body.id, 300_000);
   if (finished.status !== 'succeeded') throw new Error(`the Slipway run ended ${finished.status}: ${JSON.stringify(finished.error)}`);

@@ -27,6 +27,7 @@ import { SshSession } from '../src/ssh/session.js';
 import { HARNESS_ENV, startHarness, TOKENS, type Harness } from '../test/support/harness.js';
 import { stopAllFixtures } from '../test/support/fixtures.js';
 import { registryLoginOf } from '../test/support/docker.js';
+import { serverStatuses } from '../test/support/haproxy.js';
 import { spawnManaged, stopManaged } from '../test/support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -159,7 +160,7 @@ const getEnvironment = async (service: string, environment: string) => (await ca
 
 const TARGETS: Record<string, string[]> = {
   'shop/production': ['web-1', 'web-2', 'web-3'], 'bot/production': ['bot-1'], 'keyed/production': ['keys-1', 'keys-2'], 'vault/production': ['web-1', 'web-2', 'web-3'],
-  'hooked/production': ['web-2', 'web-3'],
+  'hooked/production': ['web-2', 'web-3'], 'web/balanced': ['web-1', 'web-2', 'web-3'],
 };
 
 /** The version a host runs for a service: its pinned env file (compose) or its checkout (systemd). */
@@ -217,6 +218,29 @@ async function checkDeploy(service: string, id: string): Promise<string[]> {
   return problems;
 }
 
+/**
+ * A deploy to web/balanced (behind the harness's HAProxy): it ended, released its environment,
+ * each host is on the ledger's version or listed, and no server is left out of rotation
+ * unless the run lists it.
+ */
+async function checkBalanced(id: string): Promise<string[]> {
+  const problems: string[] = [];
+  const run = await waitUntil(`run ${id} never ended`, () => getRun(id), (r) => DEPLOY_END.includes(r.status) || r.awaitingOperator);
+  endedAs.push(run.status);
+  if (!DEPLOY_END.includes(run.status) || run.awaitingOperator) problems.push(`run ${id} ended ${run.status}${run.awaitingOperator ? ', waiting for an operator' : ''}`);
+  const env = await environmentReleased('web', 'balanced', problems);
+  const listed = new Set((run.leftToFix ?? []).map((l: { target: string }) => l.target));
+  const current = env.current?.images?.backend;
+  for (const host of ['web-1', 'web-2', 'web-3']) {
+    const image = readEnvValues(readFileSync(join(h.host(host).stateDir, 'srv', 'web', '.env'), 'utf8')).BACKEND_IMAGE;
+    if (image !== current && !listed.has(host)) problems.push(`${host} runs ${image}, the ledger's current is ${current}`);
+  }
+  for (const [server, status] of Object.entries(await serverStatuses(h.balancer, 'web'))) {
+    if (!status.startsWith('UP') && !listed.has(server)) problems.push(`${server} is ${status} in HAProxy and not listed in leftToFix`);
+  }
+  return problems;
+}
+
 async function logsIn(host: string): Promise<boolean> {
   const target = h.host(host);
   const stored = join(h.config.credentialStore!, 'ssh', `${target.user}@${target.address}:${target.port}`);
@@ -266,8 +290,8 @@ async function deployWith(service: string, fault: () => Promise<void>, afterMs: 
   return checkDeploy(service, id);
 }
 
-function slowHosts(service: string, step: string, seconds: number): () => void {
-  const hosts = TARGETS[`${service}/production`]!;
+function slowHosts(service: string, step: string, seconds: number, environment = 'production'): () => void {
+  const hosts = TARGETS[`${service}/${environment}`]!;
   for (const host of hosts) writeFileSync(join(h.host(host).stateDir, `delay-${step}`), String(seconds));
   return () => { for (const host of hosts) rmSync(join(h.host(host).stateDir, `delay-${step}`), { force: true }); };
 }
@@ -435,6 +459,32 @@ const scenarios: Scenario[] = [
         await environmentReleased('hooked', 'production', problems);
         await environmentReleased('bots', 'production', problems);
         return problems;
+      } finally { undo(); }
+    },
+  },
+  {
+    fault: "the load balancer's runtime API unreachable mid-deploy", count: 3,
+    run: async () => {
+      const started = await call('POST', '/v1/deployments', { service: 'web', environment: 'balanced', sha: await release() });
+      if (started.status !== 202) throw new Error(`deploy refused: ${JSON.stringify(started.body)}`);
+      // Cut while a target is drained, or before the first drain, for a few retries' time.
+      await sleep(between(100, 1_500));
+      h.balancerLink.cut();
+      await sleep(between(1_000, 6_000));
+      h.balancerLink.restore();
+      return checkBalanced(started.body.id);
+    },
+  },
+  {
+    fault: 'worker SIGKILLed during a deploy behind the load balancer', count: 3,
+    run: async () => {
+      const undo = slowHosts('web', 'up', 1, 'balanced');
+      try {
+        const started = await call('POST', '/v1/deployments', { service: 'web', environment: 'balanced', sha: await release() });
+        if (started.status !== 202) throw new Error(`deploy refused: ${JSON.stringify(started.body)}`);
+        await sleep(between(300, 3_000));
+        await crashWorker();
+        return await checkBalanced(started.body.id);
       } finally { undo(); }
     },
   },

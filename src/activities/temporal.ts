@@ -1,4 +1,4 @@
-import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { QueryNotRegisteredError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { notificationsFor } from '../config/notifications.js';
 import { runLinks } from '../domain/links.js';
 import { buildRotationPlan } from '../config/plan.js';
@@ -8,7 +8,7 @@ import { FailureType } from '../domain/failures.js';
 import type { EnvironmentRef, RotationView } from '../domain/rotation.js';
 import type { Run } from '../domain/run.js';
 import type { enqueueRotation, enqueueWithEnvironment } from '../temporal/enqueue.js';
-import type { ScheduledRotationInput } from '../workflows/contract.js';
+import { drainedTargetsQuery, type ScheduledRotationInput } from '../workflows/contract.js';
 import { cancellationSignal, heartbeat, temporalClient, workerTaskQueue } from './context.js';
 import { permanentFailure } from './failure.js';
 
@@ -52,6 +52,20 @@ export function temporalActivities({ config, queue, uiUrl }: { config: SlipwayCo
     /** A recipe asks another environment for its lock: it queues there, and is signalled `lockGranted` in its turn. */
     async requestLock(lock: EnvironmentRef, holder: string): Promise<void> {
       await queue.enqueueWithEnvironment(temporalClient(), workerTaskQueue(), lock.service, lock.environment, { runId: holder, lockFor: holder });
+    },
+
+    /**
+     * What a run that ended without its own cleanup (terminated: an admin's `release`) had
+     * taken out of its load balancer: asked of its history, replayed (a query works on a
+     * closed workflow). Empty when it drained nothing, or cannot say.
+     */
+    async drainedTargetsOf(workflowId: string): Promise<string[]> {
+      try {
+        return await temporalClient().workflow.getHandle(workflowId).query(drainedTargetsQuery);
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError || error instanceof QueryNotRegisteredError) return [];
+        throw error;
+      }
     },
 
     /**

@@ -78,8 +78,11 @@ export class HaproxyRuntimeApi {
       // both sides have: so the answer is complete at the end of HAProxy's side, and ours follows.
       const finish = () => {
         clearTimeout(timer);
-        resolve(Buffer.concat(chunks).toString('utf8'));
         stream.end();
+        // HAProxy answers every command with at least an empty line: nothing at all is a
+        // connection dropped before it answered (a `set server` may not have been applied).
+        if (!size) reject(new RuntimeApiUnreachable(`HAProxy's runtime API ${this.where} closed the connection without answering "${command.split(' ').slice(0, 2).join(' ')}"`));
+        else resolve(Buffer.concat(chunks).toString('utf8'));
       };
       stream.once('end', finish);
       stream.once('close', finish);

@@ -63,6 +63,11 @@ export interface DeployInput {
 
 export const runQuery = defineQuery<Run>('run');
 /**
+ * The ids of the targets a run has taken out of their load balancer and not put back: what
+ * its environment puts back when the run ends without doing so itself (terminated).
+ */
+export const drainedTargetsQuery = defineQuery<string[]>('drainedTargets');
+/**
  * How the environment starts a run. A queued run is data in the environment's queue, with no
  * workflow of its own, until it is granted the lock: then it starts with the ledger as it is.
  * A run an operator aborted while it waited starts only to end `aborted`, touching nothing, so

@@ -1,9 +1,9 @@
-import { condition, isCancellation, setWorkflowOptions } from '@temporalio/workflow';
+import { condition, isCancellation, setHandler, setWorkflowOptions } from '@temporalio/workflow';
 import type { Target } from '../domain/plan.js';
 import { planBatches } from '../domain/rollout.js';
 import { abortedInQueueError, type Run } from '../domain/run.js';
 import { describeFailure } from './failure-details.js';
-import type { DeployInput } from './contract.js';
+import { drainedTargetsQuery, type DeployInput } from './contract.js';
 import { bake } from './rollout/bake.js';
 import { Batches, TargetsFailed } from './rollout/batches.js';
 import { reportToGithub } from './rollout/github.js';
@@ -24,6 +24,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
   const { run } = state;
   const batches = new Batches(input, state);
   let release: Release | undefined;
+  setHandler(drainedTargetsQuery, () => [...batches.drained]);
 
   // Aborted by an operator while it waited in the queue: it ends here, having touched nothing.
   if (input.abortedInQueue) {

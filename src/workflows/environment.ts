@@ -11,6 +11,7 @@ import {
   type AnyEnqueueRequest, type DeployInput, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState, type IdempotencyEntry, type QueuedRun, type RotationInput, type RunStart,
 } from './contract.js';
 import { housekeeping, waitingForRuns } from './activity-options.js';
+import { putBackAfterLostRun } from './rollout/traffic.js';
 
 const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
 
@@ -175,7 +176,11 @@ export async function environment(state: EnvironmentState): Promise<void> {
   /** A run that ended without its result; a rotation's leftovers in the credential store go with it. */
   const lost = async (finished: Waiting): Promise<Ledger> => {
     const rotation = !!finished.view?.rotation || finished.runId.startsWith('rotation-');
-    if (!rotation) return recordLostRun(ledger, finished.runId, new Date().toISOString());
+    if (!rotation) {
+      const { request } = finished;
+      const note = request && 'input' in request ? await putBackAfterLostRun(request.input, finished.runId, ledger.current?.sha) : undefined;
+      return recordLostRun(ledger, finished.runId, new Date().toISOString(), { kind: 'deploy', note });
+    }
     const note = await housekeeping.abandonRotation(finished.runId).catch(
       () => `the credential store could not be reached: remove its entries under locks/ that name ${finished.runId}, and staged/${finished.runId}`,
     );

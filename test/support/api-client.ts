@@ -33,7 +33,9 @@ export function apiClient(api: string): ApiClient {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { body } = await request('GET', `/v1/deployments/${id}`, undefined, TOKENS.reader);
-        if (['succeeded', 'failed', 'rolled_back', 'aborted'].includes(body.status)) {
+        // Ended (or waiting for an operator); a run between an operator's abort and its end
+        // (putting back what it drained) is `failed` without `finishedAt` for a moment.
+        if (['succeeded', 'failed', 'rolled_back', 'aborted'].includes(body.status) && (body.finishedAt || body.awaitingOperator)) {
           // A run is reported ended only once its environment has recorded it: what a test (or
           // an operator after `--wait`) reads of the ledger next includes this run.
           if (!body.awaitingOperator) {

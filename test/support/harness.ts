@@ -9,6 +9,8 @@ import { apiClient, TOKENS, type ApiClient } from './api-client.js';
 import { startSlipwayInProcess } from './in-process.js';
 import { sharedFixture } from './fixtures.js';
 import { GITHUB_TOKEN, startTestGithub, type TestGithub } from './github.js';
+import { startHaproxy, type TestHaproxy } from './haproxy.js';
+import { startTcpLink, type TcpLink } from './tcp-link.js';
 import { ensureOpenSsh, startOpenSshFleet, type OpenSshFleet } from './openssh.js';
 import { GITEA_TOKEN, startReceiver, type Receiver } from './receiver.js';
 import { REGISTRY_PASSWORD, REGISTRY_USER, startTestRegistry, type TestRegistry } from './registry.js';
@@ -39,6 +41,12 @@ export interface Harness extends ApiClient {
   api: string;
   /** The task queue of the harness's worker. */
   taskQueue: string;
+  /**
+   * HAProxy in front of web-1..3's app (backend `web`), for `web`'s environments with
+   * `traffic`; they reach its runtime API through `balancerLink`, which a test may cut.
+   */
+  balancer: TestHaproxy;
+  balancerLink: TcpLink;
   host(name: string): FleetHost;
   /** Calls of the fake tools on a host, as `step` names (`pull`, `up`, `migrate`, …). */
   steps(name: string): string[];
@@ -77,6 +85,10 @@ export async function startHarness(): Promise<Harness> {
     for (const service of ['shop', 'bot', 'web', 'vault', 'keyed', 'keeper', 'bots', 'hooked']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
     writeFileSync(join(host.stateDir, 'srv', 'shop', '.env.production'), '# kept by hand\nDATABASE_URL=postgres://db/shop\nBACKEND_IMAGE=old\n');
   }
+  const balancer = await startHaproxy('web', Object.fromEntries(fleet.hosts.slice(0, 3).map((h) => [h.name, `${h.address}:8000`])), '/health');
+  if (!balancer) throw new Error('HAProxy is not installed, and installing it needs root');
+  const [apiHost, apiPort] = balancer.runtimeApi.split(':');
+  const balancerLink = await startTcpLink(apiHost!, Number(apiPort));
   const target = (h: FleetHost, extra = '') => `{ name: ${h.name}, address: ${h.address}, port: ${h.port}, user: ${h.user}${extra} }`;
   const [web1, web2, web3, bot1] = fleet.hosts;
   const [keys1, keys2] = ['keys-1', 'keys-2'].map((name) => fleet.hosts.find((h) => h.name === name)!);
@@ -211,6 +223,19 @@ services:
       notify:
         targets: [${target(web1!)}, ${target(web2!)}]
         rollout: { canary: 1, imageTimeout: 3s }
+      # Behind HAProxy (test/e2e/rollout/traffic.test.ts, npm run faults).
+      balanced:
+        targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
+        rollout: { canary: 1, batchSize: 2, imageTimeout: 3s }
+        traffic: { haproxy: { runtimeApi: "${balancerLink.address}", backend: web }, drainTimeout: 2s }
+      mistyped:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { imageTimeout: 3s }
+        traffic: { haproxy: { runtimeApi: "${balancer.runtimeApi}", backend: web, server: "{name}-app" } }
+      scripted:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { imageTimeout: 3s }
+        traffic: { command: { drain: "echo drain {name} {sha7} >> ${fleet.dir}/balancer.log", ready: "echo ready {name} {sha7} >> ${fleet.dir}/balancer.log" } }
   vault:
     repo: acme/shop
     runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/vault" }
@@ -395,13 +420,13 @@ services:
   const client = apiClient(api);
 
   return {
-    temporal, fleet, registry, github, receiver, config, configText, api, taskQueue,
+    temporal, fleet, registry, github, receiver, config, configText, api, taskQueue, balancer, balancerLink,
     host: (name) => fleet.hosts.find((h) => h.name === name)!,
     steps: (name) => hostCalls(fleet.hosts.find((h) => h.name === name)!).map((c) => c.step),
     ...client,
     async stop() {
       await slipway.stop();
-      await Promise.all([fleet.stop(), receiver.stop()]);
+      await Promise.all([fleet.stop(), receiver.stop(), balancer.stop(), balancerLink.close()]);
     },
   };
 }

@@ -187,7 +187,7 @@ ${(['web', 'bare'] as const).map((service) => `  # The traffic test's: behind HA
   ${service}:
     images: { app: ${repository} }
     tag: "sha-{sha7}"
-    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/${service}", file: compose.yaml, imageVars: { APP_IMAGE: app } }
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/${service}", file: compose.yaml, imageVars: { APP_IMAGE: app }, prune: true }
     rotatable: { variables: [API_KEY] }
     health:
       timeout: 10s

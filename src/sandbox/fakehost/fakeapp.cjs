@@ -19,6 +19,8 @@ if (owner) {
 }
 
 const server = http.createServer((req, res) => {
+  // Being replaced (`docker compose up`, with the host's `down-during-up`): nothing answers.
+  if (fs.existsSync(path.join(hostState, 'replacing'))) { req.socket.destroy(); return; }
   if (req.url === '/metrics') {
     // The host's `metrics` file, as a Prometheus text endpoint (for analysis gates).
     const file = path.join(hostState, 'metrics');

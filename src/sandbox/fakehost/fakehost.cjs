@@ -4,7 +4,7 @@
 // reports what is "running", so health checks and tests see real effects over real HTTP.
 // Faults are injected by files: $SLIPWAY_HOST_STATE/fail-<step> (exit 1 with its text on stderr,
 // ${NAME} in it replaced by the env file's value),
-// delay-<step> (take that many seconds).
+// delay-<step> (take that many seconds), down-during-up (the app drops every request while `up` runs).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -19,7 +19,12 @@ function record(step) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.endsWith('_IMAGE')));
   fs.appendFileSync(path.join(state, 'calls.jsonl'), JSON.stringify({ tool, args, step, cwd: process.cwd(), env, at: Date.now() }) + '\n');
   const delay = path.join(state, `delay-${step}`);
+  // With `down-during-up`, the app answers no request while `up` replaces it, as a real
+  // container that is stopped and started again (the benchmark's load counts what that loses).
+  const replacing = step === 'up' && fs.existsSync(path.join(state, 'down-during-up')) ? path.join(state, 'replacing') : undefined;
+  if (replacing) fs.writeFileSync(replacing, '');
   if (fs.existsSync(delay)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(fs.readFileSync(delay, 'utf8')) * 1000);
+  if (replacing) fs.rmSync(replacing, { force: true });
   const fail = path.join(state, `fail-${step}`);
   if (fs.existsSync(fail)) {
     // ${NAME} is the env file's value, as a service that echoes its bad config would print it.

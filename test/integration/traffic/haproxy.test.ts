@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -112,6 +114,15 @@ describe('HAProxy\'s runtime API', function () {
     await assert.rejects(api.setState('shp', 'web-1', 'drain'), /HAProxy has no backend "shp"/);
     const closed = new HaproxyRuntimeApi(`127.0.0.1:${await freePort('127.0.0.1')}`);
     await assert.rejects(closed.stats(), (e: Error) => e instanceof RuntimeApiUnreachable && /ECONNREFUSED/.test(e.message));
+    // A connection dropped before any answer: a `set server` may not have been applied, so it is not taken for HAProxy's empty "done".
+    const dropping = createNetServer((socket) => socket.end()).listen(0, '127.0.0.1');
+    await once(dropping, 'listening');
+    try {
+      const dropped = new HaproxyRuntimeApi(`127.0.0.1:${(dropping.address() as AddressInfo).port}`);
+      await assert.rejects(dropped.setState('shop', 'web-1', 'drain'), (e: Error) => e instanceof RuntimeApiUnreachable && /closed the connection without answering "set server"/.test(e.message));
+    } finally {
+      dropping.close();
+    }
     const session = await SshSession.connect(via(), ssh);
     try {
       const missing = new HaproxyRuntimeApi('/nonexistent/admin.sock', (to) => session.openStream(to), `/nonexistent/admin.sock on ${via().address}`);
