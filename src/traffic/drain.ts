@@ -13,6 +13,8 @@ interface Polling {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** `show stat` is one short local command for HAProxy: read often, so that no batch waits longer than it must. */
+const POLL_MS = 100;
 
 /**
  * Takes a server out of rotation (`state drain`: no new session goes to it, open ones go on)
@@ -27,7 +29,7 @@ export async function drainServer(api: HaproxyRuntimeApi, backend: string, serve
     const waitedMs = Date.now() - started;
     if (sessions === 0 || waitedMs >= drainTimeoutMs) return { sessionsLeft: sessions, waitedMs };
     options.onProgress?.({ draining: server, sessions });
-    await sleep(Math.min(options.pollMs ?? 250, drainTimeoutMs - waitedMs));
+    await sleep(Math.min(options.pollMs ?? POLL_MS, drainTimeoutMs - waitedMs));
   }
 }
 
@@ -44,7 +46,7 @@ export async function readyServer(api: HaproxyRuntimeApi, backend: string, serve
     const waitedMs = Date.now() - started;
     if (up || waitedMs >= waitMs) return { up, waitedMs };
     options.onProgress?.({ readying: server });
-    await sleep(Math.min(options.pollMs ?? 250, waitMs - waitedMs));
+    await sleep(Math.min(options.pollMs ?? POLL_MS, waitMs - waitedMs));
   }
 }
 
@@ -59,6 +61,6 @@ export async function othersServing(api: HaproxyRuntimeApi, backend: string, dra
     const waitedMs = Date.now() - started;
     if (others.length || waitedMs >= waitMs) return others;
     options.onProgress?.({ waitingForAnotherServer: backend });
-    await sleep(Math.min(options.pollMs ?? 250, waitMs - waitedMs));
+    await sleep(Math.min(options.pollMs ?? POLL_MS, waitMs - waitedMs));
   }
 }
