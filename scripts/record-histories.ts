@@ -3,7 +3,7 @@
  * of workflow through its main paths against the test harness and writes the histories to
  * test/histories/, each named after the version that recorded it (`0.1.0-deploy-succeeded.json`).
  *
- *   npm run record-histories [-- deploys queue rollback-retried traffic rotations credentials recipes notifications]
+ *   npm run record-histories [-- deploys queue rollback-retried traffic schema rotations credentials recipes notifications]
  *
  * With group names, only those are recorded again; without, every file below. Before the first
  * tagged release there is one engine: a change to workflow code re-records these. From then on
@@ -20,7 +20,7 @@ import { startReceiver } from '../test/support/receiver.js';
 import { HISTORY_KEY, startSealedStack } from '../test/support/sealed.js';
 
 const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
-const GROUPS = ['deploys', 'queue', 'rollback-retried', 'traffic', 'rotations', 'credentials', 'recipes', 'notifications'];
+const GROUPS = ['deploys', 'queue', 'rollback-retried', 'traffic', 'schema', 'rotations', 'credentials', 'recipes', 'notifications'];
 const OUT = join(import.meta.dirname, '..', 'test', 'histories');
 const h = await startHarness();
 try {
@@ -100,6 +100,18 @@ try {
     await h.waitForRun(rolledBack);
     rmSync(join(h.host('web-1').stateDir, 'bad-versions'));
     await save('deploy-traffic-rolled-back', rolledBack);
+  }
+
+  if (wanted('schema')) {
+    // A canary that fails after its migration: the schema goes down, with the new image, before the rollback.
+    const schemaDeploy = async (sha: string) => (await h.request('POST', '/v1/deployments', { service: 'schema', environment: 'production', sha })).body.id as string;
+    await h.waitForRun(await schemaDeploy(await release(51)));
+    const bad = await release(52);
+    writeFileSync(join(h.host('web-1').stateDir, 'bad-versions'), `sha-${bad.slice(0, 7)}`);
+    const downgraded = await schemaDeploy(bad);
+    await h.waitForRun(downgraded);
+    rmSync(join(h.host('web-1').stateDir, 'bad-versions'));
+    await save('deploy-schema-downgraded', downgraded);
   }
 
   if (wanted('rollback-retried')) {

@@ -3,14 +3,15 @@ import { readEnvValues, rewriteEnvFile } from '../commands/envfile.js';
 import { replaceFileCommand } from '../commands/files.js';
 import { stepLabel, type UpdateStep } from '../commands/runbook.js';
 import type { HostCommand } from '../commands/shell.js';
-import { TransientFailureType } from '../domain/failures.js';
+import { FailureType, TransientFailureType } from '../domain/failures.js';
+import { readRevision, RevisionOutputError } from '../domain/schema-revision.js';
 import type { HealthPlan, HostRef, Target } from '../domain/plan.js';
 import type { StepLogRef } from '../domain/run.js';
 import type { HostRunner } from '../ssh/runner.js';
 import type { SshSession } from '../ssh/session.js';
 import type { StepLogWriter } from '../step-logs/store.js';
 import { heartbeatDetails, noteProgress } from './context.js';
-import { transientFailure, withContext } from './failure.js';
+import { permanentFailure, transientFailure, withContext } from './failure.js';
 import { needsSsh, waitUntilHealthy } from './health.js';
 
 
@@ -41,7 +42,7 @@ export function runbookActivities({ runner, stopping }: { runner: HostRunner; st
      * the top; a failure names that step (`stepIndex`) for an operator's retry to start at.
      * Only timing comes back: output goes to the step log, not to history.
      */
-    async updateHost(update: HostUpdate): Promise<{ durationMs: number }> {
+    async updateHost(update: HostUpdate): Promise<{ durationMs: number; revision?: string }> {
       const started = Date.now();
       const { target, dir, health, from } = update;
       const to = from + update.steps.length;
@@ -49,6 +50,7 @@ export function runbookActivities({ runner, stopping }: { runner: HostRunner; st
       const resumeAt = heartbeatDetails<{ next?: unknown }>()?.next;
       let index = typeof resumeAt === 'number' ? Math.min(Math.max(resumeAt, from), to) : from;
       const first = index;
+      let revision: string | undefined;
       const runSteps = async (session?: SshSession, signal?: AbortSignal) => {
         for (; index < to; index++) {
           const step = stepAt(index)!;
@@ -57,6 +59,7 @@ export function runbookActivities({ runner, stopping }: { runner: HostRunner; st
           if (index > first && stopping()) throw transientFailure(TransientFailureType.WorkerStopping, `the worker stopped before "${stepLabel(step)}" on ${target.name}; another worker goes on from there`);
           await runner.logged(update.log, stepLabel(step), async (log) => {
             if (step.kind === 'pin') await pinEnvFile(runner, session!, dir, step.file, step.values, signal, log);
+            else if (step.kind === 'run' && step.readsRevision) revision = await readRevisionOn(runner, session!, step.command, target, signal, log);
             else if (step.kind === 'run') await runner.run(session!, step.onceStep ? { ...step.command, once: `${update.onceKey}/${step.onceStep}` } : step.command, signal, undefined, log);
             else await waitUntilHealthy(runner, target, dir, health, session, signal, log);
           });
@@ -71,7 +74,7 @@ export function runbookActivities({ runner, stopping }: { runner: HostRunner; st
       } catch (error) {
         throw atStep(error, index, stepAt(index), target);
       }
-      return { durationMs: Date.now() - started };
+      return { durationMs: Date.now() - started, ...(revision ? { revision } : {}) };
     },
 
     /** Steps nothing waits for, once a target is healthy (an image prune). */
@@ -81,6 +84,19 @@ export function runbookActivities({ runner, stopping }: { runner: HostRunner; st
       });
     },
   };
+}
+
+/** Runs the `revision` command and reads the schema's revision from its output; output that names none fails the step, quoting it. */
+async function readRevisionOn(runner: HostRunner, session: SshSession, command: HostCommand, target: Target, signal?: AbortSignal, log?: StepLogWriter): Promise<string> {
+  const { stdout } = await runner.run(session, command, signal, 64 * 1024, log);
+  try {
+    const revision = readRevision(stdout ?? '');
+    log?.note(`slipway: the schema is at revision ${revision}`);
+    return revision;
+  } catch (error) {
+    if (!(error instanceof RevisionOutputError)) throw error;
+    throw permanentFailure(FailureType.HostOutputInvalid, `"${command.label.replace(/^revision: /, '')}" on ${target.name} ${error.message}`);
+  }
 }
 
 /** The failure, naming the step it happened at; a cancellation stays a cancellation. */

@@ -1,7 +1,9 @@
 import { targetRunbook } from '../commands/runbook.js';
 import { toShell } from '../commands/shell.js';
 import { renderHealth } from '../domain/health.js';
-import { rollbackRelease } from '../domain/ledger.js';
+import { rollbackRelease, type Release } from '../domain/ledger.js';
+import { downgradeTarget } from '../domain/schema-revision.js';
+import { composeDowngrade, imageEnvironment } from '../commands/compose.js';
 import { hostKey, refName, refSha, type DeployPlan, type HealthCheck, type PinnedImages, type TrafficPlan, type TrafficTarget } from '../domain/plan.js';
 import { imagesToPin, releaseValues } from '../domain/release.js';
 import { planBatches } from '../domain/rollout.js';
@@ -34,6 +36,8 @@ export interface DryRunPlan {
   approval: boolean;
   /** The run it would wait for, and the ones queued before it. */
   queuedBehind: { active: string | null; queue: string[] } | null;
+  /** A rollback to a release at another schema revision: the downgrade first (null without `downgrade`). */
+  schema?: { from: string; to: string; command: string | null } | undefined;
 }
 
 export interface DryRunDeps {
@@ -58,9 +62,11 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
   let images: DryRunPlan['images'];
   let pinned: PinnedImages = {};
 
+  let schema: DryRunPlan['schema'];
   if (kind === 'rollback') {
     const release = rollbackRelease(env, rollbackTo);
     if (!release) throw new HttpProblem(409, 'Conflict', rollbackTo ? `no known-good version ${rollbackTo} of ${plan.service} in ${plan.environment}` : `${plan.service} in ${plan.environment} has no earlier known-good version to roll back to`);
+    schema = schemaStep(plan, env, release);
     commit = { sha: release.sha, ref: rollbackTo ?? 'the known-good release before current' };
     pinned = release.images;
     images = Object.entries(release.images).map(([name, reference]) => ({ name, repository: reference.split('@')[0]!.replace(/:[^:/]+$/, ''), tag: '(pinned)', pinned: reference }));
@@ -120,5 +126,18 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
     batches: batches.map((b) => b.map((t) => t.name)), targets, gates,
     bakeMs: canary.length ? plan.rollout.bakeMs : 0, approval: canary.length > 0 && !!plan.rollout.approval,
     queuedBehind: env.active || env.queue.length ? { active: env.active, queue: env.queue } : null,
+    ...(schema ? { schema } : {}),
   };
+}
+
+/** What a rollback to `release` does to the schema first, as the rollback would run it. */
+function schemaStep(plan: DeployPlan, env: EnvironmentView, release: Release): DryRunPlan['schema'] {
+  const to = downgradeTarget(env.schemaRevision, release);
+  if (!to || !env.schemaRevision) return undefined;
+  const { runtime } = plan;
+  const first = plan.targets[0]!;
+  const downgrade = runtime.kind === 'compose' && env.current
+    ? composeDowngrade(runtime, renderTemplate(runtime.dir, targetTemplateValues(first, releaseValues(plan, release.sha))), imageEnvironment(runtime, env.current.images), to)
+    : undefined;
+  return { from: env.schemaRevision, to, command: downgrade ? `${toShell(downgrade)}   # on ${first.name}, once, before any target changes` : null };
 }

@@ -23,7 +23,8 @@ const problem = object(['type', 'title', 'status', 'detail'], {
 });
 
 const images = { type: 'object', additionalProperties: string, description: 'Image name to repository:tag@digest' };
-const version = object(['sha', 'images'], { sha: { type: ['string', 'null'] }, images });
+const revision = { type: 'string', description: 'A database schema revision, as runtime.migrate.revision prints it' };
+const version = object(['sha', 'images'], { sha: { type: ['string', 'null'] }, images, revision: { ...revision, description: 'The schema revision this release\'s migrations go to, when known' } });
 const runError = object(['type', 'step', 'message'], { type: string, step: string, target: string, message: string });
 const runTarget = object(['id', 'name', 'status'], {
   id: string, name: string, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] },
@@ -37,6 +38,7 @@ const run = object(['id', 'kind', 'service', 'environment', 'version', 'previous
   environment: string,
   version,
   previous: nullable(version),
+  schemaRevision: { ...revision, description: 'The schema\'s revision as this run leaves it, when known (after a rollback without downgrade, still the newer one)' },
   status: { enum: ['queued', 'running', 'awaiting_approval', 'paused', 'awaiting_operator', 'succeeded', 'failed', 'rolled_back', 'aborted'] },
   phase: { enum: ['preflight', 'canary', 'bake', 'fleet', 'rollback', 'done'] },
   targets: { type: 'array', items: runTarget },
@@ -100,6 +102,10 @@ const dryRunPlan = object(['dryRun', 'kind', 'service', 'environment', 'commit',
   bakeMs: { type: 'integer', minimum: 0 },
   approval: { type: 'boolean' },
   queuedBehind: nullable(object(['active', 'queue'], { active: { type: ['string', 'null'] }, queue: strings })),
+  schema: object(['from', 'to', 'command'], {
+    from: revision, to: revision,
+    command: { type: ['string', 'null'], description: 'The downgrade it runs on the first target before any target changes; null without runtime.migrate.downgrade (the schema stays at from)' },
+  }),
 });
 
 const targetSteps = object(['run', 'target', 'steps', 'keptFor'], {
@@ -112,7 +118,7 @@ const targetSteps = object(['run', 'target', 'steps', 'keptFor'], {
 const schedule = object(['id', 'kind', 'service', 'environment', 'every', 'links'], {
   id: string, kind: string, service: string, environment: string, every: { type: 'string', description: 'A duration: 90d, 12h, …' }, nextRunAt: dateTime, links,
 });
-const release = object(['sha', 'images', 'runId', 'deployedAt'], { sha: { type: ['string', 'null'] }, images, runId: string, deployedAt: dateTime });
+const release = object(['sha', 'images', 'runId', 'deployedAt'], { sha: { type: ['string', 'null'] }, images, revision: { ...revision, description: 'The schema revision its migrations go to, when known' }, runId: string, deployedAt: dateTime });
 const historyEntry = object(['runId', 'kind', 'status', 'sha', 'finishedAt'], {
   runId: string, kind: { enum: ['deploy', 'rollback', 'rotation'] }, status: string, sha: { type: ['string', 'null'] }, finishedAt: dateTime, error: string,
   leftToFix: { ...strings, description: 'What the run or rotation left for an operator to do by hand' },
@@ -125,6 +131,7 @@ const environmentView = object(['current', 'knownGood', 'history', 'active', 'qu
     items: object(['sha', 'images', 'runId', 'deployedAt', 'reason', 'retiredAt'], { ...release.properties, reason: string, retiredAt: dateTime }),
   },
   history: { type: 'array', items: historyEntry, description: 'Runs and rotations that ended, newest first' },
+  schemaRevision: { ...revision, description: 'The database schema\'s revision as the last run left it, when known' },
   active: { type: ['string', 'null'], description: 'The run or rotation holding the environment' },
   queue: { ...strings, description: 'Runs and rotations waiting for it, in order' },
 });

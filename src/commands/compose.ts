@@ -10,7 +10,7 @@ export interface ComposeRuntime {
   file: string;
   envFile: string;
   imageVars: Record<string, string>;
-  migrate?: { service: string; command: string } | undefined;
+  migrate?: { service: string; command: string; revision?: string | undefined; downgrade?: string | undefined } | undefined;
   prune: boolean;
   /** With `prune`: how many releases' images stay on each host (the newest known-good ones). */
   keepReleases: number;
@@ -44,6 +44,23 @@ export function composeMigrate(runtime: ComposeRuntime, dir: string, env: Record
   // The migration command is the operator's own config, run as the runbook writes it.
   const script = `${compose(runtime, 'run', '--rm', service).map(quote).join(' ')} ${command}`;
   return { label: `migrate: ${command}`, argv: [], cwd: dir, env, script };
+}
+
+/** `revision`: run like the migration, with the same images; its output names the schema's revision. */
+export function composeRevision(runtime: ComposeRuntime, dir: string, env: Record<string, string>): HostCommand | undefined {
+  if (!runtime.migrate?.revision) return undefined;
+  const { service, revision } = runtime.migrate;
+  return { label: `revision: ${revision}`, argv: [], cwd: dir, env, script: `${compose(runtime, 'run', '--rm', service).map(quote).join(' ')} ${revision}` };
+}
+
+/**
+ * `downgrade` to `revision`, run like the migration with `env` (the newer release's images: the
+ * code that has the down-migrations). The revision was read from a host: it goes in quoted.
+ */
+export function composeDowngrade(runtime: ComposeRuntime, dir: string, env: Record<string, string>, revision: string): HostCommand | undefined {
+  if (!runtime.migrate?.downgrade) return undefined;
+  const { service, downgrade } = runtime.migrate;
+  return { label: `downgrade: ${downgrade.replaceAll('{revision}', revision)}`, argv: [], cwd: dir, env, script: `${compose(runtime, 'run', '--rm', service).map(quote).join(' ')} ${downgrade.replaceAll('{revision}', quote(revision))}` };
 }
 
 export function composeUp(runtime: ComposeRuntime, dir: string, env: Record<string, string>): HostCommand {

@@ -1,4 +1,4 @@
-import { composeMigrate, composePull, composeUp, imageEnvironment, imagePrune, keepReleaseImages } from './compose.js';
+import { composeMigrate, composePull, composeRevision, composeUp, imageEnvironment, imagePrune, keepReleaseImages } from './compose.js';
 import type { HostCommand } from './shell.js';
 import { buildSteps, restartUnit } from './systemd.js';
 import { renderHealth } from '../domain/health.js';
@@ -16,7 +16,11 @@ export type RunbookStep =
    * A command; with `onceStep`, it runs once per run and target whatever the retries. With
    * `afterHealthy`, nothing waits for it: it runs once the target is healthy (an image prune).
    */
-  | { kind: 'run'; command: HostCommand; onceStep?: string; afterHealthy?: boolean };
+  | {
+    kind: 'run'; command: HostCommand; onceStep?: string; afterHealthy?: boolean;
+    /** Its output names the schema's revision (`revision`), which the update answers. */
+    readsRevision?: boolean;
+  };
 
 export interface RunbookInput {
   runtime: DeployPlan['runtime'];
@@ -43,6 +47,8 @@ export function targetRunbook({ runtime, pinned, values, dir, migrate, build, ke
     steps.push({ kind: 'run', command: composePull(runtime, dir, env) });
     const migration = migrate ? composeMigrate(runtime, dir, env) : undefined;
     if (migration) steps.push({ kind: 'run', command: migration, onceStep: 'migrate' });
+    const revision = migrate ? composeRevision(runtime, dir, env) : undefined;
+    if (revision) steps.push({ kind: 'run', command: revision, readsRevision: true });
     steps.push({ kind: 'run', command: composeUp(runtime, dir, env) });
     if (runtime.prune) {
       const kept = distinctReleases([pinned, ...(keep ?? [])]).slice(0, runtime.keepReleases);
@@ -101,15 +107,16 @@ export function stepLabel(step: UpdateStep): string {
 
 /**
  * How an update's steps split into activities, as `[from, to)` ranges of `steps`, from step
- * `start` on: a step that must run once per run (a migration, a build) is an activity of its
- * own; the idempotent steps around it share one, over one SSH connection.
+ * `start` on: a step that must run once per run (a migration, a build), or whose answer the
+ * run keeps (the schema's revision), is an activity of its own; the idempotent steps around
+ * it share one, over one SSH connection.
  */
 export function updateSegments(steps: UpdateStep[], start = 0): Array<{ from: number; to: number }> {
   const segments: Array<{ from: number; to: number }> = [];
   let from = start;
   for (let i = start; i < steps.length; i++) {
     const step = steps[i]!;
-    if (step.kind !== 'run' || !step.onceStep) continue;
+    if (step.kind !== 'run' || !(step.onceStep || step.readsRevision)) continue;
     if (i > from) segments.push({ from, to: i });
     segments.push({ from: i, to: i + 1 });
     from = i + 1;

@@ -160,7 +160,14 @@ const composeRuntime = z.strictObject({
   file: z.string().min(1).default('docker-compose.yml'),
   envFile: z.string().min(1).default('.env'),
   imageVars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
-  migrate: z.strictObject({ service: z.string().min(1), command: z.string().min(1) }).optional(),
+  migrate: z.strictObject({
+    service: z.string().min(1),
+    command: z.string().min(1),
+    /** Prints the schema's revision: the first word of the last non-empty line of its output. */
+    revision: z.string().min(1).optional(),
+    /** Takes the schema down to `{revision}`, run with the newer release's image before a rollback. */
+    downgrade: z.string().min(1).refine((command) => command.includes('{revision}'), 'expected a command with {revision}, the revision to go down to').optional(),
+  }).refine((m) => !m.downgrade || m.revision, { path: ['downgrade'], message: 'needs revision: Slipway must know which revision each release is at to go down to it' }).optional(),
   prune: z.boolean().default(false),
   keepReleases: z.number().int().min(1).max(100).default(5),
 });

@@ -9,6 +9,8 @@ import type { Run, RunStatus } from './run.js';
 export interface Release {
   sha: string | null;
   images: PinnedImages;
+  /** The schema revision its migrations go to (`runtime.migrate.revision`), when known. */
+  revision?: string | undefined;
   runId: string;
   deployedAt: string;
 }
@@ -36,6 +38,11 @@ export interface Ledger {
   history: HistoryEntry[];
   /** Versions that left `knownGood`, newest first (absent in ledgers from before it existed). */
   retired?: RetiredRelease[] | undefined;
+  /**
+   * The database schema's revision as the last run left it, when known: it may differ from
+   * `current.revision` (a failed deploy's migration ran; a rollback without `downgrade`).
+   */
+  schemaRevision?: string | undefined;
 }
 
 export const KNOWN_GOOD_LIMIT = 20;
@@ -54,8 +61,11 @@ export function recordRun(ledger: Ledger, run: Run, at: string): Ledger {
     ...(run.leftToFix?.length ? { leftToFix: run.leftToFix.map((l) => `${l.target} is left on ${l.version}: ${l.error}`) } : {}),
   };
   const { history } = withEntry(ledger, entry);
-  if (run.status !== 'succeeded') return { ...ledger, history };
-  const release: Release = { sha: run.version.sha, images: run.version.images, runId: run.id, deployedAt: finishedAt };
+  // A migration moves the schema whatever the run's outcome.
+  const schemaRevision = run.schemaRevision ?? ledger.schemaRevision;
+  const schema = schemaRevision ? { schemaRevision } : {};
+  if (run.status !== 'succeeded') return { ...ledger, history, ...schema };
+  const release: Release = { sha: run.version.sha, images: run.version.images, runId: run.id, deployedAt: finishedAt, ...(run.version.revision ? { revision: run.version.revision } : {}) };
   let retired = (ledger.retired ?? []).filter((r) => !sameVersion(r, release));
   // A version an operator rolled back from is not good: a default rollback must never return to it.
   const from = ledger.current;
@@ -64,7 +74,7 @@ export function recordRun(ledger: Ledger, run: Run, at: string): Ledger {
   const kept = [release, ...ledger.knownGood.filter((r) => !sameVersion(r, release) && !(rolledBackFrom && sameVersion(r, rolledBackFrom)))];
   const dropped = kept.slice(KNOWN_GOOD_LIMIT).map((r) => ({ ...r, reason: `older than the last ${KNOWN_GOOD_LIMIT} known-good versions`, retiredAt: finishedAt }));
   retired = [...retired, ...dropped].slice(0, RETIRED_LIMIT);
-  return { current: release, knownGood: kept.slice(0, KNOWN_GOOD_LIMIT), history, retired };
+  return { current: release, knownGood: kept.slice(0, KNOWN_GOOD_LIMIT), history, retired, ...schema };
 }
 
 /**

@@ -43,8 +43,15 @@ export interface Run {
   kind: 'deploy' | 'rollback';
   service: string;
   environment: string;
-  version: { sha: string | null; images: Record<string, string> };
+  /** With `revision`: the schema revision this release's migrations go to (read after its migration; a rollback's from the ledger). */
+  version: { sha: string | null; images: Record<string, string>; revision?: string | undefined };
   previous: { sha: string | null; images: Record<string, string> } | null;
+  /**
+   * The schema's revision as this run leaves it, when Slipway knows it: after a deploy's
+   * migration, the new one; after a rollback, the older release's if `downgrade` took it
+   * there, else still the newer one.
+   */
+  schemaRevision?: string | undefined;
   status: RunStatus;
   phase: RunPhase;
   targets: RunTarget[];

@@ -104,9 +104,15 @@ export interface TargetJob {
 }
 
 export type TargetOutcome =
-  | { id: string; status: 'healthy' }
+  | {
+    id: string; status: 'healthy';
+    /** The schema's revision, when this update ran the migration and read it. */
+    revision?: string | undefined;
+  }
   | {
     id: string; status: 'failed'; failure: FailureDetails;
+    /** The schema's revision, when the migration ran and was read before the failure. */
+    revision?: string | undefined;
     /** The step a retry starts at. */
     resumeAt: number;
     /** This attempt sent no command to the host (it could not connect): nothing to undo there for it. */
@@ -163,6 +169,7 @@ export interface EnvironmentView {
   knownGood: Ledger['knownGood'];
   history: Ledger['history'];
   retired?: Ledger['retired'];
+  schemaRevision?: Ledger['schemaRevision'];
   active: string | null;
   queue: string[];
 }

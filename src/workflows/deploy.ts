@@ -9,6 +9,7 @@ import { Batches, TargetsFailed } from './rollout/batches.js';
 import { reportToGithub } from './rollout/github.js';
 import { preflight, PreflightFailed, type Release } from './rollout/preflight.js';
 import { rollBackAll } from './rollout/rollback.js';
+import { downgradeSchema } from './rollout/schema.js';
 import { RunState, StopRollout } from './rollout/run-state.js';
 import { putBackDrained } from './rollout/traffic.js';
 
@@ -33,6 +34,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
   }
   const ledger = state.ledger!;
   run.previous = ledger.current ? { sha: ledger.current.sha, images: ledger.current.images } : null;
+  run.schemaRevision = ledger.schemaRevision;
   state.setStatus('running');
 
   try {
@@ -46,6 +48,8 @@ export async function deploy(input: DeployInput): Promise<Run> {
     }
 
     const deploying = release;
+    // A rollback run: the schema goes down to the release's revision before any target changes.
+    if (run.kind === 'rollback' && ledger.current && !await downgradeSchema(input, state, run.version, ledger.current.images)) return await end('failed');
     const planned = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize);
     // Shown with each target (the CLI's progress groups them so); changes no command.
     planned.forEach((batch, index) => batch.forEach((t) => { state.target(t.id).batch = index + 1; }));
@@ -82,7 +86,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
       return end(stopped);
     }
     state.setStatus('running');
-    return end(await rollBackAll(plan, state, batches, previous, error.outcome));
+    return end(await rollBackAll(input, state, batches, previous, error.outcome));
   }
 
   /** A health-gated step: on failure, roll back (autoRollback) or ask an operator. */

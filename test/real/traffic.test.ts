@@ -73,7 +73,8 @@ describe('traffic: zero downtime behind HAProxy', function () {
     const log = await s.request('GET', `/v1/deployments/${run.result.id}/targets/${s.hosts[1]!.name}`, undefined, TOKENS.reader);
     assert.equal(log.status, 200, JSON.stringify(log.body));
     const labels = (log.body.steps as Array<{ label: string }>).map((step) => step.label);
-    assert.match(labels.join(' → '), /^drain \(HAProxy web\/real-2\) → .*up -d.* → ready \(HAProxy web\/real-2\)$/, 'the step log shows the drain first and the ready last');
+    // The prune's steps follow the ready: nothing waits for them.
+    assert.match(labels.join(' → '), /^drain \(HAProxy web\/real-2\) → .*up -d.* → ready \(HAProxy web\/real-2\)( → [^→]*prune[^→]*| → keep [^→]*)*$/, `the step log shows the drain first and the ready once healthy: ${labels.join(' → ')}`);
   });
 
   it('shows the drain first and the ready last in a dry run, touching nothing', async () => {
@@ -82,8 +83,9 @@ describe('traffic: zero downtime behind HAProxy', function () {
     assert.equal(status, 200, JSON.stringify(plan));
     const commands: string[] = plan.targets[1].commands;
     assert.match(commands[0]!, new RegExp(`^set server web/real-2 state drain   # HAProxy ${s.balancers.web.runtimeApi}, then wait for its sessions to end \\(at most 5 s\\)$`));
-    assert.ok(commands.findIndex((c) => c.includes(' up -d')) > 0, commands.join('\n'));
-    assert.equal(commands.at(-1), 'set server web/real-2 state ready   # once healthy');
+    const ready = commands.indexOf('set server web/real-2 state ready   # once healthy');
+    assert.ok(commands.findIndex((c) => c.includes(' up -d')) > 0 && ready > commands.findIndex((c) => c.includes(' up -d')), commands.join('\n'));
+    assert.ok(commands.slice(ready + 1).every((c) => c.endsWith('# once healthy, nothing waits for it')), 'only what nothing waits for comes after the ready');
     assert.deepEqual(await serverStatuses(s.balancers.web, 'web'), before, 'nothing drained');
   });
 

@@ -82,7 +82,7 @@ export async function startHarness(): Promise<Harness> {
   writeFileSync(fleet.knownHostsPath, `${readFileSync(fleet.knownHostsPath, 'utf8')}[127.0.0.30]:${deadPort} ${other.public}\n`);
 
   for (const host of fleet.hosts) {
-    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed', 'keeper', 'bots', 'hooked']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
+    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed', 'keeper', 'bots', 'hooked', 'schema', 'expand']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
     writeFileSync(join(host.stateDir, 'srv', 'shop', '.env.production'), '# kept by hand\nDATABASE_URL=postgres://db/shop\nBACKEND_IMAGE=old\n');
   }
   const balancer = await startHaproxy('web', Object.fromEntries(fleet.hosts.slice(0, 3).map((h) => [h.name, `${h.address}:8000`])), '/health');
@@ -113,7 +113,7 @@ ssh:
   commandTimeout: 60s
 api:
   tokens:
-    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*", "deploy:keyed/*"] }
+    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*", "deploy:keyed/*", "deploy:schema/*", "deploy:expand/*"] }
     - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
     - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
     - { name: rotator, sha256: "${sha256(TOKENS.rotator)}", scopes: ["rotate:vault/*", "rotate:keyed/*", "rotate:bots/*", "rotate:hooked/*", "read"] }
@@ -236,6 +236,43 @@ services:
         targets: [${target(web1!)}, ${target(web2!)}]
         rollout: { imageTimeout: 3s }
         traffic: { command: { drain: "echo drain {name} {sha7} >> ${fleet.dir}/balancer.log", ready: "echo ready {name} {sha7} >> ${fleet.dir}/balancer.log" } }
+  # Releases that know their schema (test/e2e/rollout/schema.test.ts): alembic as the stand-in
+  # docker runs it, against one database the hosts share.
+  schema:
+    repo: acme/shop
+    images: { backend: ${registry.host}/acme/shop-backend }
+    tag: "sha-{sha7}"
+    runtime:
+      kind: compose
+      dir: "${fleet.dir}/hosts/{name}/srv/schema"
+      imageVars: { BACKEND_IMAGE: backend }
+      migrate: { service: backend, command: "alembic upgrade head", revision: "alembic current", downgrade: "alembic downgrade {revision}" }
+    health:
+      timeout: 2s
+      interval: 200ms
+      checks: [ { http: "http://{host}:8000/health" } ]
+    environments:
+      production:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { canary: 1, imageTimeout: 3s }
+  # The same without downgrade: expand/contract migrations, the old code runs on the newer schema.
+  expand:
+    repo: acme/shop
+    images: { backend: ${registry.host}/acme/shop-backend }
+    tag: "sha-{sha7}"
+    runtime:
+      kind: compose
+      dir: "${fleet.dir}/hosts/{name}/srv/expand"
+      imageVars: { BACKEND_IMAGE: backend }
+      migrate: { service: backend, command: "alembic upgrade head", revision: "alembic current" }
+    health:
+      timeout: 2s
+      interval: 200ms
+      checks: [ { http: "http://{host}:8000/health" } ]
+    environments:
+      production:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { canary: 1, imageTimeout: 3s }
   vault:
     repo: acme/shop
     runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/vault" }

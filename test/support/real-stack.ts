@@ -187,7 +187,13 @@ ${(['web', 'bare'] as const).map((service) => `  # The traffic test's: behind HA
   ${service}:
     images: { app: ${repository} }
     tag: "sha-{sha7}"
-    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/${service}", file: compose.yaml, imageVars: { APP_IMAGE: app }, prune: true }
+    runtime:
+      kind: compose
+      dir: "${fleet.dir}/hosts/{name}/srv/${service}"
+      file: compose.yaml
+      imageVars: { APP_IMAGE: app }
+      prune: true
+${service === 'web' ? '      migrate: { service: app, command: migrate, revision: revision, downgrade: "downgrade {revision}" }\n' : ''}
     rotatable: { variables: [API_KEY] }
     health:
       timeout: 10s

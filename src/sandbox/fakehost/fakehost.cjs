@@ -68,6 +68,30 @@ function composeImages(envFile) {
   return Object.entries(values).filter(([k, v]) => k.endsWith('_IMAGE') && v.includes('@sha256:')).map(([, v]) => v);
 }
 
+/**
+ * A stand-in for alembic against one database per service (a file at the fleet's level, shared
+ * by its hosts as a real database is): `upgrade head` goes to the image's head revision (`r` and
+ * its tag's short SHA), `current` prints the revision as alembic does, `downgrade <rev>` goes to it.
+ */
+function alembic([command, target], envFile) {
+  const dir = path.join(state, '..', '..', 'databases');
+  fs.mkdirSync(dir, { recursive: true });
+  const database = path.join(dir, path.basename(process.cwd()));
+  const current = fs.existsSync(database) ? fs.readFileSync(database, 'utf8').trim() : '';
+  process.stderr.write('INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.\n');
+  if (command === 'upgrade') {
+    const image = composeImages(envFile)[0] ?? '';
+    const head = `r${/:sha-([0-9a-f]{7})@/.exec(image)?.[1] ?? '0'}`;
+    if (head !== current) process.stderr.write(`INFO  [alembic.runtime.migration] Running upgrade ${current || '<base>'} -> ${head}\n`);
+    fs.writeFileSync(database, head);
+  } else if (command === 'current') {
+    if (current) process.stdout.write(`${current} (head)\n`);
+  } else if (command === 'downgrade') {
+    process.stderr.write(`INFO  [alembic.runtime.migration] Running downgrade ${current} -> ${target}\n`);
+    fs.writeFileSync(database, target);
+  }
+}
+
 function flagValue(name) {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -78,7 +102,11 @@ switch (tool) {
     if (words[0] === 'compose') {
       const envFile = flagValue('--env-file');
       const sub = args.find((a) => ['pull', 'up', 'run'].includes(a));
-      record(sub === 'run' ? 'migrate' : sub || 'compose');
+      // `run --rm <service> alembic …`: what alembic does to the one database all hosts share.
+      const oneOff = sub === 'run' ? args.slice(args.indexOf('run') + 1).filter((a) => a !== '--rm').slice(1) : [];
+      const alembicStep = oneOff[0] === 'alembic' ? ({ current: 'revision', downgrade: 'downgrade' })[oneOff[1]] : undefined;
+      record(sub === 'run' ? alembicStep || 'migrate' : sub || 'compose');
+      if (oneOff[0] === 'alembic') alembic(oneOff.slice(1), envFile);
       // What docker compose prints, on stderr as it does.
       if (sub === 'pull') {
         const had = imageStore();

@@ -80,6 +80,11 @@ export class Batches {
       const job = jobs[i]!;
       const t = job.target;
       const target = state.target(t.id);
+      // The migration ran: the schema is at the new release's revision, whatever comes next.
+      if ((outcome.status === 'healthy' || outcome.status === 'failed') && outcome.revision) {
+        state.run.version.revision = outcome.revision;
+        state.run.schemaRevision = outcome.revision;
+      }
       if (outcome.status === 'healthy') healthy(job);
       else if (outcome.status === 'cancelled') cancelled = true;
       else if (outcome.status === 'skipped') {

@@ -39,7 +39,7 @@ export async function preflight(input: DeployInput, state: RunState): Promise<Re
       if (!release) {
         throw new PreflightFailed({ type: 'NoKnownGoodVersion', step, message: input.rollbackTo ? `no known-good version ${input.rollbackTo} of ${plan.service} in ${plan.environment}` : `${plan.service} in ${plan.environment} has no earlier known-good version to roll back to` });
       }
-      run.version = { sha: release.sha, images: release.images };
+      run.version = { sha: release.sha, images: release.images, ...(release.revision ? { revision: release.revision } : {}) };
       pinned = release.images;
       state.setStatus('running');
     } else {

@@ -6,16 +6,30 @@ import type { LeftToFix } from '../../domain/run.js';
 import { releaseValues } from '../../domain/release.js';
 import type { Batches } from './batches.js';
 import type { RunState } from './run-state.js';
+import type { DeployInput } from '../contract.js';
+import { downgradeSchema } from './schema.js';
 
 /**
- * The rollback of a stopped rollout: every touched target back on `release`, batch by batch,
+ * The rollback of a stopped rollout: the schema down to `release`'s revision first (when it
+ * has `downgrade`), then every touched target back on `release`, batch by batch,
  * last batch first, through the same engine as the rollout. Targets that do not come back
  * leave the run `failed` with `leftToFix`, holding the environment until an operator retries
  * them or aborts (unless retrying could not help, or it was aborted). Answers how it ends.
  */
-export async function rollBackAll(plan: DeployPlan, state: RunState, batches: Batches, release: LedgerRelease, outcome: 'rolled_back' | 'aborted'): Promise<'rolled_back' | 'aborted' | 'failed'> {
+export async function rollBackAll(input: DeployInput, state: RunState, batches: Batches, release: LedgerRelease, outcome: 'rolled_back' | 'aborted'): Promise<'rolled_back' | 'aborted' | 'failed'> {
+  const { plan } = input;
   const { run } = state;
   const before = run.error;
+  run.phase = 'rollback';
+  // A rollback run that is itself rolled back returns to the newer release: that would need the
+  // migration up again, not a downgrade (docs/runs.md, "Schema revisions").
+  if (run.kind === 'deploy' && !await downgradeSchema(input, state, release, run.version.images)) {
+    // Aborted with the schema still at the newer revision: every touched target stays on the new release.
+    const newLabel = run.version.sha ?? Object.values(run.version.images)[0] ?? 'the new release';
+    run.leftToFix = batches.touched.map((t) => ({ target: t.name, version: newLabel, error: 'not rolled back: the schema downgrade failed and the run was aborted', type: run.error?.type ?? 'Aborted' }));
+    return 'failed';
+  }
+  run.error = before;
   let left = await rollBackInBatches(plan, state, batches, release, batches.touched);
   while (left.length) {
     run.leftToFix = left;

@@ -32,6 +32,7 @@ export async function updateTargets(settings: EngineSettings, jobs: TargetJob[],
 async function updateOne(settings: EngineSettings, job: TargetJob): Promise<TargetOutcome> {
   const { target, drain } = job;
   let at = job.resumeAt;
+  let revision: string | undefined;
   // Until the drain is done, nothing of this attempt has reached the host.
   let drained = !drain;
   try {
@@ -46,15 +47,16 @@ async function updateOne(settings: EngineSettings, job: TargetJob): Promise<Targ
     for (const { from, to } of updateSegments(steps, job.resumeAt)) {
       const labels = steps.slice(from, to).map(stepLabel);
       const timeoutMs = settings.stepTimeoutMs * (to - from) + (steps[to - 1]?.kind === 'health' ? healthTimeoutMs : 0);
-      await hostSteps(timeoutMs, settings.heartbeatTimeoutMs).updateHost.executeWithOptions(
+      const done = await hostSteps(timeoutMs, settings.heartbeatTimeoutMs).updateHost.executeWithOptions(
         summary(`${target.name}: ${job.phase === 'rollback' ? 'roll back: ' : ''}${labels.join(' → ')}`),
         [{ target, dir, steps: steps.slice(from, to), from, health, onceKey: job.onceKey, log }],
       );
+      revision = done.revision ?? revision;
       at = to;
     }
     // Healthy (its last step is the health checks): back in rotation.
     if (drain) await hostSteps(drain.drainTimeoutMs + settings.stepTimeoutMs, settings.heartbeatTimeoutMs).readyTarget.executeWithOptions(summary(`${target.name}: ready (${describeTrafficTarget(drain.at)})`), [drain.at, drain.drainTimeoutMs, log]);
-    return { id: target.id, status: 'healthy' };
+    return { id: target.id, status: 'healthy', ...(revision ? { revision } : {}) };
   } catch (error) {
     if (isCancellation(error)) return { id: target.id, status: 'cancelled' };
     const failure = describeFailure(error);
@@ -62,7 +64,7 @@ async function updateOne(settings: EngineSettings, job: TargetJob): Promise<Targ
     // Failed before any step of this run reached the host (a changed host key, a host that is
     // down, a balancer that refused the drain): the target is as it was.
     const untouched = (failure.hostReached === false || !drained) && at === 0;
-    return { id: target.id, status: 'failed', failure: { ...failure, target: failure.target ?? target.name }, resumeAt, untouched };
+    return { id: target.id, status: 'failed', failure: { ...failure, target: failure.target ?? target.name }, resumeAt, untouched, ...(revision ? { revision } : {}) };
   }
 }
 
