@@ -109,7 +109,7 @@ writeFileSync(join(work, 'inventory.yml'), `fleet:
   hosts:
 ${fleet.hosts.map((h) => `    ${h.name}: { ansible_host: ${h.address}, ansible_port: ${h.port}, ansible_user: ${h.user}, ansible_ssh_private_key_file: ${keyPath}, app_dir: ${dirOf(h.name)} }`).join('\n')}
 `);
-writeFileSync(join(work, 'rollout.yml'), `- hosts: fleet
+const play = `- hosts: fleet
   gather_facts: false
   serial: [1, 10]
   tasks:
@@ -119,25 +119,16 @@ writeFileSync(join(work, 'rollout.yml'), `- hosts: fleet
     - name: docker compose up -d
       ansible.builtin.command: docker compose up -d
       args: { chdir: "{{ app_dir }}" }
-`);
+`;
+writeFileSync(join(work, 'rollout.yml'), play);
 
 // As Ansible's own rolling-update example (ansible-examples, lamp_haproxy/rolling_update.yml):
 // each host disabled in HAProxy first (drained: its sessions end), enabled after, waiting until
 // HAProxy sees it up; delegated to the balancer's host (here, this one).
-writeFileSync(join(work, 'rollout-lb.yml'), `- hosts: fleet
-  gather_facts: false
-  serial: [1, 10]
-  pre_tasks:
+writeFileSync(join(work, 'rollout-lb.yml'), `${play}  pre_tasks:
     - name: disable the server in haproxy
       community.general.haproxy: { state: disabled, drain: true, backend: app, host: "{{ inventory_hostname }}", socket: ${balancer.socket}, wait_interval: 1, wait_retries: 30 }
       delegate_to: localhost
-  tasks:
-    - name: docker compose pull
-      ansible.builtin.command: docker compose pull
-      args: { chdir: "{{ app_dir }}" }
-    - name: docker compose up -d
-      ansible.builtin.command: docker compose up -d
-      args: { chdir: "{{ app_dir }}" }
   post_tasks:
     - name: enable the server in haproxy
       community.general.haproxy: { state: enabled, wait: true, backend: app, host: "{{ inventory_hostname }}", socket: ${balancer.socket}, wait_interval: 1, wait_retries: 30 }

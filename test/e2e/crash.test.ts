@@ -32,8 +32,9 @@ describe('crash safety', function () {
   after(() => worker.stop());
 
   let n = 0;
-  async function deploy(service = 'web', environment = 'crash'): Promise<string> {
+  async function deploy(service = 'web', environment = 'crash', prepare?: (sha: string) => void): Promise<string> {
     const sha = `${(0xc0 + ++n).toString(16)}${Date.now().toString(16)}`.padEnd(40, 'f').slice(0, 40);
+    prepare?.(sha);
     h.github.addCommit(sha);
     for (const image of ['acme/shop-backend', 'acme/shop-frontend']) await h.registry.push(image, `sha-${sha.slice(0, 7)}`);
     const svc = h.config.services[service]!;
@@ -51,7 +52,7 @@ describe('crash safety', function () {
   const ups = () => ['web-1', 'web-2', 'web-3'].map((host) => h.steps(host).filter((s) => s === 'up').length);
   const done = (r: Run) => ['succeeded', 'failed', 'rolled_back', 'aborted'].includes(r.status);
   beforeEach(() => {
-    for (const host of h.fleet.hosts) for (const f of ['calls.jsonl', 'delay-pull', 'delay-migrate']) rmSync(join(host.stateDir, f), { force: true });
+    for (const host of h.fleet.hosts) for (const f of ['calls.jsonl', 'delay-pull', 'delay-migrate', 'delay-downgrade', 'bad-versions']) rmSync(join(host.stateDir, f), { force: true });
   });
 
   /** Starts a deploy whose fleet batch takes a while, and returns once web-2 is being updated. */
@@ -94,6 +95,21 @@ describe('crash safety', function () {
     const run = await waitFor(id, done, 'finished');
     assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
     assert.equal(h.steps('web-1').filter((s) => s === 'migrate').length, 1, 'the migration ran once');
+  });
+
+  it('runs a schema downgrade once when the worker dies while it runs, before the canary goes back', async () => {
+    if (!worker.running) await worker.start();
+    const good = await waitFor(await deploy('schema', 'crash'), done, 'finished');
+    assert.equal(good.status, 'succeeded', JSON.stringify(good.error));
+    writeFileSync(join(h.host('web-1').stateDir, 'delay-downgrade'), '4');
+    const id = await deploy('schema', 'crash', (sha) => writeFileSync(join(h.host('web-1').stateDir, 'bad-versions'), `sha-${sha.slice(0, 7)}`));
+    await waitFor(id, () => h.steps('web-1').includes('downgrade'), 'downgrading');
+    await worker.kill();
+    await worker.start();
+    const run = await waitFor(id, done, 'finished');
+    assert.equal(run.status, 'rolled_back', JSON.stringify(run.error));
+    assert.equal(h.steps('web-1').filter((s) => s === 'downgrade').length, 1, 'the downgrade ran once');
+    assert.equal(run.schemaRevision, `r${good.version.sha!.slice(0, 7)}`);
   });
 
   it('survives a restart of the Temporal server mid-rollout', async () => {

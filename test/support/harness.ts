@@ -82,7 +82,7 @@ export async function startHarness(): Promise<Harness> {
   writeFileSync(fleet.knownHostsPath, `${readFileSync(fleet.knownHostsPath, 'utf8')}[127.0.0.30]:${deadPort} ${other.public}\n`);
 
   for (const host of fleet.hosts) {
-    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed', 'keeper', 'bots', 'hooked', 'schema', 'expand']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
+    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed', 'keeper', 'bots', 'hooked', 'schema-production', 'schema-crash', 'expand']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
     writeFileSync(join(host.stateDir, 'srv', 'shop', '.env.production'), '# kept by hand\nDATABASE_URL=postgres://db/shop\nBACKEND_IMAGE=old\n');
   }
   const balancer = await startHaproxy('web', Object.fromEntries(fleet.hosts.slice(0, 3).map((h) => [h.name, `${h.address}:8000`])), '/health');
@@ -244,7 +244,8 @@ services:
     tag: "sha-{sha7}"
     runtime:
       kind: compose
-      dir: "${fleet.dir}/hosts/{name}/srv/schema"
+      # A database per environment (the stand-in's is named after the directory).
+      dir: "${fleet.dir}/hosts/{name}/srv/schema-{environment}"
       imageVars: { BACKEND_IMAGE: backend }
       migrate: { service: backend, command: "alembic upgrade head", revision: "alembic current", downgrade: "alembic downgrade {revision}" }
     health:
@@ -255,6 +256,10 @@ services:
       production:
         targets: [${target(web1!)}, ${target(web2!)}]
         rollout: { canary: 1, imageTimeout: 3s }
+      # test/e2e/crash.test.ts's own: its worker is a process of its own.
+      crash:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { canary: 1, imageTimeout: 10s }
   # The same without downgrade: expand/contract migrations, the old code runs on the newer schema.
   expand:
     repo: acme/shop

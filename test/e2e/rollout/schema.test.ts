@@ -17,7 +17,7 @@ describe('schema revisions: a rollback takes the schema down first', function ()
   before(async () => { h = await sharedFixture('harness', startHarness, (x) => x.stop()); });
   const releases: Record<string, string> = {};
   const revisionOf = (name: string) => `r${releases[name]!.slice(0, 7)}`;
-  const database = () => readFileSync(join(h.fleet.dir, 'databases', 'schema'), 'utf8').trim();
+  const database = () => readFileSync(join(h.fleet.dir, 'databases', 'schema-production'), 'utf8').trim();
   const stateFile = (host: string, name: string) => join(h.host(host).stateDir, name);
   const environment = async () => (await h.request('GET', '/v1/services/schema/environments/production', undefined, TOKENS.reader)).body;
   const calls = (host: string, step: string, since: number) => hostCalls(h.host(host)).filter((c) => c.step === step && c.at >= since);
@@ -92,7 +92,7 @@ describe('schema revisions: a rollback takes the schema down first', function ()
     const waiting = await h.waitFor(started.body.id, (r) => r.status === 'awaiting_operator', 'awaiting an operator');
     assert.match(waiting.error.message, new RegExp(`the schema could not go down to ${revisionOf('v4')} before the rollback, so no target was changed`));
     assert.equal(waiting.error.step, 'web-1: downgrade: alembic downgrade ' + revisionOf('v4'));
-    const envFile = readFileSync(join(h.host('web-1').stateDir, 'srv', 'schema', '.env'), 'utf8');
+    const envFile = readFileSync(join(h.host('web-1').stateDir, 'srv', 'schema-production', '.env'), 'utf8');
     assert.match(envFile, new RegExp(`BACKEND_IMAGE=\\S+:sha-${releases.bad2.slice(0, 7)}@`), 'the canary is still on the new release');
     rmSync(stateFile('web-1', 'fail-downgrade'));
     assert.equal((await h.request('POST', `/v1/deployments/${started.body.id}/retry`, undefined, TOKENS.ci)).status, 202);
