@@ -1,4 +1,4 @@
-import { serverStat, servingServers } from './haproxy.js';
+import { serverStat, servingServers, type ServerStat } from './haproxy.js';
 import type { HaproxyRuntimeApi } from './runtime-api.js';
 
 export interface DrainOutcome {
@@ -17,20 +17,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const POLL_MS = 100;
 
 /**
+ * Reads `show stat` every `pollMs` until `read` answers something `done` accepts, or `waitMs`
+ * has passed: answers the last reading and how long it took.
+ */
+async function pollStats<T>(api: HaproxyRuntimeApi, waitMs: number, read: (stats: ServerStat[]) => T, done: (value: T) => boolean, progress: Record<string, unknown>, options: Polling): Promise<{ value: T; waitedMs: number }> {
+  const started = Date.now();
+  for (;;) {
+    const value = read(await api.stats());
+    const waitedMs = Date.now() - started;
+    if (done(value) || waitedMs >= waitMs) return { value, waitedMs };
+    options.onProgress?.(progress);
+    await sleep(Math.min(options.pollMs ?? POLL_MS, waitMs - waitedMs));
+  }
+}
+
+/**
  * Takes a server out of rotation (`state drain`: no new session goes to it, open ones go on)
  * and waits until its open sessions have ended, or `drainTimeoutMs` has passed, whichever
  * comes first: what the runbook's "disable it in HAProxy, wait, restart" does by hand.
  */
 export async function drainServer(api: HaproxyRuntimeApi, backend: string, server: string, drainTimeoutMs: number, options: Polling = {}): Promise<DrainOutcome> {
   await api.setState(backend, server, 'drain');
-  const started = Date.now();
-  for (;;) {
-    const { sessions } = serverStat(await api.stats(), backend, server);
-    const waitedMs = Date.now() - started;
-    if (sessions === 0 || waitedMs >= drainTimeoutMs) return { sessionsLeft: sessions, waitedMs };
-    options.onProgress?.({ draining: server, sessions });
-    await sleep(Math.min(options.pollMs ?? POLL_MS, drainTimeoutMs - waitedMs));
-  }
+  const { value: sessionsLeft, waitedMs } = await pollStats(api, drainTimeoutMs, (stats) => serverStat(stats, backend, server).sessions, (sessions) => sessions === 0, { draining: server }, options);
+  return { sessionsLeft, waitedMs };
 }
 
 /**
@@ -40,14 +49,8 @@ export async function drainServer(api: HaproxyRuntimeApi, backend: string, serve
  */
 export async function readyServer(api: HaproxyRuntimeApi, backend: string, server: string, waitMs: number, options: Polling = {}): Promise<{ up: boolean; waitedMs: number }> {
   await api.setState(backend, server, 'ready');
-  const started = Date.now();
-  for (;;) {
-    const up = servingServers(await api.stats(), backend).includes(server);
-    const waitedMs = Date.now() - started;
-    if (up || waitedMs >= waitMs) return { up, waitedMs };
-    options.onProgress?.({ readying: server });
-    await sleep(Math.min(options.pollMs ?? POLL_MS, waitMs - waitedMs));
-  }
+  const { value: up, waitedMs } = await pollStats(api, waitMs, (stats) => servingServers(stats, backend).includes(server), (serving) => serving, { readying: server }, options);
+  return { up, waitedMs };
 }
 
 /**
@@ -55,12 +58,6 @@ export async function readyServer(api: HaproxyRuntimeApi, backend: string, serve
  * still be passing HAProxy's checks), for at most `waitMs`. Answers those that do.
  */
 export async function othersServing(api: HaproxyRuntimeApi, backend: string, draining: string[], waitMs: number, options: Polling = {}): Promise<string[]> {
-  const started = Date.now();
-  for (;;) {
-    const others = servingServers(await api.stats(), backend).filter((s) => !draining.includes(s));
-    const waitedMs = Date.now() - started;
-    if (others.length || waitedMs >= waitMs) return others;
-    options.onProgress?.({ waitingForAnotherServer: backend });
-    await sleep(Math.min(options.pollMs ?? POLL_MS, waitMs - waitedMs));
-  }
+  const read = (stats: ServerStat[]) => servingServers(stats, backend).filter((s) => !draining.includes(s));
+  return (await pollStats(api, waitMs, read, (others) => others.length > 0, { waitingForAnotherServer: backend }, options)).value;
 }

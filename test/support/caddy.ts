@@ -16,12 +16,13 @@ export interface TestCaddy {
 
 /**
  * Debian's Caddy on loopback: one reverse_proxy (`"@id": routeId`) in front of `upstreams`
- * (`address:port`), its admin API on a port of its own. Undefined when Caddy is not installed
- * and we are not root to install it.
+ * (`address:port`), its admin API on a port of its own. Undefined when Caddy (or jq and curl,
+ * which deploy/traffic/caddy-upstream needs) is not installed and we are not root to install it.
  */
 export async function startCaddy(routeId: string, upstreams: string[]): Promise<TestCaddy | undefined> {
   const binary = ensureDebianPackage('caddy', '/usr/bin/caddy');
-  if (!binary) return undefined;
+  // deploy/traffic/caddy-upstream, which the tests run, needs them.
+  if (!binary || !ensureDebianPackage('jq', '/usr/bin/jq') || !ensureDebianPackage('curl', '/usr/bin/curl')) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'slipway-caddy-'));
   const [adminPort, port] = [await freePort('127.0.0.1'), await freePort('127.0.0.1')];
   writeFileSync(join(dir, 'caddy.json'), JSON.stringify({

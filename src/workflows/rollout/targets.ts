@@ -1,10 +1,10 @@
 import { stepLabel, targetUpdate, updateSegments, type TargetUpdate } from '../../commands/runbook.js';
 import { hostKey, type PinnedImages } from '../../domain/plan.js';
 import { isCancellation } from '@temporalio/workflow';
-import { describeTrafficTarget } from '../../domain/traffic.js';
 import { hostSteps, summary } from '../activity-options.js';
 import type { AfterHealthyInput, EngineSettings, TargetJob, TargetOutcome } from '../contract.js';
 import { describeFailure } from '../failure-details.js';
+import { drainFromBalancer, readyInBalancer } from '../traffic-step.js';
 
 /**
  * The rollout engine: a batch's targets updated at once, each by one activity per stretch of
@@ -40,8 +40,7 @@ async function updateOne(settings: EngineSettings, job: TargetJob): Promise<Targ
     const healthTimeoutMs = settings.health.timeoutMs;
     const log = stepLog(settings, job);
     if (drain) {
-      await hostSteps(2 * drain.drainTimeoutMs + settings.stepTimeoutMs, settings.heartbeatTimeoutMs).drainTarget
-        .executeWithOptions(summary(`${target.name}: drain (${describeTrafficTarget(drain.at)})`), [drain, log]);
+      await drainFromBalancer(target.name, drain, settings, log);
       drained = true;
     }
     for (const { from, to } of updateSegments(steps, job.resumeAt)) {
@@ -55,7 +54,7 @@ async function updateOne(settings: EngineSettings, job: TargetJob): Promise<Targ
       at = to;
     }
     // Healthy (its last step is the health checks): back in rotation.
-    if (drain) await hostSteps(drain.drainTimeoutMs + settings.stepTimeoutMs, settings.heartbeatTimeoutMs).readyTarget.executeWithOptions(summary(`${target.name}: ready (${describeTrafficTarget(drain.at)})`), [drain.at, drain.drainTimeoutMs, log]);
+    if (drain) await readyInBalancer(target.name, drain.at, drain.drainTimeoutMs, settings, log);
     return { id: target.id, status: 'healthy', ...(revision ? { revision } : {}) };
   } catch (error) {
     if (isCancellation(error)) return { id: target.id, status: 'cancelled' };

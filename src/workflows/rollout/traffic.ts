@@ -3,7 +3,8 @@ import { releaseValues } from '../../domain/release.js';
 import type { StepLogRef } from '../../domain/run.js';
 import { renderTemplate, targetTemplateValues, type TemplateValues } from '../../domain/templates.js';
 import { describeTrafficTarget, trafficTarget } from '../../domain/traffic.js';
-import { housekeeping, hostSteps, summary } from '../activity-options.js';
+import { housekeeping } from '../activity-options.js';
+import { readyInBalancer } from '../traffic-step.js';
 import type { DeployInput } from '../contract.js';
 import { describeFailure } from '../failure-details.js';
 import { checkHealth } from '../health-step.js';
@@ -88,7 +89,7 @@ async function putBack(input: Pick<DeployInput, 'plan' | 'stepTimeoutMs' | 'hear
       return;
     }
     try {
-      await hostSteps(traffic.drainTimeoutMs + stepTimeoutMs, heartbeatTimeoutMs).readyTarget.executeWithOptions(summary(`${t.name}: ready (${where}), ${when}`), [at, traffic.drainTimeoutMs, log]);
+      await readyInBalancer(t.name, at, traffic.drainTimeoutMs, { stepTimeoutMs, heartbeatTimeoutMs }, log, `, ${when}`);
     } catch (error) {
       const failure = describeFailure(error);
       left.push({ target: t, type: failure.type, error: `left out of ${where}: ${failure.message}` });

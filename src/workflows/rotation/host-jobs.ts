@@ -4,7 +4,7 @@ import { hostSteps, summary } from '../activity-options.js';
 import type { HostCall, HostJob, HostJobOutcome, JobOrder, RotationBatchInput } from '../contract.js';
 import { describeFailure } from '../failure-details.js';
 import { checkHealth } from '../health-step.js';
-import { describeTrafficTarget } from '../../domain/traffic.js';
+import { drainFromBalancer, readyInBalancer } from '../traffic-step.js';
 
 /** Told as each job starts and ends, where someone watches (the rotation's own steps). */
 export interface JobEvents {
@@ -28,16 +28,16 @@ export async function runHostJobs({ jobs, order, stepTimeoutMs, heartbeatTimeout
     const results: unknown[] = [];
     let tookEffect = false;
     const { drain } = job;
-    const where = drain && `${job.health?.target.name ?? drain.together[0]}: `;
+    const name = job.health?.target.name ?? drain?.together[0] ?? '';
     try {
-      if (drain) await hostSteps(2 * drain.drainTimeoutMs + stepTimeoutMs, heartbeatTimeoutMs).drainTarget.executeWithOptions(summary(`${where}drain (${describeTrafficTarget(drain.at)})`), [drain]);
+      if (drain) await drainFromBalancer(name, drain, { stepTimeoutMs, heartbeatTimeoutMs });
       for (const call of job.calls) {
         results.push(await invoke(steps, call));
         tookEffect ||= call.activity !== 'sshPublicKeyInUse';
       }
       if (job.health) await checkHealth(job.health.target, job.health.dir, job.health.plan, job.health.values, stepTimeoutMs, heartbeatTimeoutMs);
       // Healthy: back in rotation. One that is not stays out, for its compensation to bring back.
-      if (drain) await hostSteps(drain.drainTimeoutMs + stepTimeoutMs, heartbeatTimeoutMs).readyTarget.executeWithOptions(summary(`${where}ready (${describeTrafficTarget(drain.at)})`), [drain.at, drain.drainTimeoutMs]);
+      if (drain) await readyInBalancer(name, drain.at, drain.drainTimeoutMs, { stepTimeoutMs, heartbeatTimeoutMs });
       return { status: 'succeeded', results };
     } catch (error) {
       return { status: 'failed', failure: describeFailure(error), tookEffect };
