@@ -3,7 +3,7 @@
  * of workflow through its main paths against the test harness and writes the histories to
  * test/histories/, each named after the version that recorded it (`0.1.0-deploy-succeeded.json`).
  *
- *   npm run record-histories [-- deploys queue rollback-retried traffic schema rotations credentials recipes notifications]
+ *   npm run record-histories [-- deploys queue rollback-retried traffic schema hooks rotations credentials recipes notifications]
  *
  * With group names, only those are recorded again; without, every file below. Before the first
  * tagged release there is one engine: a change to workflow code re-records these. From then on
@@ -20,7 +20,7 @@ import { startReceiver } from '../test/support/receiver.js';
 import { HISTORY_KEY, startSealedStack } from '../test/support/sealed.js';
 
 const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
-const GROUPS = ['deploys', 'queue', 'rollback-retried', 'traffic', 'schema', 'rotations', 'credentials', 'recipes', 'notifications'];
+const GROUPS = ['deploys', 'queue', 'rollback-retried', 'traffic', 'schema', 'hooks', 'rotations', 'credentials', 'recipes', 'notifications'];
 const OUT = join(import.meta.dirname, '..', 'test', 'histories');
 const h = await startHarness();
 try {
@@ -112,6 +112,18 @@ try {
     await h.waitForRun(downgraded);
     rmSync(join(h.host('web-1').stateDir, 'bad-versions'));
     await save('deploy-schema-downgraded', downgraded);
+  }
+
+  if (wanted('hooks')) {
+    // beforeDeploy, then afterDeploy failing on the last target: a failed gate, the rollback, afterRollback.
+    const hooksDeploy = async (sha: string) => (await h.request('POST', '/v1/deployments', { service: 'hooks', environment: 'production', sha })).body.id as string;
+    await h.waitForRun(await hooksDeploy(await release(61)));
+    const failing = join(h.host('web-3').stateDir, 'srv', 'hooks-production', 'fail-afterDeploy');
+    writeFileSync(failing, '');
+    const rolledBack = await hooksDeploy(await release(62));
+    await h.waitForRun(rolledBack);
+    rmSync(failing);
+    await save('deploy-hooks-rolled-back', rolledBack);
   }
 
   if (wanted('rollback-retried')) {

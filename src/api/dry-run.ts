@@ -4,6 +4,8 @@ import { renderHealth } from '../domain/health.js';
 import { rollbackRelease, type Release } from '../domain/ledger.js';
 import { downgradeTarget } from '../domain/schema-revision.js';
 import { composeDowngrade, imageEnvironment } from '../commands/compose.js';
+import { hookCommand } from '../commands/hooks.js';
+import { hookBatches, hookValues, HOOK_NAMES, type HookName } from '../domain/hooks.js';
 import { hostKey, refName, refSha, type DeployPlan, type HealthCheck, type PinnedImages, type TrafficPlan, type TrafficTarget } from '../domain/plan.js';
 import { imagesToPin, releaseValues } from '../domain/release.js';
 import { planBatches } from '../domain/rollout.js';
@@ -38,6 +40,8 @@ export interface DryRunPlan {
   queuedBehind: { active: string | null; queue: string[] } | null;
   /** A rollback to a release at another schema revision: the downgrade first (null without `downgrade`). */
   schema?: { from: string; to: string; command: string | null } | undefined;
+  /** The hooks it would run, in order (afterRollback only if it rolls back); absent without hooks. */
+  hooks?: { hook: HookName; on: string; command: string }[] | undefined;
 }
 
 export interface DryRunDeps {
@@ -121,13 +125,26 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
     expect: g.expect ?? [g.max !== undefined ? `max ${g.max}` : '', g.min !== undefined ? `min ${g.min}` : ''].filter(Boolean).join(', '),
   })));
 
+  const hooks = hookSteps(kind, plan, values, env.current?.sha);
+
   return {
     dryRun: true, kind, service: plan.service, environment: plan.environment, commit, checks, images,
     batches: batches.map((b) => b.map((t) => t.name)), targets, gates,
     bakeMs: canary.length ? plan.rollout.bakeMs : 0, approval: canary.length > 0 && !!plan.rollout.approval,
     queuedBehind: env.active || env.queue.length ? { active: env.active, queue: env.queue } : null,
     ...(schema ? { schema } : {}),
+    ...(hooks.length ? { hooks } : {}),
   };
+}
+
+/** The hooks as the run would run them: a rollback run has no afterDeploy, it ends with afterRollback. */
+function hookSteps(kind: 'deploy' | 'rollback', plan: DeployPlan, release: ReturnType<typeof releaseValues>, previousSha: string | null | undefined): NonNullable<DryRunPlan['hooks']> {
+  const values = hookValues(release, previousSha);
+  return HOOK_NAMES.filter((name) => !(kind === 'rollback' && name === 'afterDeploy')).flatMap((name) => (plan.hooks?.[name] ?? []).flatMap((hook) => hookBatches(hook, plan.targets, plan.rollout).flat().map((t) => {
+    const targetValues = targetTemplateValues(t, values);
+    const command = hookCommand(name, renderTemplate(hook.command, targetValues), renderTemplate(plan.runtime.dir, targetValues));
+    return { hook: name, on: t.name, command: toShell(command) };
+  })));
 }
 
 /** What a rollback to `release` does to the schema first, as the rollback would run it. */

@@ -25,6 +25,7 @@ const problem = object(['type', 'title', 'status', 'detail'], {
 const images = { type: 'object', additionalProperties: string, description: 'Image name to repository:tag@digest' };
 const revision = { type: 'string', description: 'A database schema revision, as runtime.migrate.revision prints it' };
 const version = object(['sha', 'images'], { sha: { type: ['string', 'null'] }, images, revision: { ...revision, description: 'The schema revision this release\'s migrations go to, when known' } });
+const hookName = { enum: ['beforeDeploy', 'afterDeploy', 'afterRollback'] };
 const runError = object(['type', 'step', 'message'], { type: string, step: string, target: string, message: string });
 const runTarget = object(['id', 'name', 'status'], {
   id: string, name: string, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] },
@@ -48,6 +49,10 @@ const run = object(['id', 'kind', 'service', 'environment', 'version', 'previous
     items: object(['target', 'version', 'error', 'type'], { target: string, version: string, error: string, type: string }),
   },
   awaitingOperator: { type: 'boolean', description: 'With status failed: the run still holds its environment, waiting for retry or abort' },
+  hooks: {
+    type: 'array', description: 'The hooks run so far, in order, one entry per hook and target (a failed afterRollback is reported here and changes no status)',
+    items: object(['hook', 'target', 'command', 'status'], { hook: hookName, target: string, command: { type: 'string', description: 'Its step label: the hook and its command\'s first line' }, status: { enum: ['running', 'succeeded', 'failed'] }, error: string }),
+  },
   queuePosition: { type: 'integer', minimum: 1, description: 'With status queued: its place in the environment\'s queue, 1 being next to run' },
   reason: { type: 'string', description: 'Why, as the request said' },
   githubDeploymentId: { type: 'integer', description: 'The GitHub Deployment it reports to' },
@@ -106,6 +111,10 @@ const dryRunPlan = object(['dryRun', 'kind', 'service', 'environment', 'commit',
     from: revision, to: revision,
     command: { type: ['string', 'null'], description: 'The downgrade it runs on the first target before any target changes; null without runtime.migrate.downgrade (the schema stays at from)' },
   }),
+  hooks: {
+    type: 'array', description: 'The hooks it would run, in order: beforeDeploy before any target changes, afterDeploy once all are healthy, afterRollback only if it rolls back',
+    items: object(['hook', 'on', 'command'], { hook: hookName, on: { type: 'string', description: 'The target it runs on' }, command: { type: 'string', description: 'What the target\'s shell would get' } }),
+  },
 });
 
 const targetSteps = object(['run', 'target', 'steps', 'keptFor'], {

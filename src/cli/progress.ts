@@ -33,6 +33,7 @@ function snapshot(w: Watched): Map<string, string> {
     w.steps.forEach((s, i) => lines.set(`step ${i}`, `${s.target ? `${s.target}: ` : ''}${s.name}: ${s.status}${s.error ? ` (${s.error})` : ''}`));
   } else {
     for (const t of w.targets) lines.set(`target ${t.id}`, `${t.name}${t.batch ? ` (batch ${t.batch})` : ''}: ${t.status}${t.step ? `: ${t.step}` : ''}${t.error ? ` (${t.error})` : ''}`);
+    (w.hooks ?? []).forEach((h, i) => lines.set(`hook ${i}`, `${h.target}: ${h.command}: ${h.status}${h.error ? ` (${h.error})` : ''}`));
   }
   return lines;
 }
@@ -54,12 +55,18 @@ export function board(w: Watched): string {
     for (const s of w.steps) out.push(`  ${MARK[s.status] ?? ' '} ${s.target ? `${s.target}: ` : ''}${s.name} ${s.status}`);
     return out.join('\n');
   }
+  const hooks = (before: boolean) => {
+    const listed = (w.hooks ?? []).filter((h) => (h.hook === 'beforeDeploy') === before);
+    if (listed.length) out.push('  hooks', ...listed.map((h) => `    ${MARK[h.status] ?? ' '} ${h.target}: ${h.command} ${h.status}${h.error ? `: ${h.error.split('\n')[0]}` : ''}`));
+  };
+  hooks(true);
   const batches = new Map<number, Run['targets']>();
   for (const t of w.targets) batches.set(t.batch ?? 0, [...batches.get(t.batch ?? 0) ?? [], t]);
   for (const [batch, targets] of [...batches].sort(([a], [b]) => a - b)) {
     if (batch) out.push(`  batch ${batch}${batch === 1 && batches.size > 1 ? ' (canary)' : ''}`);
     for (const t of targets) out.push(`    ${MARK[t.status] ?? ' '} ${t.name} ${t.status}${t.step ? `: ${t.step}` : ''}${t.error ? `: ${t.error.split('\n')[0]}` : ''}`);
   }
+  hooks(false);
   return out.join('\n');
 }
 
@@ -103,6 +110,12 @@ export function planTable(plan: DryRunPlan): string {
   const width = Math.max(0, ...plan.images.map((i) => i.name.length));
   plan.images.forEach((image, i) => row(i ? '' : 'images', `${image.name.padEnd(width)}  ${image.pinned === 'missing' ? `MISSING ${image.repository}:${image.tag}` : image.pinned}`));
   if (plan.queuedBehind) row('waits for', [plan.queuedBehind.active, ...plan.queuedBehind.queue].filter(Boolean).join(', '));
+  const hooks = (names: string[], when: string) => {
+    const listed = (plan.hooks ?? []).filter((h) => names.includes(h.hook));
+    if (listed.length) out.push('', when, ...listed.map((h) => `  ${h.hook} on ${h.on}\n    $ ${h.command.replace(/\n/g, '\n      ')}`));
+  };
+  hooks(['beforeDeploy'], 'before any target changes:');
+  if (plan.schema) out.push('', `schema: ${plan.schema.from} → ${plan.schema.to}`, plan.schema.command ? `    $ ${plan.schema.command}` : '    (no downgrade configured: the schema stays at the newer revision)');
   plan.batches.forEach((names, index) => {
     out.push('', `batch ${index + 1}${index === 0 && plan.batches.length > 1 ? ' (canary)' : ''}: ${names.join(', ')}`);
     for (const target of plan.targets.filter((t) => t.batch === index + 1)) {
@@ -114,6 +127,8 @@ export function planTable(plan: DryRunPlan): string {
       if (plan.approval) out.push('  then wait for approval');
     }
   });
+  hooks(['afterDeploy'], 'once every target is healthy:');
+  hooks(['afterRollback'], plan.kind === 'rollback' ? 'once rolled back:' : 'if it rolls back, after the rollback:');
   return out.join('\n');
 }
 

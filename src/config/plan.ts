@@ -1,5 +1,6 @@
 import type { EnvSecretPlan, RecipeCommand, RecipePlan, RecipeWrite, RotationPlan } from '../domain/rotation.js';
 import { targetId, type DeployPlan, type HealthPlan, type Target, type TrafficPlan } from '../domain/plan.js';
+import { mergeHooks } from '../domain/hooks.js';
 import { lockOrder } from '../domain/recipe.js';
 import { own, type EnvironmentConfig, type RolloutOverride, type ServiceConfig, type SlipwayConfig } from './schema.js';
 
@@ -47,6 +48,7 @@ export function buildDeployPlan(serviceName: string, service: ServiceConfig, env
     analysis: service.analysis,
     targets: expandTargets(env),
     traffic: trafficPlan(env),
+    hooks: mergeHooks(service.hooks, env.hooks),
     rollout: {
       canary: rollout.canary, batchSize: rollout.batchSize, bakeMs: rollout.bake,
       autoRollback: rollout.autoRollback, approval: rollout.approval, approvalTimeoutMs: rollout.approvalTimeout, imageTimeoutMs: rollout.imageTimeout,

@@ -3,7 +3,7 @@ import { resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { targetId } from '../domain/plan.js';
-import { unknownTemplateVariables } from '../domain/templates.js';
+import { HOOK_TEMPLATE_VARIABLES, unknownTemplateVariables } from '../domain/templates.js';
 import { notificationSchema } from './notifications.js';
 import { githubSecretName, variableName } from './names.js';
 import { recipeIssues, recipeSchema } from './recipes.js';
@@ -25,6 +25,22 @@ const hostAddress = z.string().refine((v) => isIP(v) !== 0 || HOST_NAME.test(v),
 const template = z.string().min(1).superRefine((value, ctx) => {
   const unknown = unknownTemplateVariables(value);
   if (unknown.length) ctx.addIssue({ code: 'custom', message: `unknown template variable ${unknown.map((v) => `{${v}}`).join(', ')}` });
+});
+
+/** Hooks know `{previousSha}` too. */
+const hookTemplate = z.string().min(1).superRefine((value, ctx) => {
+  const unknown = unknownTemplateVariables(value, HOOK_TEMPLATE_VARIABLES);
+  if (unknown.length) ctx.addIssue({ code: 'custom', message: `unknown template variable ${unknown.map((v) => `{${v}}`).join(', ')}` });
+});
+const hookList = z.array(z.strictObject({
+  command: hookTemplate,
+  on: z.enum(['first', 'all'], { error: 'expected first (the run\'s first target) or all (every target, in batches)' }).default('first'),
+}));
+/** The runbook's steps around a deploy (docs/hooks.md); an environment's list replaces the service's. */
+const hooksSchema = z.strictObject({
+  beforeDeploy: hookList.optional(),
+  afterDeploy: hookList.optional(),
+  afterRollback: hookList.optional(),
 });
 
 /** A count of targets (`2`) or a share of them (`"50%"`). */
@@ -100,6 +116,7 @@ const environmentSchema = z.strictObject({
   targets: z.array(targetSchema).min(1, 'expected at least one target'),
   rollout: rolloutSchema.prefault({}),
   traffic: trafficSchema.optional(),
+  hooks: hooksSchema.optional(),
 }).superRefine((env, ctx) => {
   const seen = new Set<string>();
   env.targets.forEach((t, i) => {
@@ -193,6 +210,7 @@ const serviceSchema = z.strictObject({
   health: healthSchema.prefault({}),
   analysis: z.array(analysisSchema).default([]),
   environments: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/), environmentSchema),
+  hooks: hooksSchema.optional(),
   /**
    * What `env-secret` rotations of this service may write: its env-file variables and GitHub
    * Actions secrets. Without it they are refused; an image variable is never writable.

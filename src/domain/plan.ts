@@ -1,6 +1,7 @@
 import type { ComposeRuntime } from '../commands/compose.js';
 import type { SystemdRuntime } from '../commands/systemd.js';
 import type { AnalysisGate } from '../analysis/gates.js';
+import type { HooksPlan } from './hooks.js';
 
 /**
  * What a deploy workflow is given: everything from config and the request that the run
@@ -92,6 +93,8 @@ export interface DeployPlan {
   targets: Target[];
   /** The load balancer each target leaves while it changes. */
   traffic?: TrafficPlan | undefined;
+  /** The operator's commands around the rollout (absent: none). */
+  hooks?: HooksPlan | undefined;
   rollout: RolloutPlan;
   reason?: string | undefined;
 }

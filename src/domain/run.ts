@@ -1,3 +1,4 @@
+import type { HookName } from './hooks.js';
 import { refSha, type DeployPlan } from './plan.js';
 
 /** A run as the API shows it (docs/runs.md), kept by the workflow and answered by its `run` query. */
@@ -38,6 +39,16 @@ export interface RunTarget {
   step?: string | undefined;
 }
 
+/** One run of a hook on one target, as the run shows it (docs/hooks.md). */
+export interface RunHook {
+  hook: HookName;
+  target: string;
+  /** Its step label: the hook's name and its command's first line. */
+  command: string;
+  status: 'running' | 'succeeded' | 'failed';
+  error?: string | undefined;
+}
+
 export interface Run {
   id: string;
   kind: 'deploy' | 'rollback';
@@ -62,6 +73,8 @@ export interface Run {
    */
   leftToFix?: LeftToFix[] | undefined;
   awaitingOperator?: boolean | undefined;
+  /** The hooks this run has run or runs now, in order; a failed `afterRollback` is reported here, changing no status. */
+  hooks?: RunHook[] | undefined;
   /** A queued run's place in its environment's queue (1: next to run); API answers only. */
   queuePosition?: number | undefined;
   reason?: string | undefined;

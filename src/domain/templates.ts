@@ -6,7 +6,9 @@ import { FailureType, PlanError } from './failures.js';
  * health URL with a hole in it would probe the wrong thing.
  */
 export const TEMPLATE_VARIABLES = ['host', 'name', 'instance', 'sha', 'sha7', 'service', 'environment'] as const;
-export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
+/** Hooks also know the release their run replaces (empty on a first deploy). */
+export const HOOK_TEMPLATE_VARIABLES = [...TEMPLATE_VARIABLES, 'previousSha'] as const;
+export type TemplateVariable = (typeof HOOK_TEMPLATE_VARIABLES)[number];
 export type TemplateValues = Partial<Record<TemplateVariable, string>>;
 
 const PLACEHOLDER = /\{([a-zA-Z0-9_]+)\}/g;
@@ -15,8 +17,8 @@ export function templateVariablesIn(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
 }
 
-export function unknownTemplateVariables(template: string): string[] {
-  return templateVariablesIn(template).filter((v) => !(TEMPLATE_VARIABLES as readonly string[]).includes(v));
+export function unknownTemplateVariables(template: string, known: readonly string[] = TEMPLATE_VARIABLES): string[] {
+  return templateVariablesIn(template).filter((v) => !known.includes(v));
 }
 
 /** The values of one target: its host, its name in config and its instance, over `base`. */

@@ -7,6 +7,7 @@ import { drainedTargetsQuery, type DeployInput } from './contract.js';
 import { bake } from './rollout/bake.js';
 import { Batches, TargetsFailed } from './rollout/batches.js';
 import { reportToGithub } from './rollout/github.js';
+import { runHooks } from './rollout/hooks.js';
 import { preflight, PreflightFailed, type Release } from './rollout/preflight.js';
 import { rollBackAll } from './rollout/rollback.js';
 import { downgradeSchema } from './rollout/schema.js';
@@ -48,6 +49,14 @@ export async function deploy(input: DeployInput): Promise<Run> {
     }
 
     const deploying = release;
+    try {
+      await state.cancellable(() => runHooks(input, state, 'beforeDeploy', deploying.values));
+    } catch (error) {
+      if (!(error instanceof TargetsFailed)) throw error;
+      const { failure } = error;
+      run.error = { type: failure.type, step: `${failure.target}: ${failure.step}`, target: failure.target, message: `the beforeDeploy hook failed, so no target was changed: ${failure.message}` };
+      return await end('failed');
+    }
     // A rollback run: the schema goes down to the release's revision before any target changes.
     if (run.kind === 'rollback' && ledger.current && !await downgradeSchema(input, state, run.version, ledger.current.images)) return await end('failed');
     const planned = planBatches(plan.targets, plan.rollout.canary, plan.rollout.batchSize);
@@ -67,6 +76,10 @@ export async function deploy(input: DeployInput): Promise<Run> {
       }
       if (canary && plan.rollout.approval) await awaitApproval();
     }
+    // The whole fleet is healthy: a failing afterDeploy hook is a failed gate. A rollback run
+    // has rolled back, and says so to its afterRollback hooks instead.
+    if (run.kind === 'deploy') await gated('afterDeploy', () => runHooks(input, state, 'afterDeploy', deploying.values));
+    else await afterRollback();
     return await end('succeeded');
   } catch (error) {
     if (!(error instanceof StopRollout)) {
@@ -86,7 +99,16 @@ export async function deploy(input: DeployInput): Promise<Run> {
       return end(stopped);
     }
     state.setStatus('running');
-    return end(await rollBackAll(input, state, batches, previous, error.outcome));
+    const outcome = await rollBackAll(input, state, batches, previous, error.outcome);
+    await afterRollback();
+    return end(outcome);
+  }
+
+  /** After a rollback, whatever its outcome: a failing hook is reported in `run.hooks` and changes no status. */
+  async function afterRollback(): Promise<void> {
+    await runHooks(input, state, 'afterRollback', release!.values).catch((error: unknown) => {
+      if (!(error instanceof TargetsFailed)) throw error;
+    });
   }
 
   /** A health-gated step: on failure, roll back (autoRollback) or ask an operator. */

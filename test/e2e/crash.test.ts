@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runs } from '../../src/api/runs.js';
@@ -110,6 +110,24 @@ describe('crash safety', function () {
     assert.equal(run.status, 'rolled_back', JSON.stringify(run.error));
     assert.equal(h.steps('web-1').filter((s) => s === 'downgrade').length, 1, 'the downgrade ran once');
     assert.equal(run.schemaRevision, `r${good.version.sha!.slice(0, 7)}`);
+  });
+
+  it('runs a hook once when the worker dies while it runs', async () => {
+    const delay = join(h.host('web-1').stateDir, 'srv', 'hooks-crash', 'delay-afterDeploy');
+    writeFileSync(delay, '4');
+    try {
+      if (!worker.running) await worker.start();
+      const id = await deploy('hooks', 'crash');
+      await waitFor(id, (r) => !!r.hooks?.some((x) => x.hook === 'afterDeploy' && x.status === 'running'), 'running its afterDeploy hook');
+      await worker.kill();
+      await worker.start();
+      const run = await waitFor(id, done, 'finished');
+      assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+      const ran = readFileSync(join(h.fleet.dir, 'hooks-crash.log'), 'utf8').split('\n').filter((l) => l.includes(`sha=${run.version.sha!.slice(0, 7)} `)).map((l) => l.split(' ').slice(0, 2).join(' '));
+      assert.deepEqual(ran, ['beforeDeploy web-1', 'afterDeploy web-1', 'afterDeploy web-2'], 'each hook ran once on each of its targets');
+    } finally {
+      rmSync(delay, { force: true });
+    }
   });
 
   it('survives a restart of the Temporal server mid-rollout', async () => {

@@ -82,7 +82,7 @@ export async function startHarness(): Promise<Harness> {
   writeFileSync(fleet.knownHostsPath, `${readFileSync(fleet.knownHostsPath, 'utf8')}[127.0.0.30]:${deadPort} ${other.public}\n`);
 
   for (const host of fleet.hosts) {
-    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed', 'keeper', 'bots', 'hooked', 'schema-production', 'schema-crash', 'expand']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
+    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed', 'keeper', 'bots', 'hooked', 'schema-production', 'schema-crash', 'expand', 'hooks-production', 'hooks-manual', 'hooks-crash', 'hooks-quiet']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
     writeFileSync(join(host.stateDir, 'srv', 'shop', '.env.production'), '# kept by hand\nDATABASE_URL=postgres://db/shop\nBACKEND_IMAGE=old\n');
   }
   const balancer = await startHaproxy('web', Object.fromEntries(fleet.hosts.slice(0, 3).map((h) => [h.name, `${h.address}:8000`])), '/health');
@@ -96,6 +96,8 @@ export async function startHarness(): Promise<Harness> {
   mkdirSync(envDir);
   writeFileSync(join(envDir, 'id_ed25519'), withNewline(fleet.clientKey.private), { mode: 0o600 });
 
+  // Each hook appends a line to hooks-<environment>.log; in a host's directory, delay-<hook> (seconds) slows it and fail-<hook> makes it fail.
+  const hook = (name: string) => `sleep $(cat delay-${name} 2>/dev/null || echo 0); test ! -e fail-${name} && echo ${name} {name} sha={sha7} previous={previousSha} at=$(date +%s%3N) >> ${fleet.dir}/hooks-{environment}.log`;
   const configText = `
 github:
   apiUrl: ${github.apiUrl}
@@ -113,7 +115,7 @@ ssh:
   commandTimeout: 60s
 api:
   tokens:
-    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*", "deploy:keyed/*", "deploy:schema/*", "deploy:expand/*"] }
+    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*", "deploy:keyed/*", "deploy:schema/*", "deploy:expand/*", "deploy:hooks/*"] }
     - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
     - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
     - { name: rotator, sha256: "${sha256(TOKENS.rotator)}", scopes: ["rotate:vault/*", "rotate:keyed/*", "rotate:bots/*", "rotate:hooked/*", "read"] }
@@ -236,6 +238,36 @@ services:
         targets: [${target(web1!)}, ${target(web2!)}]
         rollout: { imageTimeout: 3s }
         traffic: { command: { drain: "echo drain {name} {sha7} >> ${fleet.dir}/balancer.log", ready: "echo ready {name} {sha7} >> ${fleet.dir}/balancer.log" } }
+  # The runbook's steps around a deploy (test/e2e/rollout/hooks.test.ts).
+  hooks:
+    repo: acme/shop
+    images: { backend: ${registry.host}/acme/shop-backend }
+    tag: "sha-{sha7}"
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/hooks-{environment}", imageVars: { BACKEND_IMAGE: backend } }
+    health:
+      timeout: 2s
+      interval: 200ms
+      checks: [ { http: "http://{host}:8000/health" } ]
+    hooks:
+      beforeDeploy: [{ command: "${hook('beforeDeploy')}" }]
+      afterDeploy: [{ command: "${hook('afterDeploy')}", on: all }]
+      afterRollback: [{ command: "${hook('afterRollback')}", on: first }]
+    environments:
+      production:
+        targets: [${target(web1!)}, ${target(web2!)}, ${target(web3!)}]
+        rollout: { canary: 1, batchSize: 2, imageTimeout: 3s }
+      manual:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { canary: 1, autoRollback: false, imageTimeout: 3s }
+      # test/e2e/crash.test.ts's own: its worker is a process of its own.
+      crash:
+        targets: [${target(web1!)}, ${target(web2!)}]
+        rollout: { canary: 1, imageTimeout: 10s }
+      # An environment's list replaces the service's.
+      quiet:
+        targets: [${target(web1!)}]
+        rollout: { imageTimeout: 3s }
+        hooks: { afterDeploy: [] }
   # Releases that know their schema (test/e2e/rollout/schema.test.ts): alembic as the stand-in
   # docker runs it, against one database the hosts share.
   schema:
