@@ -140,6 +140,16 @@ describe('hooks: the runbook\'s steps around a deploy', function () {
     assert.deepEqual(run.hooks.filter((x: { hook: string }) => x.hook === 'afterDeploy').map((x: { target: string; status: string }) => `${x.target} ${x.status}`), ['web-1 succeeded', 'web-2 succeeded']);
   });
 
+  it('runs beforeDeploy and then afterRollback, not afterDeploy, in a rollback run', async () => {
+    const since = Date.now();
+    const started = await h.request('POST', '/v1/rollbacks', { service: 'hooks', environment: 'production', sha: releases[0] });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const run = await h.waitForRun(started.body.id);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    const ran = lines('production', releases[0]).filter((l) => l.at >= since);
+    assert.deepEqual(ran.map((l) => `${l.hook} ${l.host} ${l.previous}`), [`beforeDeploy web-1 ${releases[1]}`, `afterRollback web-1 ${releases[1]}`]);
+  });
+
   it('takes an environment\'s list over the service\'s', async () => {
     const sha = await newRelease(h);
     const run = await deploy('quiet', sha);
