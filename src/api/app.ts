@@ -8,6 +8,7 @@ import { HttpProblem, problemHandler, sendProblem } from './problem.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { codecFor } from '../codec/data-converter.js';
 import { codecRoutes } from './routes/codec.js';
+import { promotionRoutes } from './routes/promotions.js';
 import { rollbackRoutes } from './routes/rollbacks.js';
 import { rotationRoutes, scheduleRoutes } from './routes/rotations.js';
 import { Rotations } from './rotations.js';
@@ -68,6 +69,7 @@ export function createApi(options: ApiOptions): Express {
   };
   v1.use('/deployments', deploymentRoutes(config, runs, metrics, planning, stepLogStore(config)));
   v1.use('/rollbacks', rollbackRoutes(config, runs, metrics, planning));
+  v1.use('/promotions', promotionRoutes(config, runs, metrics, planning));
   v1.use('/services', serviceRoutes(config, runs));
   v1.use('/rotations', rotationRoutes(config, rotations, metrics));
   v1.use('/schedules', scheduleRoutes(rotations));

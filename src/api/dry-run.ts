@@ -14,7 +14,7 @@ import { trafficTarget } from '../domain/traffic.js';
 import { setServerState } from '../traffic/haproxy.js';
 import { GithubError, type GithubClient } from '../github/client.js';
 import { pinnedReference, type RegistryClient } from '../registry/client.js';
-import type { EnvironmentView } from '../workflows/contract.js';
+import type { DeployInput, EnvironmentView } from '../workflows/contract.js';
 import { HttpProblem } from './problem.js';
 
 /**
@@ -59,7 +59,7 @@ function withTraffic(plan: TrafficPlan, at: TrafficTarget, steps: string[], afte
   return [drain, ...steps.slice(0, steps.length - afterHealthy), ready, ...steps.slice(steps.length - afterHealthy)];
 }
 
-export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps: DryRunDeps, rollbackTo?: string): Promise<DryRunPlan> {
+export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps: DryRunDeps, { rollbackTo, promotion }: { rollbackTo?: string | undefined; promotion?: DeployInput['promotion'] } = {}): Promise<DryRunPlan> {
   const env = await deps.environment(plan.service, plan.environment);
   let commit: DryRunPlan['commit'];
   let checks: DryRunPlan['checks'] = { state: 'not required', summary: plan.requireChecks ? 'a rollback returns to a release that passed them' : 'requireChecks is off' };
@@ -73,7 +73,7 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
     schema = schemaStep(plan, env, release);
     commit = { sha: release.sha, ref: rollbackTo ?? 'the known-good release before current' };
     pinned = release.images;
-    images = Object.entries(release.images).map(([name, reference]) => ({ name, repository: reference.split('@')[0]!.replace(/:[^:/]+$/, ''), tag: '(pinned)', pinned: reference }));
+    images = listPinned(release.images, () => '(pinned)');
   } else {
     const ref = refName(plan.ref);
     let sha = refSha(plan.ref);
@@ -90,7 +90,8 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
       }
     }
     commit = { sha, ref };
-    images = await Promise.all(imagesToPin(plan, releaseValues(plan, sha)).map(async ({ name, repository, tag }) => {
+    if (promotion) Object.assign(pinned, promotion.images);
+    images = promotion ? listPinned(promotion.images, (reference) => `(promoted) ${/:([^:/@]+)@/.exec(reference)?.[1] ?? ''}`.trim()) : await Promise.all(imagesToPin(plan, releaseValues(plan, sha)).map(async ({ name, repository, tag }) => {
       const digest = await deps.registry.resolveDigest(repository, tag).catch(() => undefined);
       const reference = digest ? pinnedReference(repository, tag, digest) : 'missing';
       pinned[name] = digest ? reference : `${repository}:${tag}`;
@@ -135,6 +136,11 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
     ...(schema ? { schema } : {}),
     ...(hooks.length ? { hooks } : {}),
   };
+}
+
+/** Images already pinned (a rollback's, a promotion's), as the plan lists them. */
+function listPinned(images: PinnedImages, tag: (reference: string) => string): DryRunPlan['images'] {
+  return Object.entries(images).map(([name, reference]) => ({ name, repository: reference.split('@')[0]!.replace(/:[^:/]+$/, ''), tag: tag(reference), pinned: reference }));
 }
 
 /** The hooks as the run would run them: a rollback run has no afterDeploy, it ends with afterRollback. */

@@ -17,7 +17,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * The request's `Idempotency-Key`, if any. A repeat with the same key, from the same token, for
  * the same kind of request returns the run the first one started; with another body it is `409`.
  */
-export function idempotencyOf(req: Request, kind: 'deploy' | 'rollback' | 'rotation', body: unknown): Idempotency | undefined {
+export function idempotencyOf(req: Request, kind: 'deploy' | 'rollback' | 'promotion' | 'rotation', body: unknown): Idempotency | undefined {
   const sent = req.get('Idempotency-Key');
   if (sent === undefined) return undefined;
   if (!/^[\x21-\x7e]{1,255}$/.test(sent)) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { stepRecordSchema } from '../step-logs/store.js';
-import { deployRequestSchema, rollbackRequestSchema, rotationRequestSchema } from './schemas.js';
+import { deployRequestSchema, overrideRequestSchema, promotionRequestSchema, rollbackRequestSchema, rotationRequestSchema } from './schemas.js';
 
 /**
  * `GET /openapi.json`: the API, every route. Request schemas come from the zod
@@ -20,12 +20,21 @@ const links = object(['self', 'ui'], { self: { type: 'string', description: 'Thi
 const problem = object(['type', 'title', 'status', 'detail'], {
   type: string, title: string, status: { type: 'integer' }, detail: string,
   errors: { type: 'array', items: object(['field', 'message'], { field: string, message: string }) },
+  condition: { type: 'string', description: 'A refused promotion: which condition failed (sha, never-current, rolled-back, soak); with soak, Retry-After says how long is left' },
 });
 
 const images = { type: 'object', additionalProperties: string, description: 'Image name to repository:tag@digest' };
 const revision = { type: 'string', description: 'A database schema revision, as runtime.migrate.revision prints it' };
 const version = object(['sha', 'images'], { sha: { type: ['string', 'null'] }, images, revision: { ...revision, description: 'The schema revision this release\'s migrations go to, when known' } });
 const hookName = { enum: ['beforeDeploy', 'afterDeploy', 'afterRollback'] };
+const waitingFor = object(['kind', 'until', 'reason'], {
+  kind: { enum: ['window', 'freeze'] }, until: { ...dateTime, description: 'When it starts by itself' }, reason: string,
+});
+const runOverride = object(['kind', 'reason', 'by', 'at', 'overrode'], {
+  kind: { enum: ['window', 'promotion'] }, reason: string, by: { type: 'string', description: 'The admin token\'s name' }, at: dateTime,
+  overrode: { type: 'string', description: 'The rule it let the run past, as it was said' },
+});
+const promotedFrom = object(['environment', 'runId'], { environment: string, runId: { type: 'string', description: 'The run that made the release current there' } });
 const runError = object(['type', 'step', 'message'], { type: string, step: string, target: string, message: string });
 const runTarget = object(['id', 'name', 'status'], {
   id: string, name: string, status: { enum: ['pending', 'updating', 'healthy', 'failed', 'rolled_back'] },
@@ -53,6 +62,9 @@ const run = object(['id', 'kind', 'service', 'environment', 'version', 'previous
     type: 'array', description: 'The hooks run so far, in order, one entry per hook and target (a failed afterRollback is reported here and changes no status)',
     items: object(['hook', 'target', 'command', 'status'], { hook: hookName, target: string, command: { type: 'string', description: 'Its step label: the hook and its command\'s first line' }, status: { enum: ['running', 'succeeded', 'failed'] }, error: string }),
   },
+  waitingFor: { ...waitingFor, description: 'With status queued: held by the environment\'s deploy windows or a freeze, and when it starts by itself' },
+  overrides: { type: 'array', items: runOverride, description: 'Rules an admin let it past' },
+  promotedFrom: { ...promotedFrom, description: 'A promotion: the environment whose current release it deploys' },
   queuePosition: { type: 'integer', minimum: 1, description: 'With status queued: its place in the environment\'s queue, 1 being next to run' },
   reason: { type: 'string', description: 'Why, as the request said' },
   githubDeploymentId: { type: 'integer', description: 'The GitHub Deployment it reports to' },
@@ -77,6 +89,9 @@ const rotation = object(['id', 'kind', 'service', 'environment', 'status', 'step
   },
   error: runError,
   leftToFix: { ...strings, description: 'With status failed: what a compensation could not undo, or a recipe\'s finally did not do' },
+  waitingFor: { ...waitingFor, description: 'With status queued: held by the environment\'s deploy windows or a freeze, and when it starts by itself' },
+  overrides: { type: 'array', items: runOverride, description: 'Rules an admin let it past' },
+  promotedFrom: { ...promotedFrom, description: 'A promotion: the environment whose current release it deploys' },
   queuePosition: { type: 'integer', minimum: 1, description: 'With status queued: its place in the environment\'s queue, 1 being next to run' },
   createdAt: dateTime,
   updatedAt: dateTime,
@@ -131,6 +146,8 @@ const release = object(['sha', 'images', 'runId', 'deployedAt'], { sha: { type: 
 const historyEntry = object(['runId', 'kind', 'status', 'sha', 'finishedAt'], {
   runId: string, kind: { enum: ['deploy', 'rollback', 'rotation'] }, status: string, sha: { type: ['string', 'null'] }, finishedAt: dateTime, error: string,
   leftToFix: { ...strings, description: 'What the run or rotation left for an operator to do by hand' },
+  overrides: { type: 'array', items: runOverride, description: 'Rules an admin let the run past, with the reason and who' },
+  promotedFrom,
 });
 const environmentView = object(['current', 'knownGood', 'history', 'active', 'queue'], {
   current: nullable(release),
@@ -143,6 +160,18 @@ const environmentView = object(['current', 'knownGood', 'history', 'active', 'qu
   schemaRevision: { ...revision, description: 'The database schema\'s revision as the last run left it, when known' },
   active: { type: ['string', 'null'], description: 'The run or rotation holding the environment' },
   queue: { ...strings, description: 'Runs and rotations waiting for it, in order' },
+  windows: object(['open', 'window', 'freeze'], {
+    open: { type: 'boolean', description: 'Whether a run asked for now would start (as far as windows and freezes go)' },
+    window: nullable(object(['opens', 'closes'], { opens: dateTime, closes: dateTime })),
+    freeze: nullable(object(['from', 'to', 'reason'], { from: string, to: string, reason: string })),
+  }),
+  promotion: object(['from', 'soakMs', 'candidate'], {
+    from: string, soakMs: { type: 'integer', minimum: 0 },
+    candidate: nullable(object(['sha', 'runId', 'deployedAt', 'soaked'], {
+      sha: { type: ['string', 'null'] }, runId: string, deployedAt: dateTime, soaked: { type: 'boolean' },
+      leftMs: { type: 'integer', minimum: 0, description: 'How long until it has soaked' },
+    })),
+  }),
 });
 const services = object(['items'], { items: { type: 'array', items: object(['name', 'environments'], { name: string, environments: strings }) } });
 const runList = object(['items'], { items: { type: 'array', items: { $ref: '#/components/schemas/Run' } }, next: { type: 'string', description: 'Pass as next for the following page' } });
@@ -174,6 +203,8 @@ export function openApiDocument(serverUrl?: string) {
         TargetSteps: targetSteps,
         DeployRequest: z.toJSONSchema(deployRequestSchema, { io: 'input', unrepresentable: 'any' }),
         RollbackRequest: z.toJSONSchema(rollbackRequestSchema, { io: 'input', unrepresentable: 'any' }),
+        PromotionRequest: z.toJSONSchema(promotionRequestSchema, { io: 'input', unrepresentable: 'any' }),
+        OverrideRequest: z.toJSONSchema(overrideRequestSchema, { io: 'input', unrepresentable: 'any' }),
         DryRunPlan: dryRunPlan,
         Rotation: rotation,
         RotationRequest: z.toJSONSchema(rotationRequestSchema, { io: 'input', unrepresentable: 'any' }),
@@ -208,6 +239,13 @@ export function openApiDocument(serverUrl?: string) {
           responses: { 200: { description: 'The steps', ...json(ref('TargetSteps')) }, ...refusals(404) },
         },
       },
+      '/v1/deployments/{id}/override': {
+        post: {
+          summary: 'Admin: start a run that waits for its deploy window or the end of a freeze now; the reason and the token\'s name go into the ledger\'s history', operationId: 'overrideDeploymentWindow',
+          parameters: idParameter, requestBody: { required: true, ...json(ref('OverrideRequest')) },
+          responses: { 202: { description: 'The run, no longer waiting', ...json(ref('Run')) }, ...refusals(404, 409) },
+        },
+      },
       '/v1/deployments/{id}/{action}': {
         post: {
           summary: 'An operator action: approve, pause, resume, abort (any state that is not final, a rollback included), retry, rollback', operationId: 'actOnDeployment',
@@ -219,6 +257,14 @@ export function openApiDocument(serverUrl?: string) {
         post: {
           summary: 'Roll back to a known-good version (by default the newest other than the current one)', operationId: 'createRollback', parameters: [idempotencyKey],
           requestBody: { required: true, ...json(ref('RollbackRequest')) },
+          responses: { 200: { description: 'With dryRun: the plan; nothing was touched', ...json(ref('DryRunPlan')) }, 202: { description: 'The run', ...json(ref('Run')) }, ...refusals(404, 409) },
+        },
+      },
+      '/v1/promotions': {
+        post: {
+          summary: 'Deploy to `to` the release current in `from`: its SHA and its very digests, as a deploy run naming its source', operationId: 'createPromotion', parameters: [idempotencyKey],
+          description: 'Refused (409, with condition, and Retry-After for the soak) when `to` has promotion and the release has not been current and healthy in its from for the soak; admin may pass override.',
+          requestBody: { required: true, ...json(ref('PromotionRequest')) },
           responses: { 200: { description: 'With dryRun: the plan; nothing was touched', ...json(ref('DryRunPlan')) }, 202: { description: 'The run', ...json(ref('Run')) }, ...refusals(404, 409) },
         },
       },

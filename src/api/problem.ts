@@ -9,8 +9,14 @@ export interface FieldError {
   message: string;
 }
 
+/** What a refusal says beyond its detail: which rule failed (`condition`), and when asking again may succeed (`Retry-After`). */
+export interface ProblemExtras {
+  condition?: string | undefined;
+  retryAfterSeconds?: number | undefined;
+}
+
 export class HttpProblem extends Error {
-  constructor(readonly status: number, readonly title: string, readonly detail: string, readonly errors?: FieldError[]) {
+  constructor(readonly status: number, readonly title: string, readonly detail: string, readonly errors?: FieldError[], readonly extras?: ProblemExtras) {
     super(detail);
   }
 }
@@ -21,12 +27,14 @@ const TYPES: Record<number, string> = {
 };
 
 export function sendProblem(res: Response, problem: HttpProblem): void {
+  if (problem.extras?.retryAfterSeconds !== undefined) res.set('Retry-After', String(problem.extras.retryAfterSeconds));
   res.status(problem.status).type('application/problem+json').json({
     type: `https://slipway.dev/problems/${TYPES[problem.status] ?? 'error'}`,
     title: problem.title,
     status: problem.status,
     detail: redact(problem.detail),
     ...(problem.errors ? { errors: problem.errors } : {}),
+    ...(problem.extras?.condition ? { condition: problem.extras.condition } : {}),
   });
 }
 

@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { refusal, type OperatorAction } from '../domain/operator-actions.js';
 import type { DeployPlan } from '../domain/plan.js';
+import { waitingFor } from '../domain/windows.js';
 import { queuedRun, type Run, type RunStatus } from '../domain/run.js';
 import type { EnvironmentRef } from '../domain/rotation.js';
 import {
-  abortQueuedUpdate, actionUpdates, environmentQuery, queuedRunQuery, environmentWorkflowId, type DeployInput, type EnvironmentView, type QueuedRun, type Unstarted,
+  abortQueuedUpdate, actionUpdates, environmentQuery, overrideWindowUpdate, queuedRunQuery, environmentWorkflowId, runExtras, type DeployInput, type EnvironmentView, type QueuedRun, type Unstarted,
 } from '../workflows/contract.js';
 import { enqueueWithEnvironment, runIdFor } from '../temporal/enqueue.js';
 import { idempotencyConflict, type Idempotency } from './idempotency.js';
@@ -43,7 +44,7 @@ export class Runs {
    * answers at once, without waiting on a worker: the run is `queued` until it holds the
    * environment's lock. With an idempotency key, a repeat answers the run the key started.
    */
-  async enqueue(kind: Run['kind'], plan: DeployPlan, options: { idempotency?: Idempotency | undefined; rollbackTo?: string | undefined } = {}): Promise<{ run: RunView; created: boolean }> {
+  async enqueue(kind: Run['kind'], plan: DeployPlan, options: { idempotency?: Idempotency | undefined; rollbackTo?: string | undefined } & Pick<DeployInput, 'overrides' | 'promotion'> = {}): Promise<{ run: RunView; created: boolean }> {
     const { idempotency } = options;
     const runId = runIdFor(`${kind}-${plan.service}-${plan.environment}`, idempotency);
     if (idempotency) {
@@ -54,11 +55,15 @@ export class Runs {
     const input: Unstarted<DeployInput> = {
       plan, kind, rollbackTo: options.rollbackTo, stepTimeoutMs: this.options.stepTimeoutMs, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, createdAt, uiUrl: runLinks('run', runId, this.options).ui,
       notifications: notificationsFor(this.options.notifications ?? [], plan.service, 'run', runLinks('run', runId, this.options)),
+      ...(options.overrides?.length ? { overrides: options.overrides } : {}),
+      ...(options.promotion ? { promotion: options.promotion } : {}),
     };
     await enqueueWithEnvironment(this.client, this.options.taskQueue, plan.service, plan.environment, {
       runId, input, ...(idempotency ? { idempotency: { key: idempotency.key, requestHash: idempotency.requestHash } } : {}),
     });
-    return { run: this.view(queuedRun(runId, kind, plan, createdAt)), created: true };
+    // As its environment's workflow will say it: waiting for its window, or next in line.
+    const wait = waitingFor(plan.windows, Date.now());
+    return { run: this.view({ ...queuedRun(runId, kind, plan, createdAt, runExtras(input)), ...(wait ? { waitingFor: wait } : {}) }), created: true };
   }
 
   /**
@@ -89,6 +94,20 @@ export class Runs {
       return this.view(await this.client.workflow.getHandle(run.id).executeUpdate(actionUpdates[action]));
     } catch (error) {
       throw refusedUpdateAsConflict(error, action, 'run');
+    }
+  }
+
+  /**
+   * An admin starts a run that waits for its window or a freeze's end: it goes as soon as it has
+   * the lock. `409` when it is not waiting for one (started already, or not held by a window).
+   */
+  async overrideWindow(run: RunView, reason: string, by: string): Promise<RunView> {
+    const environment = this.client.workflow.getHandle(environmentWorkflowId(run.service, run.environment));
+    try {
+      return this.view(await environment.executeUpdate(overrideWindowUpdate, { args: [{ runId: run.id, reason, by }] }));
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw new HttpProblem(409, 'Conflict', `cannot override: ${run.id} is ${run.status}${run.status === 'queued' ? ', not waiting for a deploy window or the end of a freeze' : ''}`);
+      throw error;
     }
   }
 

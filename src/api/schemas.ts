@@ -16,6 +16,8 @@ export const deployRequestSchema = z.strictObject({
   tag: z.string().regex(TAG, 'expected an image tag (letters, digits, "_", "." and "-", at most 128)').optional(),
   rollout: rolloutOverrideSchema.optional(),
   reason: z.string().max(500).optional(),
+  /** admin: deploy although the environment's promotion condition is not met; the reason goes into the ledger's history. */
+  override: z.strictObject({ reason: z.string().min(1).max(500) }).optional(),
 }).superRefine((body, ctx) => {
   if (!body.sha === !body.tag) ctx.addIssue({ code: 'custom', path: body.sha ? ['tag'] : ['sha'], message: 'give exactly one of sha or tag' });
 });
@@ -28,6 +30,19 @@ export const listQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   next: z.string().optional(),
 });
+
+/** `POST /v1/promotions`: what is current in `from`, to `to`, with the same digests. */
+export const promotionRequestSchema = z.strictObject({
+  dryRun: z.boolean().optional(),
+  service: z.string().min(1),
+  from: z.string().min(1),
+  to: z.string().min(1),
+  reason: z.string().max(500).optional(),
+  override: z.strictObject({ reason: z.string().min(1).max(500) }).optional(),
+}).refine((body) => body.from !== body.to, { path: ['to'], message: 'expected another environment than from' });
+
+/** `POST /v1/deployments/:id/override`: an admin starts a run that waits for its window now. */
+export const overrideRequestSchema = z.strictObject({ reason: z.string().min(1).max(500) });
 
 export const rollbackRequestSchema = z.strictObject({
   /** Answer the plan (200) and touch nothing. */

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * `notifications`: who hears about runs (docs/runs.md, "Notifications"). Each entry gets the events
  * it lists, for the services it lists (all when none), as Slack text or the run as JSON.
  */
-export const RUN_EVENTS = ['started', 'succeeded', 'failed', 'rolled_back', 'aborted', 'awaiting_approval', 'awaiting_operator'] as const;
+export const RUN_EVENTS = ['started', 'succeeded', 'failed', 'rolled_back', 'aborted', 'awaiting_approval', 'awaiting_operator', 'waiting_for_window', 'promoted'] as const;
 export const ROTATION_EVENTS = ['rotation.succeeded', 'rotation.compensated', 'rotation.failed'] as const;
 export type NotificationEvent = (typeof RUN_EVENTS)[number] | (typeof ROTATION_EVENTS)[number];
 

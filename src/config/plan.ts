@@ -49,6 +49,7 @@ export function buildDeployPlan(serviceName: string, service: ServiceConfig, env
     targets: expandTargets(env),
     traffic: trafficPlan(env),
     hooks: mergeHooks(service.hooks, env.hooks),
+    windows: env.windows,
     rollout: {
       canary: rollout.canary, batchSize: rollout.batchSize, bakeMs: rollout.bake,
       autoRollback: rollout.autoRollback, approval: rollout.approval, approvalTimeoutMs: rollout.approvalTimeout, imageTimeoutMs: rollout.imageTimeout,

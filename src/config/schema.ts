@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { targetId } from '../domain/plan.js';
 import { HOOK_TEMPLATE_VARIABLES, unknownTemplateVariables } from '../domain/templates.js';
+import { DAYS, isTimeZone, minutesOf } from '../domain/windows.js';
 import { notificationSchema } from './notifications.js';
 import { githubSecretName, variableName } from './names.js';
 import { recipeIssues, recipeSchema } from './recipes.js';
@@ -111,12 +112,32 @@ const trafficSchema = z.strictObject({
   if (Number(!!traffic.haproxy) + Number(!!traffic.command) !== 1) ctx.addIssue({ code: 'custom', message: 'expected exactly one of haproxy or command' });
 });
 
+const timeOfDay = z.string().refine((t) => minutesOf(t) !== undefined, 'expected a time of day like "09:00" (24-hour, up to "24:00")');
+const instant = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date and time with its offset, like "2026-12-23T00:00:00Z"' });
+/** When an environment takes runs (docs/windows.md). */
+const windowsSchema = z.strictObject({
+  allow: z.array(z.strictObject({
+    days: z.array(z.enum(DAYS, { error: `expected a day: ${DAYS.join(', ')}` })).min(1, 'expected at least one day'),
+    from: timeOfDay,
+    to: timeOfDay,
+    timeZone: z.string().refine(isTimeZone, 'expected an IANA time zone like "Europe/Paris" or "UTC"'),
+  }).refine((w) => minutesOf(w.from) === undefined || minutesOf(w.to) === undefined || minutesOf(w.from)! < minutesOf(w.to)!, { path: ['to'], message: 'expected to after from (a window that spans midnight is two windows)' })).default([]),
+  freezes: z.array(z.strictObject({
+    from: instant,
+    to: instant,
+    reason: z.string().min(1),
+  }).refine((f) => !(Date.parse(f.from) >= Date.parse(f.to)), { path: ['to'], message: 'expected to after from' })).default([]),
+});
+
 const environmentSchema = z.strictObject({
   requireChecks: z.boolean().default(false),
   targets: z.array(targetSchema).min(1, 'expected at least one target'),
   rollout: rolloutSchema.prefault({}),
   traffic: trafficSchema.optional(),
   hooks: hooksSchema.optional(),
+  /** Only what was current and healthy in `from` for `soak` may be deployed here (docs/windows.md). */
+  promotion: z.strictObject({ from: z.string().min(1), soak: duration.default(0) }).optional(),
+  windows: windowsSchema.optional(),
 }).superRefine((env, ctx) => {
   const seen = new Set<string>();
   env.targets.forEach((t, i) => {
@@ -230,6 +251,9 @@ const serviceSchema = z.strictObject({
     });
   }
   for (const [envName, env] of Object.entries(svc.environments)) {
+    const from = env.promotion?.from;
+    if (from === envName) ctx.addIssue({ code: 'custom', path: ['environments', envName, 'promotion', 'from'], message: 'an environment cannot be promoted from itself' });
+    else if (from !== undefined && !Object.hasOwn(svc.environments, from)) ctx.addIssue({ code: 'custom', path: ['environments', envName, 'promotion', 'from'], message: `names no environment of this service (${Object.keys(svc.environments).join(', ')})` });
     env.targets.forEach((t, i) => {
       if (t.instances && svc.runtime.kind !== 'systemd') ctx.addIssue({ code: 'custom', path: ['environments', envName, 'targets', i, 'instances'], message: 'instances apply to systemd runtimes only' });
     });

@@ -1,6 +1,6 @@
 import type { PinnedImages } from './plan.js';
 import type { RotationStatus, RotationView } from './rotation.js';
-import type { Run, RunStatus } from './run.js';
+import type { Run, RunOverride, RunStatus } from './run.js';
 
 /**
  * The release ledger of one service and environment: what runs there now, the versions that
@@ -24,6 +24,10 @@ export interface HistoryEntry {
   error?: string | undefined;
   /** What the run or rotation left for an operator to do by hand. */
   leftToFix?: string[] | undefined;
+  /** Rules an admin let the run past: a window, a freeze, a promotion's condition; with the reason and who. */
+  overrides?: RunOverride[] | undefined;
+  /** A promotion: where its release came from. */
+  promotedFrom?: Run['promotedFrom'];
 }
 
 /** A version that is no longer known-good, and why. */
@@ -59,6 +63,8 @@ export function recordRun(ledger: Ledger, run: Run, at: string): Ledger {
   const entry: HistoryEntry = {
     runId: run.id, kind: run.kind, status: run.status, sha: run.version.sha, finishedAt, error: run.error?.message,
     ...(run.leftToFix?.length ? { leftToFix: run.leftToFix.map((l) => `${l.target} is left on ${l.version}: ${l.error}`) } : {}),
+    ...(run.overrides?.length ? { overrides: run.overrides } : {}),
+    ...(run.promotedFrom ? { promotedFrom: run.promotedFrom } : {}),
   };
   const { history } = withEntry(ledger, entry);
   // A migration moves the schema whatever the run's outcome.

@@ -13,11 +13,14 @@ interface RunLike {
   version?: { sha: string | null } | undefined;
   error?: { step: string; target?: string | undefined; message: string } | undefined;
   links?: { ui?: string } | undefined;
+  waitingFor?: { kind: string; until: string; reason: string } | undefined;
+  promotedFrom?: { environment: string } | undefined;
 }
 
 const WORDS: Record<NotificationEvent, string> = {
   started: 'started', succeeded: 'succeeded', failed: 'failed', rolled_back: 'was rolled back', aborted: 'was aborted',
   awaiting_approval: 'waits for approval', awaiting_operator: 'waits for an operator',
+  waiting_for_window: 'waits for its deploy window', promoted: 'was promoted',
   'rotation.succeeded': 'succeeded', 'rotation.compensated': 'failed and was undone', 'rotation.failed': 'failed, and needs an operator',
 };
 
@@ -31,6 +34,8 @@ export function headline(event: NotificationEvent, run: RunLike): string {
 export function slackMessage(event: NotificationEvent, run: RunLike): { text: string; blocks: unknown[] } {
   const lines = [`*${headline(event, run)}*`];
   if (run.error) lines.push(`${run.error.step}${run.error.target ? ` on ${run.error.target}` : ''}: ${run.error.message.split('\n')[0]}`);
+  if (run.waitingFor) lines.push(`${run.waitingFor.reason}; starts at ${run.waitingFor.until}`);
+  if (event === 'promoted' && run.promotedFrom) lines.push(`from ${run.promotedFrom.environment}`);
   if (run.links?.ui) lines.push(`<${run.links.ui}|${run.id}>`);
   else lines.push(run.id);
   return { text: headline(event, run), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } }] };

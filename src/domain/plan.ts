@@ -2,6 +2,7 @@ import type { ComposeRuntime } from '../commands/compose.js';
 import type { SystemdRuntime } from '../commands/systemd.js';
 import type { AnalysisGate } from '../analysis/gates.js';
 import type { HooksPlan } from './hooks.js';
+import type { WindowsPlan } from './windows.js';
 
 /**
  * What a deploy workflow is given: everything from config and the request that the run
@@ -95,6 +96,8 @@ export interface DeployPlan {
   traffic?: TrafficPlan | undefined;
   /** The operator's commands around the rollout (absent: none). */
   hooks?: HooksPlan | undefined;
+  /** When runs may start (absent: any time). */
+  windows?: WindowsPlan | undefined;
   rollout: RolloutPlan;
   reason?: string | undefined;
 }

@@ -1,5 +1,6 @@
 import type { HookName } from './hooks.js';
 import { refSha, type DeployPlan } from './plan.js';
+import type { WaitingFor } from './windows.js';
 
 /** A run as the API shows it (docs/runs.md), kept by the workflow and answered by its `run` query. */
 export type RunStatus = 'queued' | 'running' | 'awaiting_approval' | 'paused' | 'awaiting_operator' | 'succeeded' | 'failed' | 'rolled_back' | 'aborted';
@@ -49,6 +50,17 @@ export interface RunHook {
   error?: string | undefined;
 }
 
+/** An admin's decision to let a run past a rule: its window or freeze, or its promotion's condition. */
+export interface RunOverride {
+  kind: 'window' | 'promotion';
+  reason: string;
+  /** The token's name. */
+  by: string;
+  at: string;
+  /** What it overrode, as the run or the refusal said it. */
+  overrode: string;
+}
+
 export interface Run {
   id: string;
   kind: 'deploy' | 'rollback';
@@ -75,6 +87,12 @@ export interface Run {
   awaitingOperator?: boolean | undefined;
   /** The hooks this run has run or runs now, in order; a failed `afterRollback` is reported here, changing no status. */
   hooks?: RunHook[] | undefined;
+  /** Queued outside its environment's windows or inside a freeze: why, and until when (it starts by itself then). */
+  waitingFor?: WaitingFor | undefined;
+  /** Rules an admin let it past (docs/windows.md), also in the ledger's history. */
+  overrides?: RunOverride[] | undefined;
+  /** A promotion: the environment whose current release it deploys, and the run that made it current there. */
+  promotedFrom?: { environment: string; runId: string } | undefined;
   /** A queued run's place in its environment's queue (1: next to run); API answers only. */
   queuePosition?: number | undefined;
   reason?: string | undefined;
@@ -85,13 +103,15 @@ export interface Run {
 }
 
 /** A run as it is before it has the environment's lock. */
-export function queuedRun(id: string, kind: Run['kind'], plan: DeployPlan, createdAt: string): Run {
+export function queuedRun(id: string, kind: Run['kind'], plan: DeployPlan, createdAt: string, extra?: Pick<Run, 'overrides' | 'promotedFrom'>): Run {
   return {
     id, kind, service: plan.service, environment: plan.environment,
     version: { sha: refSha(plan.ref), images: {} }, previous: null,
     status: 'queued', phase: 'preflight',
     targets: plan.targets.map((t) => ({ id: t.id, name: t.name, status: 'pending' })),
     reason: plan.reason, createdAt, updatedAt: createdAt,
+    ...(extra?.overrides?.length ? { overrides: extra.overrides } : {}),
+    ...(extra?.promotedFrom ? { promotedFrom: extra.promotedFrom } : {}),
   };
 }
 

@@ -6,7 +6,7 @@ import type { Ledger } from '../domain/ledger.js';
 import type { DeployPlan, HealthPlan, HostRef, PinnedImages, Target } from '../domain/plan.js';
 import { OPERATOR_ACTIONS, type OperatorAction } from '../domain/operator-actions.js';
 import type { EnvironmentRef, RotationPlan, RotationView, SecretSource } from '../domain/rotation.js';
-import type { Run, StepLogRef } from '../domain/run.js';
+import type { Run, RunOverride, StepLogRef } from '../domain/run.js';
 import type { TemplateValues } from '../domain/templates.js';
 import type { DrainStep } from '../domain/traffic.js';
 
@@ -55,11 +55,20 @@ export interface DeployInput {
   uiUrl?: string | undefined;
   /** The configured hooks that hear about this run, and which of its events. */
   notifications?: RunNotifications | undefined;
+  /** Rules an admin let this run past (a promotion's condition when asked; a window when it waited). */
+  overrides?: RunOverride[] | undefined;
+  /** A promotion: the release current in `from` when it was asked for, deployed with these very digests. */
+  promotion?: { from: string; runId: string; sha: string | null; images: PinnedImages } | undefined;
   /** Set by the environment's workflow, which starts a run only once it holds the lock: see `RunStart`. */
   granted?: Ledger | undefined;
   abortedInQueue?: RunStart['abortedInQueue'];
 }
 
+
+/** What a run shows of its input from the start, queued or not: overrides, and where a promotion comes from. */
+export function runExtras(input: Pick<DeployInput, 'overrides' | 'promotion'>): Pick<Run, 'overrides' | 'promotedFrom'> {
+  return { overrides: input.overrides, promotedFrom: input.promotion ? { environment: input.promotion.from, runId: input.promotion.runId } : undefined };
+}
 
 export const runQuery = defineQuery<Run>('run');
 /**
@@ -226,6 +235,8 @@ export const environmentQuery = defineQuery<EnvironmentView>('environment');
 export const idempotencyKeyQuery = defineQuery<IdempotencyEntry | null, [string]>('idempotencyKey');
 /** An operator's abort of a deploy or rollback still waiting in the queue: it leaves the queue and ends `aborted`. */
 export const abortQueuedUpdate = defineUpdate<Run, [{ runId: string; reason: string }]>('abortQueued');
+/** An admin's start of a run waiting for its window or a freeze's end: it goes as soon as it has the lock. */
+export const overrideWindowUpdate = defineUpdate<Run, [{ runId: string; reason: string; by: string }]>('overrideWindow');
 
 // ---- rotations -----------------------------------------------------------------------------
 
@@ -314,6 +325,9 @@ export interface Notice {
 }
 
 /** The input of `notifier`. */
-export type NotifierInput = Pick<RunNotifications, 'hooks'>;
+export type NotifierInput = Pick<RunNotifications, 'hooks'> & {
+  /** Ends after one notice (one sent for a run that has no workflow yet). */
+  once?: boolean | undefined;
+};
 
 export const noticeSignal = defineSignal<[Notice]>('notice');

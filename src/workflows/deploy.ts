@@ -159,6 +159,7 @@ export async function deploy(input: DeployInput): Promise<Run> {
     if (status === 'succeeded') run.phase = 'done';
     run.finishedAt = new Date().toISOString();
     state.setStatus(status);
+    if (status === 'succeeded' && run.promotedFrom) state.notify('promoted');
     await state.flushNotices();
     return run;
   }

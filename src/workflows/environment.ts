@@ -4,13 +4,15 @@ import {
 import { recordLostRun, recordNotStarted, recordRotation, recordRun, type HistoryEntry, type Ledger } from '../domain/ledger.js';
 import { describeRotation, queuedRotation, type RotationView } from '../domain/rotation.js';
 import { refLabel, refName, refSha } from '../domain/plan.js';
-import { abortedInQueueError, queuedRun, type Run } from '../domain/run.js';
+import { abortedInQueueError, queuedRun, type Run, type RunOverride } from '../domain/run.js';
+import { waitingFor } from '../domain/windows.js';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import {
-  abortQueuedUpdate, enqueueSignal, environmentQuery, IDEMPOTENCY_KEYS_LIMIT, idempotencyKeyQuery, IDEMPOTENCY_WINDOW_MS, lockGrantedSignal, queuedRunQuery,
+  abortQueuedUpdate, enqueueSignal, environmentQuery, overrideWindowUpdate, runExtras, IDEMPOTENCY_KEYS_LIMIT, idempotencyKeyQuery, IDEMPOTENCY_WINDOW_MS, lockGrantedSignal, queuedRunQuery,
   type AnyEnqueueRequest, type DeployInput, type EnqueueRequest, type EnqueueRotationRequest, type EnvironmentState, type IdempotencyEntry, type QueuedRun, type RotationInput, type RunStart,
 } from './contract.js';
 import { housekeeping, waitingForRuns } from './activity-options.js';
+import { runNotices } from './notifier.js';
 import { putBackAfterLostRun } from './rollout/traffic.js';
 
 const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
@@ -36,6 +38,8 @@ export async function environment(state: EnvironmentState): Promise<void> {
     request?: EnqueueRequest | EnqueueRotationRequest;
     /** False while its workflow is still being started: until then only this workflow knows it. */
     started(): boolean;
+    /** An admin started it outside its window: windows no longer hold it. */
+    overridden?: boolean;
     grant(granted: Ledger): { ended: Promise<Ended>; signalled: Promise<void> };
   }
   const queue: Waiting[] = [];
@@ -46,7 +50,7 @@ export async function environment(state: EnvironmentState): Promise<void> {
       request,
       view: 'rotation' in request
         ? { rotation: queuedRotation(request.runId, request.rotation.plan, request.rotation.createdAt) }
-        : { run: queuedRun(request.runId, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt) },
+        : { run: queuedRun(request.runId, request.input.kind ?? 'deploy', request.input.plan, request.input.createdAt, runExtras(request.input)) },
       started: () => hasStarted,
       grant: (granted) => {
         const start = startRun(request, { granted }).finally(() => { hasStarted = true; });
@@ -79,6 +83,25 @@ export async function environment(state: EnvironmentState): Promise<void> {
     for (const key of Object.keys(idempotency)) delete idempotency[key];
     Object.assign(idempotency, Object.fromEntries(kept));
   };
+
+  /**
+   * Each queued run's wait for its deploy window or the end of a freeze, as of now (a run that
+   * starts waiting tells its hooks); answers when the first of those waits ends.
+   */
+  const refreshWindows = (): number | undefined => {
+    let soonest: number | undefined;
+    for (const q of queue) {
+      const run = q.view?.run;
+      if (!run || !q.request || !('input' in q.request)) continue;
+      const wait = q.overridden ? undefined : waitingFor(q.request.input.plan.windows, Date.now());
+      if (wait && !run.waitingFor) runNotices(q.request.input.notifications, q.runId, { once: true }).send('waiting_for_window', { ...run, waitingFor: wait });
+      run.waitingFor = wait;
+      if (wait) soonest = Math.min(soonest ?? Infinity, Date.parse(wait.until));
+    }
+    return soonest;
+  };
+  /** Whether a queued entry may have the lock: anything but a run waiting for its window. */
+  const mayStart = (q: Waiting) => !q.view?.run?.waitingFor;
 
   setHandler(environmentQuery, () => ({ ...ledger, active: active?.runId ?? null, queue: queue.map((q) => q.runId) }));
   setHandler(idempotencyKeyQuery, (key) => {
@@ -148,6 +171,25 @@ export async function environment(state: EnvironmentState): Promise<void> {
     if (known.has(runId)) return;
     known.add(runId);
     queue.push('lockFor' in request ? external(request.lockFor) : queued(request));
+    refreshWindows();
+  });
+
+  setHandler(overrideWindowUpdate, ({ runId, reason, by }) => {
+    const waiting = queue.find((q) => q.runId === runId)!;
+    const request = waiting.request as EnqueueRequest;
+    const run = waiting.view!.run!;
+    const override: RunOverride = { kind: 'window', reason, by, at: new Date().toISOString(), overrode: `${run.waitingFor!.kind}: ${run.waitingFor!.reason} (until ${run.waitingFor!.until})` };
+    waiting.overridden = true;
+    // The run starts with it, and its history entry in the ledger keeps it.
+    request.input = { ...request.input, overrides: [...request.input.overrides ?? [], override] };
+    run.overrides = request.input.overrides;
+    run.waitingFor = undefined;
+    return run;
+  }, {
+    validator: ({ runId }) => {
+      const waiting = queue.find((q) => q.runId === runId);
+      if (!waiting?.view?.run?.waitingFor) throw new Error(`${runId} is not waiting for a deploy window or the end of a freeze in ${state.service}/${state.environment}`);
+    },
   });
 
   // Its workflow is started only to be looked up like any run: it ends at once, touching nothing.
@@ -187,9 +229,14 @@ export async function environment(state: EnvironmentState): Promise<void> {
     return recordLostRun(ledger, finished.runId, new Date().toISOString(), { kind: 'rotation', note });
   };
 
+  const historyFull = () => workflowInfo().historyLength > (state.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE);
   for (;;) {
-    await condition(() => (!active && queue.length > 0) || activeDone
-      || (!active && !queue.length && !handling && workflowInfo().historyLength > (state.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE)));
+    const wake = () => (!active && queue.some(mayStart)) || activeDone || (!active && !queue.length && !handling && historyFull());
+    // A run waiting for its window starts by itself when it opens: a durable timer.
+    const opens = refreshWindows();
+    if (opens === undefined) await condition(wake);
+    else await condition(wake, Math.max(opens - Date.now(), 1));
+    refreshWindows();
     if (activeDone && active) {
       const finished = active;
       activeDone = false;
@@ -212,14 +259,16 @@ export async function environment(state: EnvironmentState): Promise<void> {
       active = undefined;
       continue;
     }
-    if (!active && queue.length) {
-      const next = queue.shift()!;
+    if (!active && queue.some(mayStart)) {
+      const next = queue.splice(queue.findIndex(mayStart), 1)[0]!;
       const { ended, signalled } = next.grant(ledger);
       active = { runId: next.runId, ended, waiting: next };
       ended.then(() => { activeDone = true; }, () => { activeDone = true; });
       await signalled.catch(() => { activeDone = true; });
       continue;
     }
+    // Woken by a window's timer, or with runs still waiting: nothing to carry over yet.
+    if (active || queue.length || handling || !historyFull()) continue;
     forgetOldKeys();
     await continueAsNew<typeof environment>({ ...state, ledger, idempotency });
   }

@@ -26,7 +26,7 @@ export async function notifier(input: NotifierInput): Promise<void> {
     const notice = queue.shift()!;
     await Promise.allSettled(input.hooks.filter((h) => h.events.includes(notice.event)).map((h) =>
       delivery.sendNotification.executeWithOptions(summary(`hook ${h.hook}: ${notice.event}`), [h.hook, notice.event, notice.run])));
-    if (notice.run.finishedAt && !queue.length) return;
+    if ((input.once || notice.run.finishedAt) && !queue.length) return;
   }
 }
 
@@ -34,7 +34,7 @@ export async function notifier(input: NotifierInput): Promise<void> {
  * What a run uses to tell its hooks: `send` never waits and never throws (a notification must
  * not change the run); `flush` waits until what was sent has reached the notifier.
  */
-export function runNotices(notifications: RunNotifications | undefined, runId: string): { send(event: NotificationEvent, run: object): void; flush(): Promise<void> } {
+export function runNotices(notifications: RunNotifications | undefined, runId: string, { once = false } = {}): { send(event: NotificationEvent, run: object): void; flush(): Promise<void> } {
   let chain = Promise.resolve();
   let started: Promise<ChildWorkflowHandle<typeof notifier>> | undefined;
   return {
@@ -43,7 +43,8 @@ export function runNotices(notifications: RunNotifications | undefined, runId: s
       const snapshot = { ...JSON.parse(JSON.stringify(run)) as Notice['run'], links: notifications.links };
       chain = chain.then(async () => {
         started ??= startChild(notifier, {
-          workflowId: notifierWorkflowId(runId), args: [{ hooks: notifications.hooks }], parentClosePolicy: ParentClosePolicy.ABANDON,
+          // A notice sent for a run still queued (it waits for its window) has a notifier of its own: the run's starts with the run.
+          workflowId: once ? `${notifierWorkflowId(runId)}-queued` : notifierWorkflowId(runId), args: [{ hooks: notifications.hooks, ...(once ? { once } : {}) }], parentClosePolicy: ParentClosePolicy.ABANDON,
           staticSummary: `notifications of ${runId}`,
         });
         await (await started).signal(noticeSignal, { event, run: snapshot });

@@ -82,7 +82,7 @@ export async function startHarness(): Promise<Harness> {
   writeFileSync(fleet.knownHostsPath, `${readFileSync(fleet.knownHostsPath, 'utf8')}[127.0.0.30]:${deadPort} ${other.public}\n`);
 
   for (const host of fleet.hosts) {
-    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed', 'keeper', 'bots', 'hooked', 'schema-production', 'schema-crash', 'expand', 'hooks-production', 'hooks-manual', 'hooks-crash', 'hooks-quiet']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
+    for (const service of ['shop', 'bot', 'web', 'vault', 'keyed', 'keeper', 'bots', 'hooked', 'schema-production', 'schema-crash', 'expand', 'hooks-production', 'hooks-manual', 'hooks-crash', 'hooks-quiet', 'lane']) mkdirSync(join(host.stateDir, 'srv', service), { recursive: true });
     writeFileSync(join(host.stateDir, 'srv', 'shop', '.env.production'), '# kept by hand\nDATABASE_URL=postgres://db/shop\nBACKEND_IMAGE=old\n');
   }
   const balancer = await startHaproxy('web', Object.fromEntries(fleet.hosts.slice(0, 3).map((h) => [h.name, `${h.address}:8000`])), '/health');
@@ -115,7 +115,7 @@ ssh:
   commandTimeout: 60s
 api:
   tokens:
-    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*", "deploy:keyed/*", "deploy:schema/*", "deploy:expand/*", "deploy:hooks/*"] }
+    - { name: ci, sha256: "${sha256(TOKENS.ci)}", scopes: ["deploy:shop/*", "deploy:bot/production", "deploy:web/*", "deploy:keyed/*", "deploy:schema/*", "deploy:expand/*", "deploy:hooks/*", "deploy:lane/*"] }
     - { name: reader, sha256: "${sha256(TOKENS.reader)}", scopes: ["read"] }
     - { name: ops, sha256: "${sha256(TOKENS.ops)}", scopes: ["admin"] }
     - { name: rotator, sha256: "${sha256(TOKENS.rotator)}", scopes: ["rotate:vault/*", "rotate:keyed/*", "rotate:bots/*", "rotate:hooked/*", "read"] }
@@ -268,6 +268,33 @@ services:
         targets: [${target(web1!)}]
         rollout: { imageTimeout: 3s }
         hooks: { afterDeploy: [] }
+  # A release lane (test/e2e/rollout/lane.test.ts): promotion from staging, windows and freezes.
+  lane:
+    repo: acme/shop
+    images: { backend: ${registry.host}/acme/shop-backend }
+    tag: "sha-{sha7}"
+    runtime: { kind: compose, dir: "${fleet.dir}/hosts/{name}/srv/lane", imageVars: { BACKEND_IMAGE: backend } }
+    health:
+      timeout: 2s
+      interval: 200ms
+      checks: [ { http: "http://{host}:8000/health" } ]
+    environments:
+      staging:
+        targets: [${target(web1!)}]
+        rollout: { imageTimeout: 3s }
+      production:
+        targets: [${target(web2!)}]
+        rollout: { imageTimeout: 3s }
+        promotion: { from: staging, soak: 4s }
+      frozen:
+        targets: [${target(web3!)}]
+        rollout: { imageTimeout: 3s }
+        windows:
+          freezes: [ { from: "2020-01-01T00:00:00Z", to: "2099-01-01T00:00:00Z", reason: "the test freeze" } ]
+      # Configured by the test that uses it (its own stack): a freeze that ends, windows in a time zone.
+      thawing:
+        targets: [${target(web3!)}]
+        rollout: { imageTimeout: 3s }
   # Releases that know their schema (test/e2e/rollout/schema.test.ts): alembic as the stand-in
   # docker runs it, against one database the hosts share.
   schema:

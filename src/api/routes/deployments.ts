@@ -9,7 +9,8 @@ import { idempotencyOf } from '../idempotency.js';
 import { enforceRolloutPolicy } from '../policy.js';
 import { HttpProblem, invalidBody, notFound } from '../problem.js';
 import type { Runs } from '../runs.js';
-import { deployRequestSchema, listQuerySchema } from '../schemas.js';
+import { deployRequestSchema, listQuerySchema, overrideRequestSchema } from '../schemas.js';
+import { promotionGate } from '../promotion.js';
 import { OPERATOR_ACTIONS, type OperatorAction } from '../../domain/operator-actions.js';
 import type { DeployPlan } from '../../domain/plan.js';
 import { unfillableTemplates, whyMissing } from '../../domain/plan-check.js';
@@ -17,7 +18,7 @@ import { formatDuration } from '../../domain/duration.js';
 import type { StepLogStore } from '../../step-logs/store.js';
 
 /** `400` before anything runs when a template of the plan has no value for this run. */
-function refuseUnfillableTemplates(plan: DeployPlan): void {
+export function refuseUnfillableTemplates(plan: DeployPlan): void {
   const unfillable = unfillableTemplates(plan);
   if (!unfillable.length) return;
   const errors = unfillable.map((u) => ({
@@ -41,9 +42,10 @@ export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Met
     }
     const plan = buildDeployPlan(body.service, service, body.environment, environment, body);
     refuseUnfillableTemplates(plan);
+    const overrides = await promotionGate(runs, body.service, body.environment, environment, body.sha, req.principal, body.override);
     if (body.dryRun) return void res.json(await dryRun('deploy', plan, planning));
     const idempotency = idempotencyOf(req, 'deploy', body);
-    const { run, created } = await runs.enqueue('deploy', plan, { idempotency });
+    const { run, created } = await runs.enqueue('deploy', plan, { idempotency, overrides });
     if (created) metrics.runsStarted.inc({ kind: 'deploy', service: body.service, environment: body.environment });
     res.status(202).location(run.links.self).json(run);
   });
@@ -53,6 +55,16 @@ export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Met
     const parsed = listQuerySchema.safeParse(req.query);
     if (!parsed.success) throw invalidBody(parsed.error.issues, 'query');
     res.json(await runs.list(parsed.data));
+  });
+
+  // An admin starts a run waiting for its window (or a freeze's end) now.
+  router.post('/:id/override', async (req, res) => {
+    requireScope(req.principal, 'admin');
+    const parsed = overrideRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalidBody(parsed.error.issues);
+    const run = await runs.get(req.params.id);
+    if (!run) throw notFound(`no deployment ${req.params.id}`);
+    res.status(202).json(await runs.overrideWindow(run, parsed.data.reason, req.principal!.name));
   });
 
   router.post('/:id/:action', async (req, res) => {

@@ -46,7 +46,9 @@ export async function preflight(input: DeployInput, state: RunState): Promise<Re
       const sha = await verifiedCommit(plan, state);
       step = 'preflight: images';
       const images = imagesToPin(plan, releaseValues(plan, sha));
-      if (images.length) {
+      // A promotion deploys the very digests its source environment runs, whatever the tags say now.
+      if (input.promotion) pinned = input.promotion.images;
+      else if (images.length) {
         const waits = waitingSteps(plan.rollout.imageTimeoutMs);
         pinned = await state.cancellable(() => waits.resolveImages.executeWithOptions(summary(`pin ${images.map((i) => `${i.repository}:${i.tag}`).join(', ')} to digests`), [images, plan.rollout.imageTimeoutMs]));
       }

@@ -5,7 +5,7 @@ import { refName } from '../../domain/plan.js';
 import { FINISHED_STATUSES, queuedRun, type Run, type RunError, type RunStatus } from '../../domain/run.js';
 import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes.js';
 import { refusal, type OperatorAction } from '../../domain/operator-actions.js';
-import { actionUpdates, runQuery, type DeployInput } from '../contract.js';
+import { actionUpdates, runExtras, runQuery, type DeployInput } from '../contract.js';
 import { runNotices } from '../notifier.js';
 
 /** Raised inside the rollout when it must stop and put back what it touched. */
@@ -37,7 +37,7 @@ export class RunState {
   constructor(private readonly input: DeployInput) {
     const { plan } = input;
     this.notices = runNotices(input.notifications, workflowInfo().workflowId);
-    this.run = { ...queuedRun(workflowInfo().workflowId, input.kind ?? 'deploy', plan, input.createdAt), updatedAt: now() };
+    this.run = { ...queuedRun(workflowInfo().workflowId, input.kind ?? 'deploy', plan, input.createdAt, runExtras(input)), updatedAt: now() };
     this.written = { status: input.granted ? 'running' : 'aborted', version: refName(plan.ref) };
     this.ledger = input.granted;
     setHandler(runQuery, () => this.run);
@@ -66,6 +66,11 @@ export class RunState {
     const event = noticeOf(status, !!run.awaitingOperator, !!run.finishedAt, this.startedNotice);
     if (event === 'started') this.startedNotice = true;
     if (event) this.notices.send(event, run);
+  }
+
+  /** An event no status change says (`promoted`), to the hooks that listen for it. */
+  notify(event: NotificationEvent): void {
+    this.notices.send(event, this.run);
   }
 
   /** Notifications still on their way, sent before the run ends. */
