@@ -3,7 +3,7 @@
  * of workflow through its main paths against the test harness and writes the histories to
  * test/histories/, each named after the version that recorded it (`0.1.0-deploy-succeeded.json`).
  *
- *   npm run record-histories [-- deploys queue rollback-retried traffic schema hooks rotations credentials recipes notifications]
+ *   npm run record-histories [-- deploys queue rollback-retried traffic schema hooks lane rotations credentials recipes notifications]
  *
  * With group names, only those are recorded again; without, every file below. Before the first
  * tagged release there is one engine: a change to workflow code re-records these. From then on
@@ -20,7 +20,7 @@ import { startReceiver } from '../test/support/receiver.js';
 import { HISTORY_KEY, startSealedStack } from '../test/support/sealed.js';
 
 const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
-const GROUPS = ['deploys', 'queue', 'rollback-retried', 'traffic', 'schema', 'hooks', 'rotations', 'credentials', 'recipes', 'notifications'];
+const GROUPS = ['deploys', 'queue', 'rollback-retried', 'traffic', 'schema', 'hooks', 'lane', 'rotations', 'credentials', 'recipes', 'notifications'];
 const OUT = join(import.meta.dirname, '..', 'test', 'histories');
 const h = await startHarness();
 try {
@@ -124,6 +124,20 @@ try {
     await h.waitForRun(rolledBack);
     rmSync(failing);
     await save('deploy-hooks-rolled-back', rolledBack);
+  }
+
+  if (wanted('lane')) {
+    // A promotion from staging once it soaked; a run held by a freeze, which an admin started.
+    const laneDeploy = async (environment: string, sha: string) => (await h.request('POST', '/v1/deployments', { service: 'lane', environment, sha })).body.id as string;
+    await h.waitForRun(await laneDeploy('staging', await release(71)));
+    await new Promise((r) => setTimeout(r, 4_500));
+    const promoted = (await h.request('POST', '/v1/promotions', { service: 'lane', from: 'staging', to: 'production' })).body.id as string;
+    await h.waitForRun(promoted);
+    await save('deploy-promoted', promoted);
+    const held = await laneDeploy('frozen', await release(72));
+    await h.request('POST', `/v1/deployments/${held}/override`, { reason: 'recorded' }, TOKENS.ops);
+    await h.waitForRun(held);
+    await save('environment-window-override', 'slipway-env/lane/frozen');
   }
 
   if (wanted('rollback-retried')) {

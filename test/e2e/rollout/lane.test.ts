@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { SlipwayConfig } from '../../../src/config/schema.js';
 import { DAYS } from '../../../src/domain/windows.js';
@@ -49,9 +51,13 @@ describe('a release lane: promotion, deploy windows and freezes', function () {
       // The tag moves to other bits: a promotion must not resolve it again.
       await h.registry.push('acme/shop-backend', `sha-${staged.slice(0, 7)}`);
       await new Promise((r) => setTimeout(r, 4_000));
-      const dry = await h.request('POST', '/v1/promotions', { service: 'lane', from: 'staging', to: 'production', dryRun: true });
-      assert.equal(dry.status, 200, JSON.stringify(dry.body));
-      assert.deepEqual(dry.body.images.map((i: { pinned: string }) => i.pinned), [source.images.backend]);
+      // slipway promote --dry-run: the plan, with staging's digest. Not spawnSync: the API answering it runs in this process.
+      const root = join(import.meta.dirname, '..', '..', '..');
+      const cli = await promisify(execFile)(process.execPath, [join(root, 'bin', 'slipway.js'), 'promote', 'lane', '--from', 'staging', '--to', 'production', '--dry-run'], {
+        cwd: root, env: { ...process.env, SLIPWAY_URL: h.api, SLIPWAY_TOKEN: TOKENS.ci }, encoding: 'utf8',
+      });
+      assert.match(cli.stdout, /^deploy of lane to production: dry run, nothing was touched\n/);
+      assert.ok(cli.stdout.includes(`images    backend  ${source.images.backend}\n`), cli.stdout);
       const started = await h.request('POST', '/v1/promotions', { service: 'lane', from: 'staging', to: 'production', reason: 'soaked' });
       assert.equal(started.status, 202, JSON.stringify(started.body));
       assert.deepEqual(started.body.promotedFrom, { environment: 'staging', runId: source.runId });
