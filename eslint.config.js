@@ -4,6 +4,7 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import globals from 'globals';
 
 const nodeModules = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
@@ -11,6 +12,8 @@ export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.slipway/**', 'src/sandbox/fakehost/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // The operator console (console/): modules the browser runs as they are.
+  { files: ['console/**/*.js'], languageOptions: { globals: globals.browser, sourceType: 'module' } },
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

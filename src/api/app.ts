@@ -8,6 +8,7 @@ import { HttpProblem, problemHandler, sendProblem } from './problem.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { codecFor } from '../codec/data-converter.js';
 import { codecRoutes } from './routes/codec.js';
+import { consolePages, consoleRoutes } from './routes/console.js';
 import { promotionRoutes } from './routes/promotions.js';
 import { rollbackRoutes } from './routes/rollbacks.js';
 import { rotationRoutes, scheduleRoutes } from './routes/rotations.js';
@@ -67,13 +68,17 @@ export function createApi(options: ApiOptions): Express {
     registry: new RegistryClient(async (host) => ({ ...own(config.registries, host), ...await store?.registryCredential(host) })),
     environment: (service, environment) => runs.environment(service, environment),
   };
-  v1.use('/deployments', deploymentRoutes(config, runs, metrics, planning, stepLogStore(config)));
+  const stepLogs = stepLogStore(config);
+  // Before the run routes: /deployments/:id/events is the console's stream of a run.
+  v1.use(consoleRoutes(config, runs, stepLogs));
+  v1.use('/deployments', deploymentRoutes(config, runs, metrics, planning, stepLogs));
   v1.use('/rollbacks', rollbackRoutes(config, runs, metrics, planning));
   v1.use('/promotions', promotionRoutes(config, runs, metrics, planning));
   v1.use('/services', serviceRoutes(config, runs));
   v1.use('/rotations', rotationRoutes(config, rotations, metrics));
   v1.use('/schedules', scheduleRoutes(rotations));
   app.use('/v1', v1);
+  app.use('/ui', consolePages());
   app.use('/codec', codecRoutes(config, config.encryption ? codecFor(config.encryption) : undefined, options.localUiOrigins));
 
   app.use((req, _res, next) => next(new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));

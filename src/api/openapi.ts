@@ -65,6 +65,7 @@ const run = object(['id', 'kind', 'service', 'environment', 'version', 'previous
   waitingFor: { ...waitingFor, description: 'With status queued: held by the environment\'s deploy windows or a freeze, and when it starts by itself' },
   overrides: { type: 'array', items: runOverride, description: 'Rules an admin let it past' },
   promotedFrom: { ...promotedFrom, description: 'A promotion: the environment whose current release it deploys' },
+  requestedBy: { type: 'string', description: 'The API token\'s name that asked for it' },
   queuePosition: { type: 'integer', minimum: 1, description: 'With status queued: its place in the environment\'s queue, 1 being next to run' },
   reason: { type: 'string', description: 'Why, as the request said' },
   githubDeploymentId: { type: 'integer', description: 'The GitHub Deployment it reports to' },
@@ -142,12 +143,13 @@ const targetSteps = object(['run', 'target', 'steps', 'keptFor'], {
 const schedule = object(['id', 'kind', 'service', 'environment', 'every', 'links'], {
   id: string, kind: string, service: string, environment: string, every: { type: 'string', description: 'A duration: 90d, 12h, …' }, nextRunAt: dateTime, links,
 });
-const release = object(['sha', 'images', 'runId', 'deployedAt'], { sha: { type: ['string', 'null'] }, images, revision: { ...revision, description: 'The schema revision its migrations go to, when known' }, runId: string, deployedAt: dateTime });
+const release = object(['sha', 'images', 'runId', 'deployedAt'], { sha: { type: ['string', 'null'] }, images, revision: { ...revision, description: 'The schema revision its migrations go to, when known' }, runId: string, deployedAt: dateTime, deployedBy: { type: 'string', description: 'Who asked for the run that made it current (the token\'s name)' } });
 const historyEntry = object(['runId', 'kind', 'status', 'sha', 'finishedAt'], {
   runId: string, kind: { enum: ['deploy', 'rollback', 'rotation'] }, status: string, sha: { type: ['string', 'null'] }, finishedAt: dateTime, error: string,
   leftToFix: { ...strings, description: 'What the run or rotation left for an operator to do by hand' },
   overrides: { type: 'array', items: runOverride, description: 'Rules an admin let the run past, with the reason and who' },
   promotedFrom,
+  requestedBy: { type: 'string', description: 'Who asked for the run (the token\'s name)' },
 });
 const environmentView = object(['current', 'knownGood', 'history', 'active', 'queue'], {
   current: nullable(release),
@@ -173,6 +175,20 @@ const environmentView = object(['current', 'knownGood', 'history', 'active', 'qu
     })),
   }),
 });
+const boardEnvironment = object(['service', 'environment', 'current', 'targets', 'active', 'queue'], {
+  service: string, environment: string,
+  current: nullable(object(['sha', 'images', 'runId', 'deployedAt', 'tag'], { ...release.properties, tag: { type: ['string', 'null'], description: 'The tag its first image was pinned from' } })),
+  schemaRevision: revision,
+  targets: { type: 'array', items: object(['name', 'status', 'version'], { name: string, status: { type: 'string', description: 'The run\'s target status while a run goes on, else current (undeployed before a first deploy)' }, version: { type: ['string', 'null'] } }) },
+  active: nullable(object(['id', 'kind', 'status', 'phase', 'sha', 'healthy', 'total'], {
+    id: string, kind: { enum: ['deploy', 'rollback', 'rotation'] }, status: string, phase: string, sha: { type: ['string', 'null'] },
+    healthy: { type: 'integer', minimum: 0 }, total: { type: 'integer', minimum: 0 }, awaitingOperator: { type: 'boolean' },
+  })),
+  queue: { type: 'array', items: object(['id', 'kind', 'sha'], { id: string, kind: { enum: ['deploy', 'rollback'] }, sha: { type: ['string', 'null'] }, waitingFor }) },
+  windows: environmentView.properties.windows,
+  promotion: environmentView.properties.promotion,
+});
+const board = object(['environments'], { environments: { type: 'array', items: boardEnvironment } });
 const services = object(['items'], { items: { type: 'array', items: object(['name', 'environments'], { name: string, environments: strings }) } });
 const runList = object(['items'], { items: { type: 'array', items: { $ref: '#/components/schemas/Run' } }, next: { type: 'string', description: 'Pass as next for the following page' } });
 const status = (value: string, extra: Record<string, unknown> = {}) => object(['status', ...Object.keys(extra)], { status: { const: value }, ...extra });
@@ -210,6 +226,7 @@ export function openApiDocument(serverUrl?: string) {
         RotationRequest: z.toJSONSchema(rotationRequestSchema, { io: 'input', unrepresentable: 'any' }),
         Schedule: schedule,
         Environment: environmentView,
+        Board: board,
       },
       responses: { Problem: { description: 'An error (RFC 9457)', content: { 'application/problem+json': { schema: ref('Problem') } } } },
     },
@@ -303,6 +320,32 @@ export function openApiDocument(serverUrl?: string) {
       },
       '/v1/schedules/{id}': {
         delete: { summary: 'Remove a schedule', operationId: 'deleteSchedule', parameters: idParameter, responses: { 204: { description: 'Removed' }, ...refusals(404) } },
+      },
+      '/v1/whoami': {
+        get: { summary: 'The caller: its token\'s name and scopes (what the console may offer it)', operationId: 'whoAmI', responses: { 200: { description: 'The caller', ...json(object(['name', 'scopes'], { name: string, scopes: strings })) }, ...refusals() } },
+      },
+      '/v1/board': {
+        get: { summary: 'Every service and environment: current release, targets, the run going on, the queue, windows, promotion (the console\'s board)', operationId: 'getBoard', responses: { 200: { description: 'The board', ...json(ref('Board')) }, ...refusals() } },
+      },
+      '/v1/board/events': {
+        get: {
+          summary: 'The board as a server-sent event stream: an event `board` (data: the Board, JSON) whenever it changes, watched by the API every second', operationId: 'streamBoard',
+          responses: { 200: { description: 'text/event-stream of `board` events (and `problem` events when Temporal does not answer)', content: { 'text/event-stream': { schema: { type: 'string', description: 'event: board\ndata: {Board}\n\n …' } } } }, ...refusals() },
+        },
+      },
+      '/v1/deployments/{id}/events': {
+        get: {
+          summary: 'A run as a server-sent event stream: an event `run` (data: {run, actions, githubUrl?}) whenever it changes; the stream ends once the run has', operationId: 'streamDeployment', parameters: idParameter,
+          description: '`actions` says, for the caller\'s token, each operator action\'s refusal (null: it may press it): scope first, then the run\'s state.',
+          responses: { 200: { description: 'text/event-stream of `run` events', content: { 'text/event-stream': { schema: { type: 'string', description: 'event: run\ndata: {"run": Run, "actions": {...}}\n\n …' } } } }, ...refusals(404) },
+        },
+      },
+      '/ui': { get: { summary: 'The operator console (docs/console.md): it signs in with an API token, kept in the tab\'s session storage', operationId: 'console', security: [], responses: { 200: { description: 'Its page', content: { 'text/html': { schema: string } } } } } },
+      '/ui/vendor/{file}': {
+        get: {
+          summary: 'The console\'s libraries (Preact, its hooks, htm), served from the installed packages', operationId: 'consoleVendor', security: [], parameters: [{ name: 'file', in: 'path', required: true, schema: { enum: ['preact.js', 'hooks.js', 'htm.js'] } }],
+          responses: { 200: { description: 'An ES module', content: { 'text/javascript': { schema: string } } }, 404: { $ref: '#/components/responses/Problem' } },
+        },
       },
       '/codec/decode': {
         post: { summary: 'The Temporal UI\'s codec server: decrypt payloads (scope decode or admin)', operationId: 'decodePayloads', requestBody: { required: true, ...json(payloads) }, responses: { 200: { description: 'Payloads', ...json(payloads) }, ...refusals(404) } },

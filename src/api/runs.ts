@@ -44,7 +44,7 @@ export class Runs {
    * answers at once, without waiting on a worker: the run is `queued` until it holds the
    * environment's lock. With an idempotency key, a repeat answers the run the key started.
    */
-  async enqueue(kind: Run['kind'], plan: DeployPlan, options: { idempotency?: Idempotency | undefined; rollbackTo?: string | undefined } & Pick<DeployInput, 'overrides' | 'promotion'> = {}): Promise<{ run: RunView; created: boolean }> {
+  async enqueue(kind: Run['kind'], plan: DeployPlan, options: { idempotency?: Idempotency | undefined; rollbackTo?: string | undefined } & Pick<DeployInput, 'overrides' | 'promotion' | 'requestedBy'> = {}): Promise<{ run: RunView; created: boolean }> {
     const { idempotency } = options;
     const runId = runIdFor(`${kind}-${plan.service}-${plan.environment}`, idempotency);
     if (idempotency) {
@@ -57,6 +57,7 @@ export class Runs {
       notifications: notificationsFor(this.options.notifications ?? [], plan.service, 'run', runLinks('run', runId, this.options)),
       ...(options.overrides?.length ? { overrides: options.overrides } : {}),
       ...(options.promotion ? { promotion: options.promotion } : {}),
+      ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}),
     };
     await enqueueWithEnvironment(this.client, this.options.taskQueue, plan.service, plan.environment, {
       runId, input, ...(idempotency ? { idempotency: { key: idempotency.key, requestHash: idempotency.requestHash } } : {}),

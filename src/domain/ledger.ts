@@ -13,6 +13,8 @@ export interface Release {
   revision?: string | undefined;
   runId: string;
   deployedAt: string;
+  /** Who asked for the run that made it current (the API token's name), when known. */
+  deployedBy?: string | undefined;
 }
 
 export interface HistoryEntry {
@@ -28,6 +30,8 @@ export interface HistoryEntry {
   overrides?: RunOverride[] | undefined;
   /** A promotion: where its release came from. */
   promotedFrom?: Run['promotedFrom'];
+  /** Who asked for the run (the API token's name). */
+  requestedBy?: string | undefined;
 }
 
 /** A version that is no longer known-good, and why. */
@@ -65,13 +69,17 @@ export function recordRun(ledger: Ledger, run: Run, at: string): Ledger {
     ...(run.leftToFix?.length ? { leftToFix: run.leftToFix.map((l) => `${l.target} is left on ${l.version}: ${l.error}`) } : {}),
     ...(run.overrides?.length ? { overrides: run.overrides } : {}),
     ...(run.promotedFrom ? { promotedFrom: run.promotedFrom } : {}),
+    ...(run.requestedBy ? { requestedBy: run.requestedBy } : {}),
   };
   const { history } = withEntry(ledger, entry);
   // A migration moves the schema whatever the run's outcome.
   const schemaRevision = run.schemaRevision ?? ledger.schemaRevision;
   const schema = schemaRevision ? { schemaRevision } : {};
   if (run.status !== 'succeeded') return { ...ledger, history, ...schema };
-  const release: Release = { sha: run.version.sha, images: run.version.images, runId: run.id, deployedAt: finishedAt, ...(run.version.revision ? { revision: run.version.revision } : {}) };
+  const release: Release = {
+    sha: run.version.sha, images: run.version.images, runId: run.id, deployedAt: finishedAt,
+    ...(run.version.revision ? { revision: run.version.revision } : {}), ...(run.requestedBy ? { deployedBy: run.requestedBy } : {}),
+  };
   let retired = (ledger.retired ?? []).filter((r) => !sameVersion(r, release));
   // A version an operator rolled back from is not good: a default rollback must never return to it.
   const from = ledger.current;

@@ -37,3 +37,22 @@ export function refusal(action: OperatorAction, { run, pauseRequested, abortRequ
       return rollbackAborted || (abortRequested && run.phase !== 'rollback') ? `${state}: already aborting` : undefined;
   }
 }
+
+/**
+ * What a caller may press on a run, as the console shows it: each action with null when it
+ * may, or why not (its token's scope, or the run's state). The run's own validators have the
+ * last word; this reads its state as the API answers it.
+ */
+export function actionsFor(run: Pick<Run, 'status' | 'phase' | 'awaitingOperator' | 'waitingFor' | 'service' | 'environment'>, may: { deploy: boolean; admin: boolean }): Record<OperatorAction | 'override', string | null> {
+  const scope = `your token has no deploy:${run.service}/${run.environment} scope`;
+  const state = { run, pauseRequested: false, abortRequested: false, rollbackAborted: false };
+  const queued = run.status === 'queued';
+  const actions = Object.fromEntries(OPERATOR_ACTIONS.map((action) => {
+    if (!may.deploy) return [action, scope];
+    if (queued && action !== 'abort') return [action, 'the run is queued: it has not started'];
+    return [action, refusal(action, state) ?? null];
+  })) as Record<OperatorAction, string | null>;
+  const override = !may.admin ? 'override needs an admin token'
+    : !queued || !run.waitingFor ? 'override applies to a run waiting for its deploy window or the end of a freeze' : null;
+  return { ...actions, override };
+}

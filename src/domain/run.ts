@@ -91,6 +91,8 @@ export interface Run {
   waitingFor?: WaitingFor | undefined;
   /** Rules an admin let it past (docs/windows.md), also in the ledger's history. */
   overrides?: RunOverride[] | undefined;
+  /** Who asked for it: the API token's name. */
+  requestedBy?: string | undefined;
   /** A promotion: the environment whose current release it deploys, and the run that made it current there. */
   promotedFrom?: { environment: string; runId: string } | undefined;
   /** A queued run's place in its environment's queue (1: next to run); API answers only. */
@@ -103,7 +105,7 @@ export interface Run {
 }
 
 /** A run as it is before it has the environment's lock. */
-export function queuedRun(id: string, kind: Run['kind'], plan: DeployPlan, createdAt: string, extra?: Pick<Run, 'overrides' | 'promotedFrom'>): Run {
+export function queuedRun(id: string, kind: Run['kind'], plan: DeployPlan, createdAt: string, extra?: Pick<Run, 'overrides' | 'promotedFrom' | 'requestedBy'>): Run {
   return {
     id, kind, service: plan.service, environment: plan.environment,
     version: { sha: refSha(plan.ref), images: {} }, previous: null,
@@ -112,6 +114,7 @@ export function queuedRun(id: string, kind: Run['kind'], plan: DeployPlan, creat
     reason: plan.reason, createdAt, updatedAt: createdAt,
     ...(extra?.overrides?.length ? { overrides: extra.overrides } : {}),
     ...(extra?.promotedFrom ? { promotedFrom: extra.promotedFrom } : {}),
+    ...(extra?.requestedBy ? { requestedBy: extra.requestedBy } : {}),
   };
 }
 

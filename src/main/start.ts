@@ -62,13 +62,14 @@ const worker = await startWorker(config, settings, uiUrl);
 const running = worker.run();
 const server = await startApi(config, settings, { port, host: demo ? '127.0.0.1' : '0.0.0.0', uiUrl, localUiOrigins });
 
-const lines = [`Slipway is up. API: http://localhost:${port}  Temporal UI: ${uiUrl}`];
+const lines = [`Slipway is up. API: http://localhost:${port}  Console: http://localhost:${port}/ui  Temporal UI: ${uiUrl}`];
 if (demo) {
   lines.push(
     `Demo mode (no slipway.yaml): 3 sandbox hosts over SSH and the service "demo"; its config is ${demo.configPath}.`,
     'Deploy a commit to them with:',
     `  curl -sX POST localhost:${port}/v1/deployments -H "Authorization: Bearer $(cat ${home}/demo/token)" \\`,
     `       -H 'content-type: application/json' -d '{"service":"demo","environment":"sandbox","sha":"c0ffee1"}'`,
+    `Sign in to the console with the token in ${home}/demo/token (admin), or ${home}/demo/read-token (read only).`,
   );
 }
 console.log(lines.join('\n'));

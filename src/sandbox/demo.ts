@@ -24,9 +24,14 @@ export interface Demo {
 export async function startDemo(home: string): Promise<Demo> {
   const dir = join(home, 'demo');
   mkdirSync(dir, { recursive: true });
-  const tokenFile = join(dir, 'token');
-  if (!existsSync(tokenFile)) writeFileSync(tokenFile, `${randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
-  const token = readFileSync(tokenFile, 'utf8').trim();
+  // An admin token, and one that may only read (the console shows what it cannot press, and why).
+  const tokenIn = (name: string) => {
+    const file = join(dir, name);
+    if (!existsSync(file)) writeFileSync(file, `${randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
+    return readFileSync(file, 'utf8').trim();
+  };
+  const token = tokenIn('token');
+  const readToken = tokenIn('read-token');
 
   const layout = await createFleetLayout({ dir: join(dir, 'fleet'), names: ['demo-1', 'demo-2', 'demo-3'], firstOctet: 61, user: userInfo().username });
   const hosts: SandboxSshHost[] = [];
@@ -43,6 +48,7 @@ ssh:
 api:
   tokens:
     - { name: demo, sha256: "${createHash('sha256').update(token).digest('hex')}", scopes: [admin] }
+    - { name: viewer, sha256: "${createHash('sha256').update(readToken).digest('hex')}", scopes: [read] }
 services:
   demo:
     runtime:
@@ -57,6 +63,11 @@ services:
         - http: { url: "http://{host}:3100/healthz", bodyContains: "{sha}" }
     environments:
       sandbox:
+        targets:
+${layout.hosts.map((h) => `          - { name: ${h.name}, address: ${h.address}, port: ${h.port}, user: ${h.user} }`).join('\n')}
+      # The same hosts, with an approval after the canary.
+      gated:
+        rollout: { canary: 1, batchSize: 2, approval: true }
         targets:
 ${layout.hosts.map((h) => `          - { name: ${h.name}, address: ${h.address}, port: ${h.port}, user: ${h.user} }`).join('\n')}
 `;

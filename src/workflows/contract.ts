@@ -55,6 +55,8 @@ export interface DeployInput {
   uiUrl?: string | undefined;
   /** The configured hooks that hear about this run, and which of its events. */
   notifications?: RunNotifications | undefined;
+  /** The API token's name that asked for it. */
+  requestedBy?: string | undefined;
   /** Rules an admin let this run past (a promotion's condition when asked; a window when it waited). */
   overrides?: RunOverride[] | undefined;
   /** A promotion: the release current in `from` when it was asked for, deployed with these very digests. */
@@ -66,8 +68,8 @@ export interface DeployInput {
 
 
 /** What a run shows of its input from the start, queued or not: overrides, and where a promotion comes from. */
-export function runExtras(input: Pick<DeployInput, 'overrides' | 'promotion'>): Pick<Run, 'overrides' | 'promotedFrom'> {
-  return { overrides: input.overrides, promotedFrom: input.promotion ? { environment: input.promotion.from, runId: input.promotion.runId } : undefined };
+export function runExtras(input: Pick<DeployInput, 'overrides' | 'promotion' | 'requestedBy'>): Pick<Run, 'overrides' | 'promotedFrom' | 'requestedBy'> {
+  return { overrides: input.overrides, promotedFrom: input.promotion ? { environment: input.promotion.from, runId: input.promotion.runId } : undefined, requestedBy: input.requestedBy };
 }
 
 export const runQuery = defineQuery<Run>('run');

@@ -45,7 +45,7 @@ export function deploymentRoutes(config: SlipwayConfig, runs: Runs, metrics: Met
     const overrides = await promotionGate(runs, body.service, body.environment, environment, body.sha, req.principal, body.override);
     if (body.dryRun) return void res.json(await dryRun('deploy', plan, planning));
     const idempotency = idempotencyOf(req, 'deploy', body);
-    const { run, created } = await runs.enqueue('deploy', plan, { idempotency, overrides });
+    const { run, created } = await runs.enqueue('deploy', plan, { idempotency, overrides, requestedBy: req.principal?.name });
     if (created) metrics.runsStarted.inc({ kind: 'deploy', service: body.service, environment: body.environment });
     res.status(202).location(run.links.self).json(run);
   });

@@ -33,7 +33,7 @@ export function promotionRoutes(config: SlipwayConfig, runs: Runs, metrics: Metr
     const overrides = await promotionGate(runs, body.service, body.to, environment, current.sha, req.principal, body.override);
     const promotion = { from: body.from, runId: current.runId, sha: current.sha, images: current.images };
     if (body.dryRun) return void res.json(await dryRun('deploy', plan, planning, { promotion }));
-    const { run, created } = await runs.enqueue('deploy', plan, { idempotency: idempotencyOf(req, 'promotion', body), overrides, promotion });
+    const { run, created } = await runs.enqueue('deploy', plan, { idempotency: idempotencyOf(req, 'promotion', body), overrides, promotion, requestedBy: req.principal?.name });
     if (created) metrics.runsStarted.inc({ kind: 'deploy', service: body.service, environment: body.to });
     res.status(202).location(run.links.self).json(run);
   });

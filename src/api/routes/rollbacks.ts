@@ -16,7 +16,7 @@ export function rollbackRoutes(config: SlipwayConfig, runs: Runs, metrics: Metri
     // The version is chosen from the ledger when the run gets the environment's lock.
     const plan = buildDeployPlan(body.service, service, body.environment, environment, body.sha ? { sha: body.sha, reason: body.reason } : { tag: 'previous', reason: body.reason });
     if (body.dryRun) return void res.json(await dryRun('rollback', plan, planning, { rollbackTo: body.sha }));
-    const { run, created } = await runs.enqueue('rollback', plan, { rollbackTo: body.sha, idempotency: idempotencyOf(req, 'rollback', body) });
+    const { run, created } = await runs.enqueue('rollback', plan, { rollbackTo: body.sha, idempotency: idempotencyOf(req, 'rollback', body), requestedBy: req.principal?.name });
     if (created) metrics.runsStarted.inc({ kind: 'rollback', service: body.service, environment: body.environment });
     res.status(202).location(run.links.self).json(run);
   });

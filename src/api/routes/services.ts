@@ -4,8 +4,7 @@ import { own, type SlipwayConfig } from '../../config/schema.js';
 import { requireScope } from '../auth.js';
 import { invalidBody, notFound } from '../problem.js';
 import type { Runs } from '../runs.js';
-import { promotionVerdict } from '../../domain/promotion.js';
-import { windowsNow } from '../../domain/windows.js';
+import { describeEnvironment } from '../environments.js';
 
 /** The service and environment a request names, or 404 naming what is unknown. */
 export function findEnvironment(config: SlipwayConfig, service: string, environment: string) {
@@ -45,24 +44,7 @@ export function serviceRoutes(config: SlipwayConfig, runs: Runs): Router {
   router.get('/:service/environments/:environment', async (req, res) => {
     requireScope(req.principal, 'read');
     const { environment } = findEnvironment(config, req.params.service, req.params.environment);
-    const view = await runs.environment(req.params.service, req.params.environment);
-    const now = Date.now();
-    // When a run may start here, and whether the release waiting in the environment it is promoted from may come.
-    const windows = environment.windows ? { windows: windowsNow(environment.windows, now) } : {};
-    const { promotion } = environment;
-    let lane = {};
-    if (promotion) {
-      const source = await runs.environment(req.params.service, promotion.from);
-      const { current } = source;
-      const verdict = current?.sha ? promotionVerdict(source, promotion.from, current.sha, promotion.soak, now) : undefined;
-      lane = {
-        promotion: {
-          from: promotion.from, soakMs: promotion.soak,
-          candidate: current ? { sha: current.sha, runId: current.runId, deployedAt: current.deployedAt, soaked: !!verdict?.ok, ...(verdict && !verdict.ok && verdict.leftMs !== undefined ? { leftMs: verdict.leftMs } : {}) } : null,
-        },
-      };
-    }
-    res.json({ ...view, ...windows, ...lane });
+    res.json(await describeEnvironment(runs, req.params.service, req.params.environment, environment));
   });
   router.get('/', (req, res) => {
     requireScope(req.principal, 'read');

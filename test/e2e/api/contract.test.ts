@@ -115,6 +115,6 @@ describe('HTTP API', function () {
     assert.deepEqual(Object.keys(doc.paths).sort(), [...new Set(routes.map((r) => r.split(' ')[1]))].sort());
     for (const route of ['GET /v1/deployments/{id}/targets/{target}', 'POST /v1/rollbacks', 'POST /v1/deployments/{id}/{action}', 'GET /v1/services/{service}/environments/{environment}',
       'POST /v1/rotations', 'GET /v1/schedules', 'DELETE /v1/schedules/{id}', 'POST /codec/decode']) assert.ok(routes.includes(route), route);
-    assert.deepEqual(Object.keys(doc.components.schemas.DeployRequest.properties).sort(), ['dryRun', 'environment', 'reason', 'rollout', 'service', 'sha', 'tag']);
+    assert.deepEqual(Object.keys(doc.components.schemas.DeployRequest.properties).sort(), ['dryRun', 'environment', 'override', 'reason', 'rollout', 'service', 'sha', 'tag']);
   });
 });
