@@ -22,6 +22,7 @@ function title(w: Watched): string {
 
 function statusText(w: Watched): string {
   if (isRotation(w)) return w.status === 'failed' && !w.finishedAt ? 'failed, waiting for an operator (retry or abort)' : w.status;
+  if (w.waitingFor) return `${w.status}, waiting for ${w.waitingFor.kind === 'freeze' ? 'the end of a freeze' : 'its deploy window'} until ${w.waitingFor.until} (${w.waitingFor.reason})`;
   const waiting = w.awaitingOperator && w.status !== 'awaiting_operator' ? ', waiting for an operator (retry or abort)' : '';
   return `${w.status}${waiting}${FINISHED_STATUSES.includes(w.status) ? '' : `, phase ${w.phase}`}`;
 }

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { screenshotDir, startBrowserStack, type BrowserStack } from '../support/browser.js';
 import { checkAnswer } from '../support/contract.js';
-import { ensureDebianPackage } from '../support/packages.js';
-import { startNpmStart, type NpmStart } from '../support/npm-start.js';
+import type { NpmStart } from '../support/npm-start.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-// With UPDATE_SCREENSHOTS=1 the screenshots replace the README's, under docs/screenshots/.
-const SHOTS = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'slipway-console-'));
+const SHOTS = screenshotDir('console');
 const PHONE = { width: 390, height: 844 };
 
 /**
@@ -21,37 +19,22 @@ const PHONE = { width: 390, height: 844 };
  */
 describe('the operator console in a browser', function () {
   this.timeout(240_000);
+  let stack: BrowserStack;
   let slipway: NpmStart;
   let browser: Browser;
   let readToken: string;
 
   before(async function () {
-    const executablePath = ensureDebianPackage('chromium', '/usr/bin/chromium');
-    if (!executablePath) return this.skip();
-    slipway = await startNpmStart();
+    const started = await startBrowserStack();
+    if (!started) return this.skip();
+    stack = started;
+    ({ slipway, browser } = stack);
     readToken = readFileSync(join(slipway.home, 'demo', 'read-token'), 'utf8').trim();
-    // As root (CI) Chromium's sandbox cannot start.
-    browser = await chromium.launch({ executablePath, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
   });
-  after(async () => {
-    await browser?.close();
-    await slipway?.stop();
-  });
+  after(() => stack?.stop());
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${slipway.api}${path}`, {
-      method, headers: { authorization: `Bearer ${slipway.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return await response.json() as { id: string; status: string };
-  };
-  const waitForStatus = async (id: string, statuses: string[]) => {
-    for (let i = 0; i < 900; i++) {
-      const run = await api('GET', `/v1/deployments/${id}`);
-      if (statuses.includes(run.status)) return run;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.fail(`${id} never reached ${statuses.join(' or ')}`);
-  };
+  const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
+  const waitForStatus = (id: string, statuses: string[]) => stack.waitForStatus(id, statuses);
   async function signedIn(token: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
     const page = await browser.newPage({ viewport });
     await page.goto(`${slipway.api}/ui`);

@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { dataConverterFor } from '../../src/codec/data-converter.js';
-import { ensureDebianPackage } from '../support/packages.js';
-import { startNpmStart, type NpmStart } from '../support/npm-start.js';
+import { screenshotDir, startBrowserStack, type BrowserStack } from '../support/browser.js';
+import type { NpmStart } from '../support/npm-start.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-// With UPDATE_SCREENSHOTS=1 the screenshots replace the README's, under docs/screenshots/.
-const SHOTS = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'slipway-ui-'));
+const SHOTS = screenshotDir('ui');
 // "binary/encrypted", the encoding of an encrypted payload, as the UI shows undecoded metadata.
 const ENCRYPTED = Buffer.from('binary/encrypted').toString('base64');
 
@@ -21,38 +18,22 @@ const ENCRYPTED = Buffer.from('binary/encrypted').toString('base64');
  */
 describe('the Temporal UI in a browser', function () {
   this.timeout(240_000);
+  let stack: BrowserStack;
   let slipway: NpmStart;
-  let browser: Browser;
   let page: Page;
 
   before(async function () {
-    const executablePath = ensureDebianPackage('chromium', '/usr/bin/chromium');
-    if (!executablePath) return this.skip();
-    slipway = await startNpmStart();
-    // As root (CI) Chromium's sandbox cannot start.
-    browser = await chromium.launch({ executablePath, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+    const started = await startBrowserStack();
+    if (!started) return this.skip();
+    stack = started;
+    slipway = stack.slipway;
   });
-  beforeEach(async () => { page = await browser.newPage({ viewport: { width: 1400, height: 1000 } }); });
+  beforeEach(async () => { page = await stack.browser.newPage({ viewport: { width: 1400, height: 1000 } }); });
   afterEach(async () => { await page?.close(); });
-  after(async () => {
-    await browser?.close();
-    await slipway?.stop();
-  });
+  after(() => stack?.stop());
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${slipway.api}${path}`, {
-      method, headers: { authorization: `Bearer ${slipway.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return await response.json() as { id: string; status: string; links: { ui: string } };
-  };
-  const waitForStatus = async (id: string, statuses: string[]) => {
-    for (let i = 0; i < 600; i++) {
-      const run = await api('GET', `/v1/deployments/${id}`);
-      if (statuses.includes(run.status)) return run;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.fail(`${id} never reached ${statuses.join(' or ')}`);
-  };
+  const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
+  const waitForStatus = (id: string, statuses: string[]) => stack.waitForStatus(id, statuses);
   const codecAnswer = (p: Page) => p.waitForResponse((r) => r.url().endsWith('/codec/decode') && r.request().method() === 'POST');
   const text = (p: Page) => p.locator('body').innerText();
 

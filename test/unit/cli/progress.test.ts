@@ -68,6 +68,11 @@ describe('the CLI progress display', () => {
     ].join('\n'));
   });
 
+  it('says why a queued run waits, and until when', () => {
+    const queued: Run = { ...run({ status: 'pending' }), status: 'queued', phase: 'preflight', waitingFor: { kind: 'freeze', until: '2027-01-04T00:00:00.000Z', reason: 'year-end freeze' } };
+    assert.equal(board(queued).split('\n')[0], 'deploy of web abc1234 to fleet: queued, waiting for the end of a freeze until 2027-01-04T00:00:00.000Z (year-end freeze)');
+  });
+
   it('prints a step log with its time, duration, exit code and output', () => {
     const text = stepLogText({
       run: 'r', keptFor: '14d', target: { id: 'web-2', name: 'web-2', status: 'failed', batch: 2 },
