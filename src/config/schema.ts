@@ -127,6 +127,8 @@ const windowsSchema = z.strictObject({
     to: instant,
     reason: z.string().min(1),
   }).refine((f) => !(Date.parse(f.from) >= Date.parse(f.to)), { path: ['to'], message: 'expected to after from' })).default([]),
+  /** A run going when its window closes (or a freeze begins) pauses before its next batch until it opens again. */
+  pauseBetweenBatches: z.boolean().default(false),
 });
 
 const environmentSchema = z.strictObject({

@@ -24,6 +24,8 @@ export interface Freeze {
 export interface WindowsPlan {
   allow: AllowWindow[];
   freezes: Freeze[];
+  /** A run going when its window closes (or a freeze begins) pauses before its next batch until it opens again. */
+  pauseBetweenBatches?: boolean | undefined;
 }
 
 /** Why a run waits, and until when it will. */

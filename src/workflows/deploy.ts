@@ -2,6 +2,7 @@ import { condition, isCancellation, setHandler, setWorkflowOptions } from '@temp
 import type { Target } from '../domain/plan.js';
 import { planBatches } from '../domain/rollout.js';
 import { abortedInQueueError, type Run } from '../domain/run.js';
+import { waitingFor } from '../domain/windows.js';
 import { describeFailure } from './failure-details.js';
 import { drainedTargetsQuery, type DeployInput } from './contract.js';
 import { bake } from './rollout/bake.js';
@@ -63,7 +64,10 @@ export async function deploy(input: DeployInput): Promise<Run> {
     // Shown with each target (the CLI's progress groups them so); changes no command.
     planned.forEach((batch, index) => batch.forEach((t) => { state.target(t.id).batch = index + 1; }));
     for (const [index, batch] of planned.entries()) {
-      if (index > 0) await pauseIfAsked();
+      if (index > 0) {
+        await pauseIfAsked();
+        await pauseOutsideWindow();
+      }
       run.phase = index === 0 ? 'canary' : 'fleet';
       state.touch();
       const migrateOn: Target | undefined = run.kind === 'deploy' && index === 0 ? batch[0] : undefined;
@@ -137,6 +141,25 @@ export async function deploy(input: DeployInput): Promise<Run> {
     if (!state.pauseRequested) return;
     state.setStatus('paused');
     await condition(() => !state.pauseRequested || state.abortRequested);
+    if (state.abortRequested) throw new StopRollout('aborted');
+    state.setStatus('running');
+  }
+
+  /**
+   * `windows.pauseBetweenBatches`: the window closed (or a freeze began) since the run started.
+   * It pauses before its next batch until the window opens again (a durable timer), unless an
+   * operator resumes it sooner or aborts it.
+   */
+  async function pauseOutsideWindow(): Promise<void> {
+    if (!plan.windows?.pauseBetweenBatches) return;
+    const wait = waitingFor(plan.windows, Date.now());
+    if (!wait) return;
+    run.waitingFor = wait;
+    state.pauseRequested = true;
+    state.setStatus('paused');
+    await condition(() => !state.pauseRequested || state.abortRequested, Math.max(Date.parse(wait.until) - Date.now(), 1));
+    state.pauseRequested = false;
+    run.waitingFor = undefined;
     if (state.abortRequested) throw new StopRollout('aborted');
     state.setStatus('running');
   }

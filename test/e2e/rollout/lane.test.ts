@@ -144,14 +144,14 @@ describe('a release lane: promotion, deploy windows and freezes', function () {
       const config = structuredClone(h.config) as SlipwayConfig;
       const lane = config.services.lane!;
       thawsAt = Date.now() + 10_000;
-      lane.environments.thawing!.windows = { allow: [], freezes: [{ from: '2020-01-01T00:00:00Z', to: new Date(thawsAt).toISOString(), reason: 'a short freeze' }] };
+      lane.environments.thawing!.windows = { allow: [], freezes: [{ from: '2020-01-01T00:00:00Z', to: new Date(thawsAt).toISOString(), reason: 'a short freeze' }], pauseBetweenBatches: false };
       const local = kathmandu(Date.now());
       const hour = local.getUTCHours();
       const hhmm = (h: number) => `${String(h).padStart(2, '0')}:00`;
       const today = DAYS[local.getUTCDay()]!;
       const tomorrow = DAYS[(local.getUTCDay() + 1) % 7]!;
-      lane.environments.open = { ...lane.environments.thawing!, windows: { allow: [{ days: [today], from: hhmm(Math.max(hour - 1, 0)), to: hour + 2 >= 24 ? '24:00' : hhmm(hour + 2), timeZone: 'Asia/Kathmandu' }], freezes: [] } };
-      lane.environments.closed = { ...lane.environments.thawing!, windows: { allow: [{ days: [tomorrow], from: '10:00', to: '11:00', timeZone: 'Asia/Kathmandu' }], freezes: [] } };
+      lane.environments.open = { ...lane.environments.thawing!, windows: { allow: [{ days: [today], from: hhmm(Math.max(hour - 1, 0)), to: hour + 2 >= 24 ? '24:00' : hhmm(hour + 2), timeZone: 'Asia/Kathmandu' }], freezes: [], pauseBetweenBatches: false } };
+      lane.environments.closed = { ...lane.environments.thawing!, windows: { allow: [{ days: [tomorrow], from: '10:00', to: '11:00', timeZone: 'Asia/Kathmandu' }], freezes: [], pauseBetweenBatches: false } };
       receiver = await startReceiver({ token: null });
       config.notifications = [{ url: `${receiver.url}/lane`, format: 'json', events: ['waiting_for_window'], services: ['lane'] }];
       stack = await startSlipwayInProcess(h.temporal, config, 'lane');
@@ -192,6 +192,36 @@ describe('a release lane: promotion, deploy windows and freezes', function () {
       assert.deepEqual(view.windows.window, { opens: new Date(opens).toISOString(), closes: new Date(opens + 3_600_000).toISOString() });
       assert.equal((await api.request('POST', `/v1/deployments/${outside.body.id}/abort`)).status, 202);
       assert.equal((await api.waitForRun(outside.body.id)).status, 'aborted');
+    });
+  });
+
+  describe('a freeze that begins while a run goes', () => {
+    let stack: InProcessSlipway | undefined;
+    after(async () => { await stack?.stop(); });
+
+    it('with pauseBetweenBatches, pauses the run before its next batch until the freeze ends', async () => {
+      const config = structuredClone(h.config) as SlipwayConfig;
+      const lane = config.services.lane!;
+      const [begins, ends] = [Date.now() + 4_000, Date.now() + 13_000];
+      lane.environments.pausing = {
+        ...lane.environments.staging!,
+        targets: [...lane.environments.staging!.targets, ...lane.environments.production!.targets],
+        rollout: { ...lane.environments.staging!.rollout, canary: 1, batchSize: 1, bake: 5_000 },
+        windows: { allow: [], freezes: [{ from: new Date(begins).toISOString(), to: new Date(ends).toISOString(), reason: 'a freeze mid-run' }], pauseBetweenBatches: true },
+      };
+      stack = await startSlipwayInProcess(h.temporal, config, 'lane-pause');
+      const api = apiClient(stack.api);
+      const since = Date.now();
+      const started = await deploy('pausing', await newRelease(h), {}, TOKENS.ci, api);
+      assert.equal(started.body.waitingFor, undefined, 'asked before the freeze: it starts at once');
+      const paused = await api.waitFor(started.body.id, (r) => r.status === 'paused', 'paused at the freeze', 20_000);
+      assert.deepEqual(paused.waitingFor, { kind: 'freeze', until: new Date(ends).toISOString(), reason: 'a freeze mid-run' });
+      assert.deepEqual(paused.targets.map((t: { status: string }) => t.status), ['healthy', 'pending'], 'the canary is done, the next batch waits');
+      const run = await api.waitForRun(started.body.id, 40_000);
+      assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+      const up = hostCalls(h.host('web-2')).filter((c) => c.at >= since && c.step === 'up');
+      assert.equal(up.length, 1);
+      assert.ok(up[0]!.at >= ends, 'the second batch went once the freeze had ended');
     });
   });
 });
