@@ -16,6 +16,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+# The operator console's static pages (/ui); its libraries come with npm ci.
+COPY console ./console
 # The credential store's mount point, owned by the user the worker runs as. Mount a volume
 # here: a rotation refuses to start while the store is in the container's own layer.
 RUN install -d -m 0700 -o node -g node /var/lib/slipway/credentials
