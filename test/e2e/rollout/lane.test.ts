@@ -143,7 +143,7 @@ describe('a release lane: promotion, deploy windows and freezes', function () {
     before(async () => {
       const config = structuredClone(h.config) as SlipwayConfig;
       const lane = config.services.lane!;
-      thawsAt = Date.now() + 10_000;
+      thawsAt = Date.now() + 15_000;
       lane.environments.thawing!.windows = { allow: [], freezes: [{ from: '2020-01-01T00:00:00Z', to: new Date(thawsAt).toISOString(), reason: 'a short freeze' }], pauseBetweenBatches: false };
       const local = kathmandu(Date.now());
       const hour = local.getUTCHours();
@@ -202,11 +202,12 @@ describe('a release lane: promotion, deploy windows and freezes', function () {
     it('with pauseBetweenBatches, pauses the run before its next batch until the freeze ends', async () => {
       const config = structuredClone(h.config) as SlipwayConfig;
       const lane = config.services.lane!;
-      const [begins, ends] = [Date.now() + 4_000, Date.now() + 13_000];
+      // Room for the stack to start and the canary to go before the freeze, and for the bake to end inside it.
+      const [begins, ends] = [Date.now() + 8_000, Date.now() + 20_000];
       lane.environments.pausing = {
         ...lane.environments.staging!,
         targets: [...lane.environments.staging!.targets, ...lane.environments.production!.targets],
-        rollout: { ...lane.environments.staging!.rollout, canary: 1, batchSize: 1, bake: 5_000 },
+        rollout: { ...lane.environments.staging!.rollout, canary: 1, batchSize: 1, bake: 10_000 },
         windows: { allow: [], freezes: [{ from: new Date(begins).toISOString(), to: new Date(ends).toISOString(), reason: 'a freeze mid-run' }], pauseBetweenBatches: true },
       };
       stack = await startSlipwayInProcess(h.temporal, config, 'lane-pause');
@@ -214,7 +215,7 @@ describe('a release lane: promotion, deploy windows and freezes', function () {
       const since = Date.now();
       const started = await deploy('pausing', await newRelease(h), {}, TOKENS.ci, api);
       assert.equal(started.body.waitingFor, undefined, 'asked before the freeze: it starts at once');
-      const paused = await api.waitFor(started.body.id, (r) => r.status === 'paused', 'paused at the freeze', 20_000);
+      const paused = await api.waitFor(started.body.id, (r) => r.status === 'paused', 'paused at the freeze', 30_000);
       assert.deepEqual(paused.waitingFor, { kind: 'freeze', until: new Date(ends).toISOString(), reason: 'a freeze mid-run' });
       assert.deepEqual(paused.targets.map((t: { status: string }) => t.status), ['healthy', 'pending'], 'the canary is done, the next batch waits');
       const run = await api.waitForRun(started.body.id, 40_000);
