@@ -10,8 +10,8 @@ import type { StepLogStore } from '../../step-logs/store.js';
 import { hasScope, requireScope } from '../auth.js';
 import { board } from '../board.js';
 import { notFound } from '../problem.js';
-import type { Runs } from '../runs.js';
-import { streamChanges } from '../sse.js';
+import type { Runs, RunView } from '../runs.js';
+import { streamChanges, Watches } from '../sse.js';
 
 const CONSOLE_DIR = resolve(import.meta.dirname, '..', '..', '..', 'console');
 const require = createRequire(import.meta.url);
@@ -58,6 +58,15 @@ export function consolePages(): Router {
  */
 export function consoleRoutes(config: SlipwayConfig, runs: Runs, stepLogs: StepLogStore): Router {
   const router = Router();
+  // Every stream of the board, and every stream of one run, shares one look at Temporal.
+  const watches = new Watches();
+  const github = config.github ? config.github.apiUrl.replace(/^https:\/\/api\.github\.com\/?$/, 'https://github.com').replace(/\/api\/v3\/?$/, '') : undefined;
+  const liveRun = async (id: string) => {
+    const run = await runs.get(id);
+    if (!run) throw notFound(`no deployment ${id}`);
+    for (const target of run.targets) if (target.status === 'updating') target.step = stepLogs.runningStep(run.id, target.id);
+    return run;
+  };
   router.get('/whoami', (req, res) => {
     requireScope(req.principal, 'read');
     res.json({ name: req.principal!.name, scopes: req.principal!.scopes });
@@ -68,19 +77,18 @@ export function consoleRoutes(config: SlipwayConfig, runs: Runs, stepLogs: StepL
   });
   router.get('/board/events', (req, res) => {
     requireScope(req.principal, 'read');
-    streamChanges(req, res, { event: 'board', everyMs: 1_000, read: () => board(config, runs) });
+    streamChanges(req, res, { event: 'board', follow: (f) => watches.follow('board', 1_000, () => board(config, runs), f), shape: (b) => b });
   });
   router.get('/deployments/:id/events', async (req, res) => {
     requireScope(req.principal, 'read');
-    if (!await runs.get(req.params.id)) throw notFound(`no deployment ${req.params.id}`);
+    const { id } = req.params;
+    if (!await runs.get(id)) throw notFound(`no deployment ${id}`);
     const { principal } = req;
-    const github = config.github ? config.github.apiUrl.replace(/^https:\/\/api\.github\.com\/?$/, 'https://github.com').replace(/\/api\/v3\/?$/, '') : undefined;
     streamChanges(req, res, {
-      event: 'run', everyMs: 500,
-      read: async () => {
-        const run = await runs.get(req.params.id);
-        if (!run) throw notFound(`no deployment ${req.params.id}`);
-        for (const target of run.targets) if (target.status === 'updating') target.step = stepLogs.runningStep(run.id, target.id);
+      event: 'run',
+      follow: (f) => watches.follow(`run ${id}`, 500, () => liveRun(id), f),
+      // What this caller may press: its own token's scopes.
+      shape: (run: RunView) => {
         const repo = config.services[run.service]?.repo;
         return {
           run,
@@ -88,7 +96,7 @@ export function consoleRoutes(config: SlipwayConfig, runs: Runs, stepLogs: StepL
           ...(github && repo && run.githubDeploymentId ? { githubUrl: `${github}/${repo}/deployments` } : {}),
         };
       },
-      done: ({ run }) => FINISHED_STATUSES.includes(run.status) && !run.awaitingOperator,
+      done: (run) => FINISHED_STATUSES.includes(run.status) && !run.awaitingOperator,
     });
   });
   return router;
