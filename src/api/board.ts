@@ -1,6 +1,7 @@
 import type { SlipwayConfig } from '../config/schema.js';
 import { expandTargets } from '../config/plan.js';
 import type { Release } from '../domain/ledger.js';
+import { parsePinnedReference } from '../domain/pinned-reference.js';
 import type { Run, RunStatus } from '../domain/run.js';
 import type { WaitingFor } from '../domain/windows.js';
 import { describeEnvironment, type EnvironmentDetails } from './environments.js';
@@ -23,8 +24,7 @@ export interface BoardEnvironment {
   promotion?: EnvironmentDetails['promotion'];
 }
 
-/** The tag a pinned reference was resolved from (`repo:tag@sha256:…`). */
-const tagOf = (reference: string | undefined) => (reference ? /:([^:/@]+)@/.exec(reference)?.[1] ?? null : null);
+const tagOf = (reference: string | undefined) => (reference ? parsePinnedReference(reference)?.tag ?? null : null);
 
 export async function board(config: SlipwayConfig, runs: Runs): Promise<{ environments: BoardEnvironment[] }> {
   const now = Date.now();

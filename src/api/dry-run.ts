@@ -14,6 +14,7 @@ import { trafficTarget } from '../domain/traffic.js';
 import { setServerState } from '../traffic/haproxy.js';
 import { GithubError, type GithubClient } from '../github/client.js';
 import { pinnedReference, type RegistryClient } from '../registry/client.js';
+import { parsePinnedReference } from '../domain/pinned-reference.js';
 import type { DeployInput, EnvironmentView } from '../workflows/contract.js';
 import { HttpProblem } from './problem.js';
 
@@ -91,7 +92,7 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
     }
     commit = { sha, ref };
     if (promotion) Object.assign(pinned, promotion.images);
-    images = promotion ? listPinned(promotion.images, (reference) => `(promoted) ${/:([^:/@]+)@/.exec(reference)?.[1] ?? ''}`.trim()) : await Promise.all(imagesToPin(plan, releaseValues(plan, sha)).map(async ({ name, repository, tag }) => {
+    images = promotion ? listPinned(promotion.images, (tag) => `(promoted)${tag ? ` ${tag}` : ''}`) : await Promise.all(imagesToPin(plan, releaseValues(plan, sha)).map(async ({ name, repository, tag }) => {
       const digest = await deps.registry.resolveDigest(repository, tag).catch(() => undefined);
       const reference = digest ? pinnedReference(repository, tag, digest) : 'missing';
       pinned[name] = digest ? reference : `${repository}:${tag}`;
@@ -138,9 +139,12 @@ export async function dryRun(kind: 'deploy' | 'rollback', plan: DeployPlan, deps
   };
 }
 
-/** Images already pinned (a rollback's, a promotion's), as the plan lists them. */
-function listPinned(images: PinnedImages, tag: (reference: string) => string): DryRunPlan['images'] {
-  return Object.entries(images).map(([name, reference]) => ({ name, repository: reference.split('@')[0]!.replace(/:[^:/]+$/, ''), tag: tag(reference), pinned: reference }));
+/** Images already pinned (a rollback's, a promotion's), as the plan lists them; `label` says where the pin comes from. */
+function listPinned(images: PinnedImages, label: (tag: string | undefined) => string): DryRunPlan['images'] {
+  return Object.entries(images).map(([name, reference]) => {
+    const parsed = parsePinnedReference(reference);
+    return { name, repository: parsed?.repository ?? reference.split('@')[0]!, tag: label(parsed?.tag), pinned: reference };
+  });
 }
 
 /** The hooks as the run would run them: a rollback run has no afterDeploy, it ends with afterRollback. */

@@ -15,6 +15,15 @@ export function temporalUiLink(ui: TemporalUi, path: string): string {
   return `${ui.uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(ui.namespace)}/${path}`;
 }
 
+/**
+ * A repository's deployments page on GitHub's web side, from the API's address: github.com for
+ * api.github.com, the server itself for GitHub Enterprise's `…/api/v3`.
+ */
+export function githubDeploymentsLink(apiUrl: string, repo: string): string {
+  const web = apiUrl.replace(/^https:\/\/api\.github\.com\/?$/, 'https://github.com').replace(/\/api\/v3\/?$/, '').replace(/\/$/, '');
+  return `${web}/${repo}/deployments`;
+}
+
 /** `kind`: a deploy or rollback (`run`), or a rotation. */
 export function runLinks(kind: 'run' | 'rotation', id: string, ui: TemporalUi): { self: string; ui: string } {
   return {

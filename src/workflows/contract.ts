@@ -60,7 +60,7 @@ export interface DeployInput {
   /** Rules an admin let this run past (a promotion's condition when asked; a window when it waited). */
   overrides?: RunOverride[] | undefined;
   /** A promotion: the release current in `from` when it was asked for, deployed with these very digests. */
-  promotion?: { from: string; runId: string; sha: string | null; images: PinnedImages } | undefined;
+  promotion?: { from: string; runId: string; images: PinnedImages } | undefined;
   /** Set by the environment's workflow, which starts a run only once it holds the lock: see `RunStart`. */
   granted?: Ledger | undefined;
   abortedInQueue?: RunStart['abortedInQueue'];

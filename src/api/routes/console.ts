@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import express, { Router } from 'express';
 import type { SlipwayConfig } from '../../config/schema.js';
+import { githubDeploymentsLink } from '../../domain/links.js';
 import { actionsFor } from '../../domain/operator-actions.js';
 import { FINISHED_STATUSES } from '../../domain/run.js';
 import type { StepLogStore } from '../../step-logs/store.js';
@@ -15,9 +16,9 @@ import { streamChanges, Watches } from '../sse.js';
 
 const CONSOLE_DIR = resolve(import.meta.dirname, '..', '..', '..', 'console');
 const require = createRequire(import.meta.url);
-/** The console's only dependencies, served from node_modules as they are: no build, no CDN. */
 // Each package's ES module build, next to the entry point its exports name.
 const moduleBeside = (entry: string, file: string) => join(dirname(require.resolve(entry)), file);
+/** The console's only dependencies, served from node_modules as they are: no build, no CDN. */
 const VENDOR: Record<string, string> = {
   'preact.js': moduleBeside('preact', 'preact.module.js'),
   'hooks.js': moduleBeside('preact/hooks', 'hooks.module.js'),
@@ -60,7 +61,6 @@ export function consoleRoutes(config: SlipwayConfig, runs: Runs, stepLogs: StepL
   const router = Router();
   // Every stream of the board, and every stream of one run, shares one look at Temporal.
   const watches = new Watches();
-  const github = config.github ? config.github.apiUrl.replace(/^https:\/\/api\.github\.com\/?$/, 'https://github.com').replace(/\/api\/v3\/?$/, '') : undefined;
   const liveRun = async (id: string) => {
     const run = await runs.get(id);
     if (!run) throw notFound(`no deployment ${id}`);
@@ -93,7 +93,7 @@ export function consoleRoutes(config: SlipwayConfig, runs: Runs, stepLogs: StepL
         return {
           run,
           actions: actionsFor(run, { deploy: hasScope(principal, `deploy:${run.service}/${run.environment}`), admin: hasScope(principal, 'admin') }),
-          ...(github && repo && run.githubDeploymentId ? { githubUrl: `${github}/${repo}/deployments` } : {}),
+          ...(config.github && repo && run.githubDeploymentId ? { githubUrl: githubDeploymentsLink(config.github.apiUrl, repo) } : {}),
         };
       },
       done: (run) => FINISHED_STATUSES.includes(run.status) && !run.awaitingOperator,

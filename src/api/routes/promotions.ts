@@ -31,7 +31,7 @@ export function promotionRoutes(config: SlipwayConfig, runs: Runs, metrics: Metr
     const plan = buildDeployPlan(body.service, service, body.to, environment, { sha: current.sha, reason: body.reason ?? `promoted from ${body.from}` });
     refuseUnfillableTemplates(plan);
     const overrides = await promotionGate(runs, body.service, body.to, environment, current.sha, req.principal, body.override);
-    const promotion = { from: body.from, runId: current.runId, sha: current.sha, images: current.images };
+    const promotion = { from: body.from, runId: current.runId, images: current.images };
     if (body.dryRun) return void res.json(await dryRun('deploy', plan, planning, { promotion }));
     const { run, created } = await runs.enqueue('deploy', plan, { idempotency: idempotencyOf(req, 'promotion', body), overrides, promotion, requestedBy: req.principal?.name });
     if (created) metrics.runsStarted.inc({ kind: 'deploy', service: body.service, environment: body.to });
